@@ -1,0 +1,41 @@
+# headless-go make targets. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+# Circle's published documents for the conformance check. CI sets this to
+# ../shared/upstream/circle; without it the check uses openapi/upstream/
+# (filled by `make sync-specs`) and reports a skip if that is empty.
+export CIRCLE_UPSTREAM_DIR
+
+.PHONY: help generate check-generate vet test check bench quickstart sync-specs spec-diff conformance
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+generate: ## Rebuild gen/ and the other generated files from the specs.
+	$(GO) generate ./...
+
+check-generate: ## Fail if committed generated code differs from a fresh generation.
+	./scripts/check-generate.sh
+
+vet: ## go vet every package.
+	$(GO) vet ./...
+
+test: ## Run every test with the race detector (conformance and contract tests included).
+	$(GO) test -race -count=1 ./...
+
+conformance: ## Print the conformance report of our specs against Circle's documents.
+	$(GO) run ./internal/cmd/conformance
+
+quickstart: ## Run the quick start (against the embedded fake Circle unless CIRCLE_APP_TOKEN is set).
+	$(GO) run ./examples/quickstart
+
+check: vet check-generate test quickstart ## Everything CI runs.
+
+bench: ## Benchmarks with their baselines; compare with benchstat.
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./circle/ | tee bench.out
+
+sync-specs: ## Download Circle's current documents into openapi/upstream/ and compare with upstream.lock.
+	$(GO) run ./internal/cmd/specsync sync
+
+spec-diff: ## Show what changed between the locked and the downloaded upstream documents.
+	$(GO) run ./internal/cmd/specsync diff
