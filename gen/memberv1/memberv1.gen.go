@@ -24,16 +24,16 @@ import (
 
 // Defines values for CommentEditor.
 const (
-	Tiptap CommentEditor = "tiptap"
-	Trix   CommentEditor = "trix"
+	CommentEditorTiptap CommentEditor = "tiptap"
+	CommentEditorTrix   CommentEditor = "trix"
 )
 
 // Valid indicates whether the value is a known member of the CommentEditor enum.
 func (e CommentEditor) Valid() bool {
 	switch e {
-	case Tiptap:
+	case CommentEditorTiptap:
 		return true
-	case Trix:
+	case CommentEditorTrix:
 		return true
 	default:
 		return false
@@ -42,19 +42,19 @@ func (e CommentEditor) Valid() bool {
 
 // Defines values for NotificationMedium.
 const (
-	InApp  NotificationMedium = "in_app"
-	Mobile NotificationMedium = "mobile"
-	Push   NotificationMedium = "push"
+	NotificationMediumInApp  NotificationMedium = "in_app"
+	NotificationMediumMobile NotificationMedium = "mobile"
+	NotificationMediumPush   NotificationMedium = "push"
 )
 
 // Valid indicates whether the value is a known member of the NotificationMedium enum.
 func (e NotificationMedium) Valid() bool {
 	switch e {
-	case InApp:
+	case NotificationMediumInApp:
 		return true
-	case Mobile:
+	case NotificationMediumMobile:
 		return true
-	case Push:
+	case NotificationMediumPush:
 		return true
 	default:
 		return false
@@ -144,16 +144,16 @@ func (e SearchAdvancedParamsMentionScope) Valid() bool {
 
 // Defines values for SearchAdvancedParamsFiltersStatus.
 const (
-	Past     SearchAdvancedParamsFiltersStatus = "past"
-	Upcoming SearchAdvancedParamsFiltersStatus = "upcoming"
+	SearchAdvancedParamsFiltersStatusPast     SearchAdvancedParamsFiltersStatus = "past"
+	SearchAdvancedParamsFiltersStatusUpcoming SearchAdvancedParamsFiltersStatus = "upcoming"
 )
 
 // Valid indicates whether the value is a known member of the SearchAdvancedParamsFiltersStatus enum.
 func (e SearchAdvancedParamsFiltersStatus) Valid() bool {
 	switch e {
-	case Past:
+	case SearchAdvancedParamsFiltersStatusPast:
 		return true
-	case Upcoming:
+	case SearchAdvancedParamsFiltersStatusUpcoming:
 		return true
 	default:
 		return false
@@ -249,16 +249,16 @@ func (e ListCommunityMembersParamsSort) Valid() bool {
 
 // Defines values for UpdateLessonProgressJSONBodyStatus.
 const (
-	Completed  UpdateLessonProgressJSONBodyStatus = "completed"
-	Incomplete UpdateLessonProgressJSONBodyStatus = "incomplete"
+	UpdateLessonProgressJSONBodyStatusCompleted  UpdateLessonProgressJSONBodyStatus = "completed"
+	UpdateLessonProgressJSONBodyStatusIncomplete UpdateLessonProgressJSONBodyStatus = "incomplete"
 )
 
 // Valid indicates whether the value is a known member of the UpdateLessonProgressJSONBodyStatus enum.
 func (e UpdateLessonProgressJSONBodyStatus) Valid() bool {
 	switch e {
-	case Completed:
+	case UpdateLessonProgressJSONBodyStatusCompleted:
 		return true
-	case Incomplete:
+	case UpdateLessonProgressJSONBodyStatusIncomplete:
 		return true
 	default:
 		return false
@@ -285,25 +285,25 @@ func (e CreateFlaggedContentJSONBodyFlaggedContentFlaggedContentableType) Valid(
 
 // Defines values for CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType.
 const (
-	AgainstGuidelines CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "against_guidelines"
-	Harassment        CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "harassment"
-	IncorrectLocation CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "incorrect_location"
-	Other             CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "other"
-	Spam              CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "spam"
+	CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeAgainstGuidelines CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "against_guidelines"
+	CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeHarassment        CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "harassment"
+	CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeIncorrectLocation CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "incorrect_location"
+	CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeOther             CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "other"
+	CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeSpam              CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType = "spam"
 )
 
 // Valid indicates whether the value is a known member of the CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType enum.
 func (e CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType) Valid() bool {
 	switch e {
-	case AgainstGuidelines:
+	case CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeAgainstGuidelines:
 		return true
-	case Harassment:
+	case CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeHarassment:
 		return true
-	case IncorrectLocation:
+	case CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeIncorrectLocation:
 		return true
-	case Other:
+	case CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeOther:
 		return true
-	case Spam:
+	case CreateFlaggedContentJSONBodyFlaggedContentReportedReasonTypeSpam:
 		return true
 	default:
 		return false
@@ -342,19 +342,19 @@ func (e ListHomePostsParamsSort) Valid() bool {
 
 // Defines values for CreateLiveRoomJSONBodyAccessType.
 const (
-	Open         CreateLiveRoomJSONBodyAccessType = "open"
-	PublicStream CreateLiveRoomJSONBodyAccessType = "public_stream"
-	Secret       CreateLiveRoomJSONBodyAccessType = "secret"
+	CreateLiveRoomJSONBodyAccessTypeOpen         CreateLiveRoomJSONBodyAccessType = "open"
+	CreateLiveRoomJSONBodyAccessTypePublicStream CreateLiveRoomJSONBodyAccessType = "public_stream"
+	CreateLiveRoomJSONBodyAccessTypeSecret       CreateLiveRoomJSONBodyAccessType = "secret"
 )
 
 // Valid indicates whether the value is a known member of the CreateLiveRoomJSONBodyAccessType enum.
 func (e CreateLiveRoomJSONBodyAccessType) Valid() bool {
 	switch e {
-	case Open:
+	case CreateLiveRoomJSONBodyAccessTypeOpen:
 		return true
-	case PublicStream:
+	case CreateLiveRoomJSONBodyAccessTypePublicStream:
 		return true
-	case Secret:
+	case CreateLiveRoomJSONBodyAccessTypeSecret:
 		return true
 	default:
 		return false
@@ -363,16 +363,16 @@ func (e CreateLiveRoomJSONBodyAccessType) Valid() bool {
 
 // Defines values for CreateLiveRoomJSONBodyRoomType.
 const (
-	Conference CreateLiveRoomJSONBodyRoomType = "conference"
-	Stream     CreateLiveRoomJSONBodyRoomType = "stream"
+	CreateLiveRoomJSONBodyRoomTypeConference CreateLiveRoomJSONBodyRoomType = "conference"
+	CreateLiveRoomJSONBodyRoomTypeStream     CreateLiveRoomJSONBodyRoomType = "stream"
 )
 
 // Valid indicates whether the value is a known member of the CreateLiveRoomJSONBodyRoomType enum.
 func (e CreateLiveRoomJSONBodyRoomType) Valid() bool {
 	switch e {
-	case Conference:
+	case CreateLiveRoomJSONBodyRoomTypeConference:
 		return true
-	case Stream:
+	case CreateLiveRoomJSONBodyRoomTypeStream:
 		return true
 	default:
 		return false
@@ -381,19 +381,19 @@ func (e CreateLiveRoomJSONBodyRoomType) Valid() bool {
 
 // Defines values for CreateLiveRoomJSONBodyViewType.
 const (
-	GridView           CreateLiveRoomJSONBodyViewType = "grid_view"
-	SpeakerVariantView CreateLiveRoomJSONBodyViewType = "speaker_variant_view"
-	SpeakerView        CreateLiveRoomJSONBodyViewType = "speaker_view"
+	CreateLiveRoomJSONBodyViewTypeGridView           CreateLiveRoomJSONBodyViewType = "grid_view"
+	CreateLiveRoomJSONBodyViewTypeSpeakerVariantView CreateLiveRoomJSONBodyViewType = "speaker_variant_view"
+	CreateLiveRoomJSONBodyViewTypeSpeakerView        CreateLiveRoomJSONBodyViewType = "speaker_view"
 )
 
 // Valid indicates whether the value is a known member of the CreateLiveRoomJSONBodyViewType enum.
 func (e CreateLiveRoomJSONBodyViewType) Valid() bool {
 	switch e {
-	case GridView:
+	case CreateLiveRoomJSONBodyViewTypeGridView:
 		return true
-	case SpeakerVariantView:
+	case CreateLiveRoomJSONBodyViewTypeSpeakerVariantView:
 		return true
-	case SpeakerView:
+	case CreateLiveRoomJSONBodyViewTypeSpeakerView:
 		return true
 	default:
 		return false
@@ -516,22 +516,22 @@ func (e ListNotificationsParamsStatus) Valid() bool {
 
 // Defines values for ListPageProfileFieldsParamsPageName.
 const (
-	CommunityView ListPageProfileFieldsParamsPageName = "community_view"
-	EditProfile   ListPageProfileFieldsParamsPageName = "edit_profile"
-	ProfileView   ListPageProfileFieldsParamsPageName = "profile_view"
-	Signup        ListPageProfileFieldsParamsPageName = "signup"
+	ListPageProfileFieldsParamsPageNameCommunityView ListPageProfileFieldsParamsPageName = "community_view"
+	ListPageProfileFieldsParamsPageNameEditProfile   ListPageProfileFieldsParamsPageName = "edit_profile"
+	ListPageProfileFieldsParamsPageNameProfileView   ListPageProfileFieldsParamsPageName = "profile_view"
+	ListPageProfileFieldsParamsPageNameSignup        ListPageProfileFieldsParamsPageName = "signup"
 )
 
 // Valid indicates whether the value is a known member of the ListPageProfileFieldsParamsPageName enum.
 func (e ListPageProfileFieldsParamsPageName) Valid() bool {
 	switch e {
-	case CommunityView:
+	case ListPageProfileFieldsParamsPageNameCommunityView:
 		return true
-	case EditProfile:
+	case ListPageProfileFieldsParamsPageNameEditProfile:
 		return true
-	case ProfileView:
+	case ListPageProfileFieldsParamsPageNameProfileView:
 		return true
-	case Signup:
+	case ListPageProfileFieldsParamsPageNameSignup:
 		return true
 	default:
 		return false
@@ -591,31 +591,31 @@ func (e UpdateQuizAttemptJSONBodyResult) Valid() bool {
 
 // Defines values for SearchCommunityMembersJSONBodyFiltersFilterType.
 const (
-	Contains       SearchCommunityMembersJSONBodyFiltersFilterType = "contains"
-	DoesNotContain SearchCommunityMembersJSONBodyFiltersFilterType = "does_not_contain"
-	Eq             SearchCommunityMembersJSONBodyFiltersFilterType = "eq"
-	Gt             SearchCommunityMembersJSONBodyFiltersFilterType = "gt"
-	Is             SearchCommunityMembersJSONBodyFiltersFilterType = "is"
-	IsNot          SearchCommunityMembersJSONBodyFiltersFilterType = "is_not"
-	Lt             SearchCommunityMembersJSONBodyFiltersFilterType = "lt"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeContains       SearchCommunityMembersJSONBodyFiltersFilterType = "contains"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeDoesNotContain SearchCommunityMembersJSONBodyFiltersFilterType = "does_not_contain"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeEq             SearchCommunityMembersJSONBodyFiltersFilterType = "eq"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeGt             SearchCommunityMembersJSONBodyFiltersFilterType = "gt"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeIs             SearchCommunityMembersJSONBodyFiltersFilterType = "is"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeIsNot          SearchCommunityMembersJSONBodyFiltersFilterType = "is_not"
+	SearchCommunityMembersJSONBodyFiltersFilterTypeLt             SearchCommunityMembersJSONBodyFiltersFilterType = "lt"
 )
 
 // Valid indicates whether the value is a known member of the SearchCommunityMembersJSONBodyFiltersFilterType enum.
 func (e SearchCommunityMembersJSONBodyFiltersFilterType) Valid() bool {
 	switch e {
-	case Contains:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeContains:
 		return true
-	case DoesNotContain:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeDoesNotContain:
 		return true
-	case Eq:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeEq:
 		return true
-	case Gt:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeGt:
 		return true
-	case Is:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeIs:
 		return true
-	case IsNot:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeIsNot:
 		return true
-	case Lt:
+	case SearchCommunityMembersJSONBodyFiltersFilterTypeLt:
 		return true
 	default:
 		return false
@@ -648,16 +648,16 @@ func (e SearchCommunityMembersJSONBodyOrder) Valid() bool {
 
 // Defines values for SearchCommunityMembersJSONBodyStatus.
 const (
-	Active   SearchCommunityMembersJSONBodyStatus = "active"
-	Inactive SearchCommunityMembersJSONBodyStatus = "inactive"
+	SearchCommunityMembersJSONBodyStatusActive   SearchCommunityMembersJSONBodyStatus = "active"
+	SearchCommunityMembersJSONBodyStatusInactive SearchCommunityMembersJSONBodyStatus = "inactive"
 )
 
 // Valid indicates whether the value is a known member of the SearchCommunityMembersJSONBodyStatus enum.
 func (e SearchCommunityMembersJSONBodyStatus) Valid() bool {
 	switch e {
-	case Active:
+	case SearchCommunityMembersJSONBodyStatusActive:
 		return true
-	case Inactive:
+	case SearchCommunityMembersJSONBodyStatusInactive:
 		return true
 	default:
 		return false
@@ -693,29 +693,29 @@ func (e ListSpacePostsParamsSort) Valid() bool {
 
 // Defines values for ListSpacePostsParamsStatus.
 const (
-	Draft     ListSpacePostsParamsStatus = "draft"
-	Published ListSpacePostsParamsStatus = "published"
+	ListSpacePostsParamsStatusDraft     ListSpacePostsParamsStatus = "draft"
+	ListSpacePostsParamsStatusPublished ListSpacePostsParamsStatus = "published"
 )
 
 // Valid indicates whether the value is a known member of the ListSpacePostsParamsStatus enum.
 func (e ListSpacePostsParamsStatus) Valid() bool {
 	switch e {
-	case Draft:
+	case ListSpacePostsParamsStatusDraft:
 		return true
-	case Published:
+	case ListSpacePostsParamsStatusPublished:
 		return true
 	default:
 		return false
 	}
 }
 
-// ActionResult defines model for ActionResult.
+// ActionResult Outcome of an action that answers with a flag and a message.
 type ActionResult struct {
 	Message *string `json:"message,omitempty"`
 	Success *bool   `json:"success,omitempty"`
 }
 
-// AdvancedSearchResults defines model for AdvancedSearchResults.
+// AdvancedSearchResults One page of results of a filtered search; each record is one of the searched kinds.
 type AdvancedSearchResults struct {
 	Count       *int                                  `json:"count,omitempty"`
 	HasNextPage *bool                                 `json:"has_next_page,omitempty"`
@@ -842,7 +842,7 @@ type AdvancedSearchedSpace struct {
 	Type               *string `json:"type,omitempty"`
 }
 
-// BasicCommunityMember defines model for BasicCommunityMember.
+// BasicCommunityMember A member as listed in the member directory.
 type BasicCommunityMember struct {
 	AvatarURL                     *string `json:"avatar_url,omitempty"`
 	CanReceiveDmFromCurrentMember *bool   `json:"can_receive_dm_from_current_member,omitempty"`
@@ -865,7 +865,7 @@ type BasicCommunityMember struct {
 	Name             *string `json:"name,omitempty"`
 }
 
-// BasicCommunityMembers defines model for BasicCommunityMembers.
+// BasicCommunityMembers One page of the member directory.
 type BasicCommunityMembers struct {
 	Count            *int                                          `json:"count,omitempty"`
 	HasNextPage      *bool                                         `json:"has_next_page,omitempty"`
@@ -889,13 +889,15 @@ type BasicCommunityMembers_NextSearchAfter_Item struct {
 	union json.RawMessage
 }
 
-// BasicPost defines model for BasicPost.
+// BasicPost The fields every kind of post carries.
 type BasicPost struct {
 	Action *struct {
 		CreatedAt *time.Time `json:"created_at,omitempty"`
 		Type      *string    `json:"type,omitempty"`
 		UserName  *string    `json:"user_name,omitempty"`
 	} `json:"action,omitempty"`
+
+	// Author A member as shown beside content they wrote or liked.
 	Author *SharedCommunityMember `json:"author,omitempty"`
 	Body   *struct {
 		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
@@ -966,7 +968,7 @@ type BasicPost struct {
 	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
 }
 
-// Bookmark defines model for Bookmark.
+// Bookmark A post or comment the member saved.
 type Bookmark struct {
 	BookmarkRecord *struct {
 		AttachmentCount *int `json:"attachment_count,omitempty"`
@@ -999,7 +1001,7 @@ type Bookmark struct {
 	RecordID          *int       `json:"record_id,omitempty"`
 }
 
-// Bookmarks defines model for Bookmarks.
+// Bookmarks One page of the member's bookmarks.
 type Bookmarks struct {
 	Count       *int        `json:"count,omitempty"`
 	HasNextPage *bool       `json:"has_next_page,omitempty"`
@@ -1009,14 +1011,14 @@ type Bookmarks struct {
 	Records     *[]Bookmark `json:"records,omitempty"`
 }
 
-// ChatMessageAccepted defines model for ChatMessageAccepted.
+// ChatMessageAccepted Receipt for a chat message queued for delivery.
 type ChatMessageAccepted struct {
 	CreationUUID    *string    `json:"creation_uuid,omitempty"`
 	ParentMessageID *int       `json:"parent_message_id,omitempty"`
 	SentAt          *time.Time `json:"sent_at,omitempty"`
 }
 
-// ChatRoom defines model for ChatRoom.
+// ChatRoom A direct or group chat and the member's state in it.
 type ChatRoom struct {
 	ChatRoom *struct {
 		ChatRoomDescription       *string `json:"chat_room_description,omitempty"`
@@ -1084,7 +1086,7 @@ type ChatRoom struct {
 	} `json:"chat_room,omitempty"`
 }
 
-// ChatRoomMessage defines model for ChatRoomMessage.
+// ChatRoomMessage One message in a chat room.
 type ChatRoomMessage struct {
 	Body                      *string            `json:"body,omitempty"`
 	BookmarkID                *int               `json:"bookmark_id,omitempty"`
@@ -1121,7 +1123,7 @@ type ChatRoomMessage struct {
 	TotalThreadParticipantsCount *int `json:"total_thread_participants_count,omitempty"`
 }
 
-// ChatRoomMessages defines model for ChatRoomMessages.
+// ChatRoomMessages Messages of a chat room around a given message, with cursors to read further.
 type ChatRoomMessages struct {
 	FirstID         *int               `json:"first_id,omitempty"`
 	HasNextPage     *bool              `json:"has_next_page,omitempty"`
@@ -1132,7 +1134,7 @@ type ChatRoomMessages struct {
 	TotalCount      *int               `json:"total_count,omitempty"`
 }
 
-// ChatRoomParticipant defines model for ChatRoomParticipant.
+// ChatRoomParticipant A member taking part in a chat room.
 type ChatRoomParticipant struct {
 	Admin             *bool      `json:"admin,omitempty"`
 	Archived          *bool      `json:"archived,omitempty"`
@@ -1154,7 +1156,7 @@ type ChatRoomParticipant struct {
 	UserPublicUID     *string    `json:"user_public_uid,omitempty"`
 }
 
-// ChatRoomParticipants defines model for ChatRoomParticipants.
+// ChatRoomParticipants One page of the participants of a chat room.
 type ChatRoomParticipants struct {
 	Count       *int                   `json:"count,omitempty"`
 	HasNextPage *bool                  `json:"has_next_page,omitempty"`
@@ -1164,7 +1166,7 @@ type ChatRoomParticipants struct {
 	Records     *[]ChatRoomParticipant `json:"records,omitempty"`
 }
 
-// ChatRooms defines model for ChatRooms.
+// ChatRooms One page of the member's chat rooms.
 type ChatRooms struct {
 	Count       *int                    `json:"count,omitempty"`
 	HasNextPage *bool                   `json:"has_next_page,omitempty"`
@@ -1175,7 +1177,7 @@ type ChatRooms struct {
 	Records     *[]ChatRoom             `json:"records,omitempty"`
 }
 
-// ChatThread defines model for ChatThread.
+// ChatThread A thread of replies to one chat message.
 type ChatThread struct {
 	ChatRoom *struct {
 		EmbeddedSpace *struct {
@@ -1194,12 +1196,14 @@ type ChatThread struct {
 		} `json:"lesson,omitempty"`
 		Name *string `json:"name,omitempty"`
 	} `json:"chat_room,omitempty"`
-	ID            *int               `json:"id,omitempty"`
+	ID *int `json:"id,omitempty"`
+
+	// ParentMessage One message in a chat room.
 	ParentMessage *ChatRoomMessage   `json:"parent_message,omitempty"`
 	Replies       *[]ChatRoomMessage `json:"replies,omitempty"`
 }
 
-// ChatThreads defines model for ChatThreads.
+// ChatThreads One page of chat threads.
 type ChatThreads struct {
 	Count       *int          `json:"count,omitempty"`
 	HasNextPage *bool         `json:"has_next_page,omitempty"`
@@ -1209,8 +1213,9 @@ type ChatThreads struct {
 	Records     *[]ChatThread `json:"records,omitempty"`
 }
 
-// Comment defines model for Comment.
+// Comment A comment on a post, or a reply to a comment.
 type Comment struct {
+	// Author A member as shown beside content they wrote or liked.
 	Author *SharedCommunityMember `json:"author,omitempty"`
 	Body   *struct {
 		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
@@ -1264,7 +1269,7 @@ type Comment struct {
 // CommentEditor defines model for Comment.Editor.
 type CommentEditor string
 
-// Comments defines model for Comments.
+// Comments One page of comments or replies.
 type Comments struct {
 	Count       *int       `json:"count,omitempty"`
 	HasNextPage *bool      `json:"has_next_page,omitempty"`
@@ -1275,7 +1280,7 @@ type Comments struct {
 	Sort        *string    `json:"sort,omitempty"`
 }
 
-// CommunityEvents defines model for CommunityEvents.
+// CommunityEvents One page of the community's events.
 type CommunityEvents struct {
 	Count       *int         `json:"count,omitempty"`
 	HasNextPage *bool        `json:"has_next_page,omitempty"`
@@ -1286,7 +1291,7 @@ type CommunityEvents struct {
 	Sort        *string      `json:"sort,omitempty"`
 }
 
-// CommunityLinks defines model for CommunityLinks.
+// CommunityLinks The links the community shows in its navigation.
 type CommunityLinks = []struct {
 	CommunityID *int       `json:"community_id,omitempty"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
@@ -1296,17 +1301,17 @@ type CommunityLinks = []struct {
 	URL         *string    `json:"url,omitempty"`
 }
 
-// CookiesDestroyed defines model for CookiesDestroyed.
+// CookiesDestroyed Answer to clearing the session cookies.
 type CookiesDestroyed struct {
 	Message *string `json:"message,omitempty"`
 }
 
-// CookiesGenerated defines model for CookiesGenerated.
+// CookiesGenerated Answer to setting the session cookies.
 type CookiesGenerated struct {
 	Message *string `json:"message,omitempty"`
 }
 
-// CurrentCommunityMember defines model for CurrentCommunityMember.
+// CurrentCommunityMember The signed-in member, with settings only they can see.
 type CurrentCommunityMember struct {
 	Active         *bool   `json:"active,omitempty"`
 	AvatarURL      *string `json:"avatar_url,omitempty"`
@@ -1374,7 +1379,7 @@ type CurrentCommunityMember struct {
 	UserID      *int `json:"user_id,omitempty"`
 }
 
-// DirectUploadResponse defines model for DirectUploadResponse.
+// DirectUploadResponse Where and how to upload a file reserved with a direct upload.
 type DirectUploadResponse struct {
 	AttachableSgid *string    `json:"attachable_sgid,omitempty"`
 	ByteSize       *int       `json:"byte_size,omitempty"`
@@ -1394,17 +1399,17 @@ type DirectUploadResponse struct {
 	URL         *string                 `json:"url,omitempty"`
 }
 
-// Empty defines model for Empty.
+// Empty An answer with no fields the SDK relies on.
 type Empty = map[string]interface{}
 
-// ErrorBody defines model for ErrorBody.
+// ErrorBody The body Circle sends with a failed call.
 type ErrorBody struct {
 	ErrorDetails interface{} `json:"error_details,omitempty"`
 	Message      *string     `json:"message,omitempty"`
 	Success      *bool       `json:"success,omitempty"`
 }
 
-// EventAttendee defines model for EventAttendee.
+// EventAttendee A member who answered an event invitation.
 type EventAttendee struct {
 	AvatarURL         *string    `json:"avatar_url,omitempty"`
 	CommunityMemberID *int       `json:"community_member_id,omitempty"`
@@ -1416,7 +1421,7 @@ type EventAttendee struct {
 	RSVPStatus        *string    `json:"rsvp_status,omitempty"`
 }
 
-// EventAttendees defines model for EventAttendees.
+// EventAttendees One page of the attendees of an event.
 type EventAttendees struct {
 	Count       *int             `json:"count,omitempty"`
 	HasNextPage *bool            `json:"has_next_page,omitempty"`
@@ -1426,13 +1431,15 @@ type EventAttendees struct {
 	Records     *[]EventAttendee `json:"records,omitempty"`
 }
 
-// EventPost defines model for EventPost.
+// EventPost A post that announces an event.
 type EventPost struct {
 	Action *struct {
 		CreatedAt *time.Time `json:"created_at,omitempty"`
 		Type      *string    `json:"type,omitempty"`
 		UserName  *string    `json:"user_name,omitempty"`
 	} `json:"action,omitempty"`
+
+	// Author A member as shown beside content they wrote or liked.
 	Author *SharedCommunityMember `json:"author,omitempty"`
 	Body   *struct {
 		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
@@ -1540,13 +1547,15 @@ type EventPost struct {
 	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
 }
 
-// ImagePost defines model for ImagePost.
+// ImagePost A post made of an image gallery.
 type ImagePost struct {
 	Action *struct {
 		CreatedAt *time.Time `json:"created_at,omitempty"`
 		Type      *string    `json:"type,omitempty"`
 		UserName  *string    `json:"user_name,omitempty"`
 	} `json:"action,omitempty"`
+
+	// Author A member as shown beside content they wrote or liked.
 	Author *SharedCommunityMember `json:"author,omitempty"`
 	Body   *struct {
 		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
@@ -1629,12 +1638,12 @@ type ImagePost struct {
 	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
 }
 
-// InvitationJoinResult defines model for InvitationJoinResult.
+// InvitationJoinResult Where to send a member after they accepted an invitation link.
 type InvitationJoinResult struct {
 	RedirectToSpaceID *int `json:"redirect_to_space_id,omitempty"`
 }
 
-// Lesson defines model for Lesson.
+// Lesson One lesson of a course.
 type Lesson struct {
 	AutocompleteOnFeaturedMediaCompletion *bool      `json:"autocomplete_on_featured_media_completion,omitempty"`
 	BookmarkID                            *int       `json:"bookmark_id,omitempty"`
@@ -1681,7 +1690,7 @@ type Lesson struct {
 	} `json:"space,omitempty"`
 }
 
-// LessonFile defines model for LessonFile.
+// LessonFile A file attached to a lesson.
 type LessonFile struct {
 	ByteSize    *int       `json:"byte_size,omitempty"`
 	ContentType *string    `json:"content_type,omitempty"`
@@ -1693,7 +1702,7 @@ type LessonFile struct {
 	URL         *string    `json:"url,omitempty"`
 }
 
-// LessonFiles defines model for LessonFiles.
+// LessonFiles One page of the files of a lesson.
 type LessonFiles struct {
 	Count       *int          `json:"count,omitempty"`
 	HasNextPage *bool         `json:"has_next_page,omitempty"`
@@ -1703,12 +1712,12 @@ type LessonFiles struct {
 	Records     *[]LessonFile `json:"records,omitempty"`
 }
 
-// LessonProgress defines model for LessonProgress.
+// LessonProgress The member's progress in a lesson.
 type LessonProgress struct {
 	Status *string `json:"status,omitempty"`
 }
 
-// LiveRoom defines model for LiveRoom.
+// LiveRoom A live stream or live room.
 type LiveRoom struct {
 	AccessType   *string    `json:"access_type,omitempty"`
 	CanHost      *bool      `json:"can_host,omitempty"`
@@ -1788,7 +1797,7 @@ type MemberDeactivated struct {
 	Success *bool `json:"success,omitempty"`
 }
 
-// MessageResult defines model for MessageResult.
+// MessageResult Outcome of an action that answers with a message.
 type MessageResult struct {
 	Message *string `json:"message,omitempty"`
 }
@@ -1800,7 +1809,7 @@ type NewNotificationsCount struct {
 	NewNotificationsCount *int `json:"new_notifications_count,omitempty"`
 }
 
-// Notification defines model for Notification.
+// Notification One notification addressed to the member.
 type Notification struct {
 	Action        *string    `json:"action,omitempty"`
 	ActionWebURL  *string    `json:"action_web_url,omitempty"`
@@ -1824,7 +1833,7 @@ type Notification struct {
 	SpaceTitle                *string    `json:"space_title,omitempty"`
 }
 
-// NotificationMedium defines model for NotificationMedium.
+// NotificationMedium Where notifications are delivered: in the app, by push, or on mobile.
 type NotificationMedium string
 
 // NotificationPreference defines model for NotificationPreference.
@@ -1834,7 +1843,7 @@ type NotificationPreference struct {
 	Type    *int    `json:"type,omitempty"`
 }
 
-// Notifications defines model for Notifications.
+// Notifications One page of the member's notifications.
 type Notifications struct {
 	Count       *int            `json:"count,omitempty"`
 	HasNextPage *bool           `json:"has_next_page,omitempty"`
@@ -1887,7 +1896,7 @@ type PageProfileFields struct {
 	Records     *[]PageProfileFieldObject `json:"records,omitempty"`
 }
 
-// PaginatedSpaces defines model for PaginatedSpaces.
+// PaginatedSpaces One page of spaces.
 type PaginatedSpaces struct {
 	Count       *int     `json:"count,omitempty"`
 	HasNextPage *bool    `json:"has_next_page,omitempty"`
@@ -1898,7 +1907,7 @@ type PaginatedSpaces struct {
 	Sort        *string  `json:"sort,omitempty"`
 }
 
-// Pagination defines model for Pagination.
+// Pagination The fields of every page-based list: the page number, its size, whether another page follows, and counts.
 type Pagination struct {
 	Count       *int  `json:"count,omitempty"`
 	HasNextPage *bool `json:"has_next_page,omitempty"`
@@ -1907,13 +1916,15 @@ type Pagination struct {
 	PerPage     *int  `json:"per_page,omitempty"`
 }
 
-// Post defines model for Post.
+// Post A post of any kind: the fields of basic, image and event posts together.
 type Post struct {
 	Action *struct {
 		CreatedAt *time.Time `json:"created_at,omitempty"`
 		Type      *string    `json:"type,omitempty"`
 		UserName  *string    `json:"user_name,omitempty"`
 	} `json:"action,omitempty"`
+
+	// Author A member as shown beside content they wrote or liked.
 	Author *SharedCommunityMember `json:"author,omitempty"`
 	Body   *struct {
 		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
@@ -2033,7 +2044,7 @@ type Post struct {
 	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
 }
 
-// Posts defines model for Posts.
+// Posts One page of posts.
 type Posts struct {
 	Count       *int    `json:"count,omitempty"`
 	HasNextPage *bool   `json:"has_next_page,omitempty"`
@@ -2116,7 +2127,7 @@ type ProfileUpdateResponse struct {
 	Message *string `json:"message,omitempty"`
 }
 
-// PublicProfile defines model for PublicProfile.
+// PublicProfile What other members can see of a member.
 type PublicProfile struct {
 	AvatarURL                     *string `json:"avatar_url,omitempty"`
 	Bio                           *string `json:"bio,omitempty"`
@@ -2165,7 +2176,7 @@ type PublicProfile struct {
 	SpacesCount *int `json:"spaces_count,omitempty"`
 }
 
-// QuizAttempt defines model for QuizAttempt.
+// QuizAttempt One attempt at a quiz, with its answers and result.
 type QuizAttempt struct {
 	CorrectResponses    *int       `json:"correct_responses,omitempty"`
 	CreatedAt           *time.Time `json:"created_at,omitempty"`
@@ -2193,7 +2204,7 @@ type QuizAttempt struct {
 	SectionName       *string `json:"section_name,omitempty"`
 }
 
-// QuizAttemptList defines model for QuizAttemptList.
+// QuizAttemptList One page of quiz attempts.
 type QuizAttemptList struct {
 	Count       *int  `json:"count,omitempty"`
 	HasNextPage *bool `json:"has_next_page,omitempty"`
@@ -2222,7 +2233,7 @@ type QuizAttemptList struct {
 // QuizAttemptListRecordsResult defines model for QuizAttemptList.Records.Result.
 type QuizAttemptListRecordsResult string
 
-// ReactionCreated defines model for ReactionCreated.
+// ReactionCreated The emoji reaction that was added.
 type ReactionCreated struct {
 	Message  *string `json:"message,omitempty"`
 	Reaction *struct {
@@ -2234,7 +2245,7 @@ type ReactionCreated struct {
 	Success *bool `json:"success,omitempty"`
 }
 
-// RecurringEvent defines model for RecurringEvent.
+// RecurringEvent One occurrence of a recurring event.
 type RecurringEvent struct {
 	EndsAt                *time.Time `json:"ends_at,omitempty"`
 	ID                    *int       `json:"id,omitempty"`
@@ -2248,7 +2259,7 @@ type RecurringEvent struct {
 	TimeZoneAbbreviations *string    `json:"time_zone_abbreviations,omitempty"`
 }
 
-// RecurringEvents defines model for RecurringEvents.
+// RecurringEvents One page of occurrences of a recurring event.
 type RecurringEvents struct {
 	Count       *int              `json:"count,omitempty"`
 	HasNextPage *bool             `json:"has_next_page,omitempty"`
@@ -2299,7 +2310,7 @@ type RichTextBody struct {
 	SgidsToObjectMap      *map[string]interface{} `json:"sgids_to_object_map,omitempty"`
 }
 
-// SearchResults defines model for SearchResults.
+// SearchResults One page of text search results; each record is one of the searched kinds.
 type SearchResults struct {
 	Count       *int                          `json:"count,omitempty"`
 	HasNextPage *bool                         `json:"has_next_page,omitempty"`
@@ -2390,7 +2401,7 @@ type SearchedMemberTag struct {
 	Type *string `json:"type,omitempty"`
 }
 
-// SearchedMembers defines model for SearchedMembers.
+// SearchedMembers One page of a member directory search.
 type SearchedMembers struct {
 	Count           *int                                    `json:"count,omitempty"`
 	HasNextPage     *bool                                   `json:"has_next_page,omitempty"`
@@ -2495,7 +2506,7 @@ type SearchedSpaceGroup struct {
 	Type *string `json:"type,omitempty"`
 }
 
-// Section defines model for Section.
+// Section A section of a course, holding lessons.
 type Section struct {
 	DripDelay *int       `json:"drip_delay,omitempty"`
 	DrippedAt *time.Time `json:"dripped_at,omitempty"`
@@ -2516,10 +2527,10 @@ type Section struct {
 	NotifyStudentsEnabled *bool   `json:"notify_students_enabled,omitempty"`
 }
 
-// Sections defines model for Sections.
+// Sections The sections of a course.
 type Sections = []Section
 
-// SharedCommunityMember defines model for SharedCommunityMember.
+// SharedCommunityMember A member as shown beside content they wrote or liked.
 type SharedCommunityMember struct {
 	AvatarURL  *string `json:"avatar_url,omitempty"`
 	Headline   *string `json:"headline,omitempty"`
@@ -2555,7 +2566,7 @@ type SharedCommunityMember_Roles struct {
 	union json.RawMessage
 }
 
-// Space defines model for Space.
+// Space A space of the community: a place for posts, events, chats or courses.
 type Space struct {
 	CommunityID               *int    `json:"community_id,omitempty"`
 	CoverImage                *string `json:"cover_image,omitempty"`
@@ -2598,7 +2609,7 @@ type Space struct {
 	} `json:"visible_tabs,omitempty"`
 }
 
-// SpaceBookmark defines model for SpaceBookmark.
+// SpaceBookmark A link pinned to a space.
 type SpaceBookmark struct {
 	DisplayType *string `json:"display_type,omitempty"`
 	ID          *int    `json:"id,omitempty"`
@@ -2614,7 +2625,7 @@ type SpaceBookmark struct {
 	Name *string `json:"name,omitempty"`
 }
 
-// SpaceBookmarks defines model for SpaceBookmarks.
+// SpaceBookmarks One page of the links pinned to a space.
 type SpaceBookmarks struct {
 	Count       *int             `json:"count,omitempty"`
 	HasNextPage *bool            `json:"has_next_page,omitempty"`
@@ -2646,22 +2657,22 @@ type SpacePreference struct {
 	SpaceName   *string `json:"space_name,omitempty"`
 }
 
-// Spaces defines model for Spaces.
+// Spaces The spaces the member can see.
 type Spaces = []Space
 
-// SuccessResult defines model for SuccessResult.
+// SuccessResult Outcome of an action that answers with a flag only.
 type SuccessResult struct {
 	Success bool `json:"success"`
 }
 
-// Topic defines model for Topic.
+// Topic A topic used to group posts or courses.
 type Topic struct {
 	AdminOnly *bool   `json:"admin_only,omitempty"`
 	ID        *int    `json:"id,omitempty"`
 	Name      *string `json:"name,omitempty"`
 }
 
-// TopicList defines model for TopicList.
+// TopicList One page of topics.
 type TopicList struct {
 	Count       *int     `json:"count,omitempty"`
 	HasNextPage *bool    `json:"has_next_page,omitempty"`
@@ -2671,17 +2682,17 @@ type TopicList struct {
 	Records     *[]Topic `json:"records,omitempty"`
 }
 
-// UnreadChatRooms defines model for UnreadChatRooms.
+// UnreadChatRooms The chat rooms that hold unread messages.
 type UnreadChatRooms struct {
 	ChatRooms *[]string `json:"chat_rooms,omitempty"`
 }
 
-// UnreadChatThreads defines model for UnreadChatThreads.
+// UnreadChatThreads The ids of chat threads that hold unread replies.
 type UnreadChatThreads struct {
 	ChatThreadIds *[]int `json:"chat_thread_ids,omitempty"`
 }
 
-// UserLikes defines model for UserLikes.
+// UserLikes One page of the members who liked something.
 type UserLikes struct {
 	Count       *int                     `json:"count,omitempty"`
 	HasNextPage *bool                    `json:"has_next_page,omitempty"`
@@ -2715,10 +2726,10 @@ type InvitationToken = string
 // LessonID defines model for LessonID.
 type LessonID = int
 
-// Medium defines model for Medium.
+// Medium Where notifications are delivered: in the app, by push, or on mobile.
 type Medium = NotificationMedium
 
-// NotificationPreferenceMedium defines model for NotificationPreferenceMedium.
+// NotificationPreferenceMedium Where notifications are delivered: in the app, by push, or on mobile.
 type NotificationPreferenceMedium = NotificationMedium
 
 // Page defines model for Page.
@@ -2739,12 +2750,15 @@ type RoomUUID = string
 // SpaceID defines model for SpaceID.
 type SpaceID = int
 
-// Failure defines model for Failure.
+// Failure The body Circle sends with a failed call.
 type Failure = ErrorBody
 
 // SearchAdvancedParams defines parameters for SearchAdvanced.
 type SearchAdvancedParams struct {
-	Page         *Page                             `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage      *PerPage                          `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Query        string                            `form:"query" json:"query"`
 	Type         *SearchAdvancedParamsType         `form:"type,omitempty" json:"type,omitempty"`
@@ -2769,7 +2783,10 @@ type SearchAdvancedParamsFiltersStatus string
 
 // ListBookmarksParams defines parameters for ListBookmarks.
 type ListBookmarksParams struct {
-	Page         *Page                            `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage      *PerPage                         `form:"per_page,omitempty" json:"per_page,omitempty"`
 	BookmarkType *ListBookmarksParamsBookmarkType `form:"bookmark_type,omitempty" json:"bookmark_type,omitempty"`
 }
@@ -2788,13 +2805,19 @@ type CreateBookmarkJSONBodyBookmarkType string
 
 // ListChatThreadsParams defines parameters for ListChatThreads.
 type ListChatThreadsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListCommentRepliesParams defines parameters for ListCommentReplies.
 type ListCommentRepliesParams struct {
-	Page    *Page                         `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage                      `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Sort    *ListCommentRepliesParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 }
@@ -2840,13 +2863,19 @@ type UpdateReplyJSONBody struct {
 
 // ListCommentLikesParams defines parameters for ListCommentLikes.
 type ListCommentLikesParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListCommunityEventsParams defines parameters for ListCommunityEvents.
 type ListCommunityEventsParams struct {
-	Page                *Page               `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage             *PerPage            `form:"per_page,omitempty" json:"per_page,omitempty"`
 	FilterDateStartDate *openapi_types.Date `form:"filter_date[start_date],omitempty" json:"filter_date[start_date],omitempty"`
 	FilterDateEndDate   *openapi_types.Date `form:"filter_date[end_date],omitempty" json:"filter_date[end_date],omitempty"`
@@ -2856,7 +2885,10 @@ type ListCommunityEventsParams struct {
 
 // ListCommunityMembersParams defines parameters for ListCommunityMembers.
 type ListCommunityMembersParams struct {
-	Page        *Page                           `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage     *PerPage                        `form:"per_page,omitempty" json:"per_page,omitempty"`
 	SpaceID     *int                            `form:"space_id,omitempty" json:"space_id,omitempty"`
 	SearchText  *string                         `form:"search_text,omitempty" json:"search_text,omitempty"`
@@ -2869,31 +2901,46 @@ type ListCommunityMembersParamsSort string
 
 // ListMemberCommentsParams defines parameters for ListMemberComments.
 type ListMemberCommentsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListMemberPostsParams defines parameters for ListMemberPosts.
 type ListMemberPostsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListMemberSpacesParams defines parameters for ListMemberSpaces.
 type ListMemberSpacesParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListCourseTopicsParams defines parameters for ListCourseTopics.
 type ListCourseTopicsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListLessonFilesParams defines parameters for ListLessonFiles.
 type ListLessonFilesParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -2907,7 +2954,10 @@ type UpdateLessonProgressJSONBodyStatus string
 
 // ListCourseQuizAttemptsParams defines parameters for ListCourseQuizAttempts.
 type ListCourseQuizAttemptsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -2927,7 +2977,10 @@ type CreateDirectUploadJSONBody struct {
 
 // ListEventAttendeesParams defines parameters for ListEventAttendees.
 type ListEventAttendeesParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -2949,7 +3002,10 @@ type CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType string
 
 // ListHomePostsParams defines parameters for ListHomePosts.
 type ListHomePostsParams struct {
-	Page    *Page                    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage                 `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Sort    *ListHomePostsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 }
@@ -2987,7 +3043,10 @@ type CreateLiveRoomJSONBodyViewType string
 
 // ListChatRoomsParams defines parameters for ListChatRooms.
 type ListChatRoomsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -3020,7 +3079,10 @@ type UpdateChatMessageJSONBody struct {
 
 // ListChatParticipantsParams defines parameters for ListChatParticipants.
 type ListChatParticipantsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -3058,7 +3120,10 @@ type UpdateSpaceNotificationPreferenceParamsChoice string
 
 // ListNotificationsParams defines parameters for ListNotifications.
 type ListNotificationsParams struct {
-	Page    *Page                          `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage                       `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Sort    *ListNotificationsParamsSort   `form:"sort,omitempty" json:"sort,omitempty"`
 	Status  *ListNotificationsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -3073,8 +3138,12 @@ type ListNotificationsParamsStatus string
 // ListPageProfileFieldsParams defines parameters for ListPageProfileFields.
 type ListPageProfileFieldsParams struct {
 	PageName ListPageProfileFieldsParamsPageName `form:"page_name" json:"page_name"`
-	Page     *Page                               `form:"page,omitempty" json:"page,omitempty"`
-	PerPage  *PerPage                            `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListPageProfileFieldsParamsPageName defines parameters for ListPageProfileFields.
@@ -3082,7 +3151,10 @@ type ListPageProfileFieldsParamsPageName string
 
 // ListPostCommentsParams defines parameters for ListPostComments.
 type ListPostCommentsParams struct {
-	Page    *Page                       `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage                    `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Sort    *ListPostCommentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 }
@@ -3128,7 +3200,10 @@ type UpdateCommentJSONBody struct {
 
 // ListPostLikesParams defines parameters for ListPostLikes.
 type ListPostLikesParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -3193,9 +3268,13 @@ type CreateReactionJSONBody struct {
 
 // SearchCommunityParams defines parameters for SearchCommunity.
 type SearchCommunityParams struct {
-	SearchText string   `form:"search_text" json:"search_text"`
-	Page       *Page    `form:"page,omitempty" json:"page,omitempty"`
-	PerPage    *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+	SearchText string `form:"search_text" json:"search_text"`
+
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
+	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // SearchCommunityMembersJSONBody defines parameters for SearchCommunityMembers.
@@ -3261,13 +3340,19 @@ type ListSpaceNotificationDetailsParams struct {
 
 // ListSpaceBookmarksParams defines parameters for ListSpaceBookmarks.
 type ListSpaceBookmarksParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
 // ListRecurringEventsParams defines parameters for ListRecurringEvents.
 type ListRecurringEventsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -3331,7 +3416,10 @@ type UpdateImagePostJSONBody struct {
 
 // ListSpacePostsParams defines parameters for ListSpacePosts.
 type ListSpacePostsParams struct {
-	Page       *Page                       `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage    *PerPage                    `form:"per_page,omitempty" json:"per_page,omitempty"`
 	Sort       *ListSpacePostsParamsSort   `form:"sort,omitempty" json:"sort,omitempty"`
 	Status     *ListSpacePostsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -3371,7 +3459,10 @@ type CreatePostJSONBody struct {
 
 // ListSpaceTopicsParams defines parameters for ListSpaceTopics.
 type ListSpaceTopicsParams struct {
-	Page    *Page    `form:"page,omitempty" json:"page,omitempty"`
+	// Page Page number, starting at 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PerPage How many records a page holds.
 	PerPage *PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
 }
 
@@ -23073,206 +23164,227 @@ func ParseListSpaceTopicsResponse(rsp *http.Response) (*ListSpaceTopicsResponse,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bj9w20uhfEfocYM8BOpns9+3LcZ684zibhb3rzxfsQzAQ2FJ1ixlJVEiqxx3D//2AN7WkJilKrb6M",
-	"08BiM27xWlUsVhXr8mWRkKIiJZScLV58WVSIogI4UPmv+wzx94QUnz798kr8G5eLF4sK8WyxXJSogMWL",
-	"RZIhHlNCiriucbpYLij8XmMK6eIFpzUsFyzJoECiN99VogfjFJebxdevy8U9KQoouXtw9T0OGxiXHDZA",
-	"m5HrEvPdWyhWQL0zyHZxIRtOmqqmDDwziM8Txv1p6wMNbKcBxjnghKHKLeaIY1J+JI9QOsbl8ts4ungD",
-	"jJHSudRcfp6w+beQ4rpwjFqoj74h/zeF9eLF4n/d7Q/NnfrK7v5FOF7jRMJDzyOmbP/8jsIaKJQJeBdS",
-	"trrEVdMnPs0C36ENNAv5vQa626+kEt8GYPoOqHcIoHHQMIS5ib0ibAqt/0+N/3CO+XuN/5gw5gA7nMAE",
-	"P1QocbMPJr6OXudX0ZpVpGQgGflrhPOaSiQlpORQcvEnqqpcE8Tdb4zIExxGSz9RSujfSbpTc6XAEoor",
-	"MdDixeJjBlGC8jxaI5xD+mPEM4hWJN1FDO1Y9JTtvpcb14OJuV4mou97YHUuV1ZRUgHlWK2+AMY0ifXA",
-	"t1ywOkmAsda3FSE5oFJOoX8iq98g4aL5y3SLygTSD4BokqkJZWeU5/9eL1786t/3O7TBpQTY4uuyv0wK",
-	"CaGp/BNzKNSw5S5g2O6qIBWHQU4wppO+TEf3U8x2dDdJtpMW2bqXR/f/mZK6egulQsHDHsWIUrSz4fzh",
-	"AOt7UB1QGqp5Rqjl9y3iiMY1zcW/yjrP0SoHcxAPiNImVViOqTnkNq5wQLniAFlPQIY3WY43GYc0No0G",
-	"V+haUIWokCtagpd7tHY3zaDtY4qPjp3qryyvN/bjbdifdWT11dlZ/WD5oPEYAPUh+j2WUlaYBLXLAKU5",
-	"LmGQAgycJ1NATtSNEDSIG6v1KsdJXHdmaaF14/jgRhlzHqMQvHX4xgHSZgVgoWaJWUIcezEtnJt1gnUs",
-	"3EJAo/n/AVCcDCehgASkkGSga0IL8dciRRy+47gQot48TGpWtLhhClL4cDMZ/X08UiR7OgRsUjNOihgK",
-	"8huOU0Qfw++Vds/QTrL1iUBn57w2qmMc8ZrNTbtSUHqOt3jA5FsxY4E2EL7gb+xgOs+VV1q4HThz4Chn",
-	"PloYXN74M3uMaPXhmSHvWg/BCHb6d8RwMrdIm6AyppAA3kKcFvGakiJOair1iqKZwjFMo7w72W+BS1zU",
-	"xeLFX22KCBQI53Yh2SdB6xk42nTV9x4pklxdK35SaxNpEFEeNEoxq3K0i82x9TQx4np33Q6iMFpyi8wd",
-	"FOqHMmaxEvBtZhcPMXP4LHRLOxRtBNpftrIE4XITQymoJw0jpREXtO1IzGUgKsX2mWR3MVpzdRAanJES",
-	"9AQHAD9Y+cNXJ/tuYGUzR/mWbmUGFhwwQnkQI+CEozxWy4gTUiuDS0NZPywDNLkHgxKHpJfYFbopkpBf",
-	"9RxBQnvx0wfuDxmiNnuYU0Ts7ZxzlGSFebdDaYoFKFD+rtWsg5jWAvd9Y4XWFo1YMJ7xIh8h38ZVjnAZ",
-	"i8NuhWevTfyEeUZqHve2ZOlHHgvBW0OtUgmi6RbDkxKjg2V+ZQDT5GoZdS+Zn0wq17eEAfzgHOY24Jjn",
-	"diKGFHPH5bXGlPE4x49CBdgF8wsnAffJZ52jzQZScZvFqKoo2aL8KLk0wynEBXAU43JN7HeQS9DCzBg3",
-	"WZzkhEHq6N9q17prrA0l6HxfexeWtVmFy1JSScxJFZN13Cgz1uac1qV+Ikwx8wwdLJpWJMeJ5i49borK",
-	"OAXGKdnFlebDFnlNtKrVixIMtCtQKRRbfyMKFaF8oFFdpb7pbDxKWpzXJM/JUyNVBpq4nXfEbCrpNIHx",
-	"SlROaY53w8ijTuKKoyqedPV5Li4zXl+Mb15A+wKzW/IcoVUlmCY5xJiweI3yfIWSR/dl2Ndy2Pz8F0qO",
-	"zd49wPIoGxtK6irWZuuhcXAp1Kw4HEsVyfOhNkINZjEnsQJzXKDKgjarCkEqnIw/7rJbODI+iuY24Ncl",
-	"BUbyrbj/9D2o+BrzyRiKq42TGVy8QYqv4oryzGjVhLS4ZXsZ0IKYku0tYnmDe98mn+Nj6xRhbi6W++e6",
-	"TMINiYYcxVLdt8+eTFyrDiakOYkAsziFHLhLfNPqc/jLpzm2p/Rq8ZoRDNsI9M24zxB/qxx8XiYJVBoS",
-	"Fn1eyLq160VZOy5oV6FgNs9Ep3A82gBunGQtqza+sZ5Pccd3yka3TctHXKYDTZwHb9+kQpTjBFeo9F9B",
-	"+x4sI09xhhkndOcQxLV5tzW2ha2nBS7t/RFNMrx1HYFpLhVWuzSDMo0P3cmsVmfPeoM5hT7aR2m7E03a",
-	"Tv8OxHjMADwGmrYLyKGpnKRAUdeW0AJNUfMhTXSMb4f+6HUnsR1KZdMQwhdKRzMFJ69OhQS8xmC3o0jI",
-	"togr0J1ivFnLdpbdl1XXQX8uoQZSfCxhD/igjcUaxUmmDIoG1L5r6j1Oso/wmWsnVgsJEZ5J3+UWu6wo",
-	"bDE8eZ6IbkzuxuRGWz9OwP9sauieE/p1z9BZfMLQ2+fIBkUTnklABS/iMqxTHMg0hTSWazacEjWu8Hv/",
-	"c+u7kI1wB0nIe9YoVPnuqC1N5fqg3gD97/YHnMz6XN42//Q27zkvrqf0EJgKsGH/cTzmWpP6TQpntLGM",
-	"tghMY28j1bblQh/rsbf5dUAphJLUY7ttm6OMfj3+bYGJkqxdO8gQi6WbQ+UUPkQTCXpSM08zL7txfRxr",
-	"rOhfV07ATgLiu6tWh28y4DcuA1rI8FJGQduJGGEfFF3nWnoBHFlf/KbuacxGPkr+PMpS2Ih6jfHf/zra",
-	"NvEfad7Puo/qAcbsMsnrFOIU1khHch6ejhFvAE6LZ97ErAwAQwbfs3goxmOGC3lE0zDDx4S7S4uT811/",
-	"Lrai6PiS3ESfpNCzNxzweZSvntdB4ez+dx7Pu7E69imfxPYuaVDWxeLFrwtO8eeF8QZZPFj6zO5L5nmX",
-	"87h1TQ6T9blYrVoP7g73KuWE5W4gQDrkdTXkcDXKjWpazC+FgmyPlBZH87omPH6KFu6PQ765L93cl07q",
-	"vuRUDM7nXTSon0xwMdJn8mJyhJslBAY5uKUNSdQyhdOldicn15lEnPsbt583uHwMM7Sew3XGbVOczXsu",
-	"xPJ2T8gjBvZK3c027xV3/hr7oZDj/QwlUMRnGE85ZwyH+SUcb+GkNicj4fgdTxr3fHcbrWDG/mt5DYjX",
-	"1CVuKVKMc7yFmHEKqHC8jCjl3Lwz+B35TSBGRgrwGDetcWwWMZOSNc4hXmPIUxbr/UhW7++oBZInWMn4",
-	"FyVp+7tsCZY5xvQDoaetjcgCLHT+kMIc0Q3EI+mshbs4xwXmFlTLNhbPJ1ShBPOdw3bYGrhAn+NMiLPj",
-	"urAKEo4E2Ef0IyXP8p35Z0ZqyoZ7qYtBEJOzgw1lt5jXECVQiL9CfizT4Qiey4TEkpVgEZLhMNgcSKw9",
-	"fLq26jS1BcYPhSzVmwPKy++7jPBwVyXh8RYzvFLRb0Hy0Ts15msx5CvgCOfMtuiTDGvVp/UeTUxb79kN",
-	"JSCuz2DeiEvG0YaiYgQ3LR8hxWV4hzGpovgT5hzCefsTrBjmU0lvIP8UJTmM897yvgY5g6H8ahgLSmpg",
-	"G/wVppDwT1VOUPpeJ3p02SGlW7wzjcRqxyFm+A9wuc1A8shUqlKL8i8tER6f+wnSfiq3Ftdyb5ZUXYBS",
-	"oHajR7gMLw6akxs5WSTsHMkjOEqRelVykGrbc4FuhaDlfiPEmxJ6Dv9T1JSfiqojcrS+NMk7Dx+bxKc4",
-	"1WzrYD+N5DpLLk6poL7kHMoU4FTOF36pU1AwSviotk5qDxnEbRJl2yoWByP8pMguziflQYhf1C7RoD3w",
-	"AWdvzAhe9D5txOGaVfZs1IbEwcOh0yHr1Ptd6uUx4FxI9Yhzilc1t6+zXGNBLJiUje/cquaclLG4z118",
-	"29nJnUHA2mswesXWyT1HWlPVFJcxg4SUqUP/UbJ4rDULnqHyMd6R2u/2DGXKRiZHS6FLJRZ3JtHGSEIq",
-	"21FJyqFeuIwroExgaYwQZVf7XCpVsyony5IsxEfrkit58wvIJlL5Do64SmPp6hO3icPhK7BvTKHAxpfR",
-	"0RCXMaqquJM/PXAOW9eBGQfzqx1Ae4spr1G+p5bw21xxBPfVU261T/H+Nh1Oi0QhqakYIojVjD49awq/",
-	"11AmdqmJJCpqLAHHEaeo3DjjOW0w6t2Hwy+IbFtBGkvQhsks4ib6pUAbmO8m2qA8B2oRxVLyVAoRWPI5",
-	"mW2Gjcx00vRxmAK8QnAGeJPxcd4yU0TX5eIJpzwLNVoN3Z0OnDWVKv5JsDPNPAWte3DSMSwP8TTbOl1J",
-	"dVHNiaCQHDjE4r5QJt1UFndAsf7k5FVHBEk4wx5SiqvqWNfNck1oAmO3021uCRYZUk5RxYGyETrCgMLq",
-	"1wtlMtYtoth4UnZXy7O6WJXah3WCzaKtR/aopkT57g/nm4MWmlpfy9q8pvvPsY5ndAw86mRqb/q4gUI4",
-	"Wvx8Y2SqUWk52nIeS2Na2BKsJoIuKVuAHBIxOiKLVH9Czf/H9vM2d9J2CaAcFBrm1Ljo730trQ9UG6pV",
-	"/i7JjtJLj41xGUjgbc+acbrkFe4L4TXOYTybO4WZbZIFbNaD6ofSpawTLTwFmiZUj3fznIQ3eAv2ZBIq",
-	"uM9DBKiMs4Cka57vysQNvlfw2ePIZR8yWyGNeUJHppW1sOFzyD4S8LDsdrZXOp/xjwuIahxKGSuuqz0+",
-	"DmlAqvkCJTHLkNyCMzRGCLe/EddrihvAjgC9k1nnzIEbGZliJhp04VCeB5RscepIGyFbTEgs6I4lUnJY",
-	"uOJsg8GpzmOwR/nM0WBTK9VQko/PZmjKIQbAXlXis1cJtD9022oDBpO7fSKrh6DUgKvuYsI8e0VP3+Cj",
-	"4fCpMi8jJysMp+aXS7/+RbzM8xOvQxzNV9LlbWv3QRw9olzc+Ap/tsH+BU9t8LB7cx30060/xbhckc9h",
-	"yceXsoPxEh/Tp30o2dRM591Sob5U5wfYVZ/iJ1g5nwJQwsmYpNWqvTud2KSHfeW95dlI0AuqhBJa2RSp",
-	"vv/xQBWDgDbWQJ92l4AHj5Ypcayfx36z8TjYeN7Y2o2cBcja14xUzBmndcJ1DdFwnzuZjuCoGjSB0Guy",
-	"Dzv2PXTg9hV5TTCaehJaCAmBZQvjaGeNSnPcqpYnlCm2mR6WgnnIpVToDh8LVKI7636L6OPLPH/J3gNK",
-	"3yGKiiFJyEnI+vz6mEYIbQUL0zacvEMbaHsF/lt9OeTweU6eYnEiXBo4wQlMce7coryemlikp8EOHljp",
-	"ojnkJBPuXJWjFdivNGXjjknV0Lo/7i6FBBcod4QKuL2OPSGOeAAqbQrSEXRTfBlzlEBG8tRbOalF8zni",
-	"Yj/KW9aVVtbUkg6T3/o0fCne4jhLgVxGL0XXGrvUHkzl5HmDzlpLdNtL/LJsQPIe82VIatpAqADdFIif",
-	"IB7dnuGfzTP8zQXv5oJ3c8G7ueDdXPBuLnjHuuCJO/xiAuhAQP002U1JtPetgyKDNFya4kCYhtW3aDbj",
-	"sC3AzZLQLExX9cuRx+itBw9NnRjCgCSx82yhM6se89TACALPERbcZiWB2ZUGbCthmrFqiCigoMbjc0BY",
-	"c+FMgdIpDCZ+EJ7eeFKgz/Yrohsw2RYyOFTBvoNntnDMRR6aFapHOXccpimP0mcx45LCniEcTuX29Sij",
-	"RyZ5GCp2JFO2OqcPTJpx0CxeeXPcWtvvETTGeeXPEKXud5eQMc0hcceBwc/NzoR6oClZeek7ihF9HSX8",
-	"WA+13KEG0On8YIKq5NszMg9lx3G7zmxQsVeuhJzOQnKohuaA1MvPYQt5YHhCu0scXKpWNW87H4fkXsQC",
-	"bJwoE+eIRaoM4Kp/6I12mXw4f8KULkc4iQ3eVafN/RKU3CXsyjs+sUpY0pHhJCODSUXG5WDvJQ3xJQkJ",
-	"sU5cPuuHrc//1PiPl5xDUXHbYaUyJo1q6ZINv6icQ2kxAV8VYkyQ54ai1GHy7X9qPzhJ427JnroZPQ5e",
-	"VQZYpXTAjz0+xfY1tob4vQY2XEVGYmL6OlvK1hEGBQY5JE4J+hiLiQGCv4I3FF1b3bgZ8B/SQFpUPNjD",
-	"TnYKgQxtnAsPF65DhEaw4tapfIPHPDOONjf6xa2jJdDTBzlMYTiew+gs6DHHObcSoJfofIRmfMXE1JAu",
-	"los1wuKWtjmJTaDBEJ+G9zox5b1Cwji/YJPVMqhm1rjyV/vBW+6L7vpdPn/EjjXnV0uXw7nsBhCz2gfb",
-	"zT3OCv7ePNz8tLUWFhj9VHN89qChR8QRL4RD7zL67a1JWGS7KcY+zYnf4z+IQ2RvvsZotaKwxXt1IeAg",
-	"dbF1qbejHs0EH3AGfITL+0ze6J0o24sktR/bAnFOLT9nEiMhYeguWxUXunjg616bUckBH0am2B9W8k1x",
-	"92lg8Owu+EYKK4gzEGwY/u4TdCvIrw/LY0ohHAzXxF4fOfAJayzcCib0QPsBEE0yFWh0SkaPyl3AsGo1",
-	"kDZuhyGND4tihPVTzT+iTXAP44o6ovXPgjZGbUXedQ+Bt12/o5W9ufxj9tWczqkxja/DNFwnYaBE2PjC",
-	"Q5Nr9QxVvgkPtxmXNsJ9tg8PyDgiOVFR1wCLMylB84yD7gd9HrzyvrFkhprKT4uPt7fn7PHP2YHPyHEn",
-	"nmzQ0evM77PDVCGuo1Hnc5g5ZniT5XiTcUjD3wxHm8G4qqekZa5xJv25j9bJi5/KN1Em54zRmqvD3DCX",
-	"0XxrQPQfHTHT5TMjRQkTJXJ2OeKc9cCNWm1dxJDDwGnqNsnXHUFxzeuizXV/f5Rd5fMsA+87NS/Ao3oF",
-	"c412p46cNKqnSeIyqpPkwCPZ22wChtzrhKQ05061ZuTTAy49LBPPVyVsegG8+e6JD3bIH3fRTkro5fIh",
-	"GWaXFp+SgKLxwdWsjz3/wad4LnI/K3GfgTyV6eBZCoMKEcYudiGJ0PFUl1JcCUUEORLIzZHg15PgNKVE",
-	"DO9QgeSbrc9cPcfqPLlah4+KZ2vPPrXqUVW55EPSLma8TocS2HrodYyUn9hThiwX9mLBx8rnRxsAbiX0",
-	"np9Lpdum1iQhVhE5TtNIY3zrE9he+j6Zg2E4sh7sh9IuJgaIgmQLYxKItdpPEwBnOA6mSGxYaOa+A0cr",
-	"7+FRwsAT5AkpIF6hsnR56zcRczqN6VHiawpKBdWRwr5geLFlZ3pWz4XnizwQR1JM749FF62oTBo42lU5",
-	"xwkeKNZbeRMcqxDs9iupvV0OaAtxo6v6siUPtZKpVp1trAE0Xs1aP0HHquy78vV0h81n5EmmaVBOx7r6",
-	"p6dtTpLHGCekFFeEzJHghdWAWqKkYW/Wdd1mQKzuWMdCE+o5QShB5y+86GAYJtSIoxWz+dF5QFWZkPRh",
-	"EnCy5b/r4h4WGVmzkdFZtfKhgu3nVdYH9zG+RK+7CPzkgu4jhIsO3i6aT6ohnlDjuOik5Ojg5MM6I6Ld",
-	"Z5hlY2DWnrOVRGBkXru6lPklTYEE35FXLR2+ceNTHult+JI97mP9x2jTMs2+59LxP8err2MJeIbUZR+U",
-	"96wrv6/fubbjM6db2hyuPgrO7nhljkmZ78bJOyPAJGc+cRiAbzC188Cj/UnS+n2G+HtCrFzflHI42oVg",
-	"P9XHTPzlmozLrwEVCgKmZEDf4MfLZe+zmiKCUKOCAGqK+e6DGK0tV3w0OeNXgCjQ18YO9s//fFz0wrMW",
-	"LyPVJ1I1QSKZbz5aU1JEPIPoZc2z6OW7X75fLBdy1fI8yGH3Zt+M82rx9av031OPc905PmYQSfsIMPbd",
-	"hkQVJWIbf2EReSqjVtuIrKN76c74Fxb9Q/eIFFjkKqKftkB3UYLyPEIJZ9Ga0IiUEDVKZ7OdMo0SRCkG",
-	"FvEMcf37X1hno8uIrDjCJaT7LTfzNnuPXuG1uclUu2aR0rDAMkijlCS1EJkjRCHKMeOQRriMSAUlqvAd",
-	"UIo4+n6HilzAUvs6LdRAtr1G/6cFsv+7WC62QJmC5/avKgRMjrx4sfjv73/4/r8Xy0WFeCbJ4E7MaLrf",
-	"bf96h9ItKhNI9bO8zFKo/HQF+Upy/iVdvNAm9pe6tRySogK4lFUdJ2PfRGbUdLrztdsBbZpisaPfa6C7",
-	"hWGjzT/3zFwJgercWPmsfSDtebvvZ4JsNlACRfli2YjiRu7ev3IvTAjmYm971qm75B8lx3wXC1TLYbSD",
-	"68MydHG6S8wS4liluruND63gfoJ0JP9bmOrmjgnhc5WTtBGfbfOvcc7Vzvcz23wXfFk0jM3SxY7d5j8j",
-	"fIzt1hisDZDqKiGFaC2jtrg1XkqpwCMns74Q8508tylAZfLFPsgorn1E7X/98EMvyABVVa4lxbvftJV+",
-	"D3PfDWGOYtcTWfLaLo/VQtP3YpF/++GvrnGbhd69RjivKSzaN4k845075NcHsT1WFwWiu4ZBaGbKlpE8",
-	"M8vIHJllpE7MMtIHRvJhdWSiJ8yzSBOd5IHS1P2rHnMh77QDzrVqK0RWniVEqb3adCmW1VTTdLIcaW9q",
-	"uIvt2J6SkPYQuhzxCABGPKOk3mTyqm3u5AbLbbrYL/lBW0UOka8iFRuFVV0ZwJpIo2DY9arodbA5BonG",
-	"Ic2hVh2EH5q2y96chzrLV9W5Qx9/nZ0+bOShw0FPzlvQFiIkWUpEqOEpEScjacXLRu6+4PSrElFzUIbl",
-	"LkW9kr+3KGocP/nlle1C+NuhUPyKlPBjVJJoRdLdqUH7HgqyBSkpG0iMgV5L7/Lz4bb2dnJOfEp22d7I",
-	"FTFMgYhII6J1KqI1yXPy1DkR7R0MY/XOmL9CMX2orZ8QG4eTXQ4nYvMS9DhlQl/toCQjeYrLTaSgGVGo",
-	"cgzHoMVwKysefobWgZuJU53iCF0QW6+BJ5myEOzxpCRRzNlEBGlh9+7LPnTq650eys8eVfv3uulYjOnu",
-	"AnHLswm28sXbJs+SPAUpDOWIqz9QXmVoBRwnUrOWPqzN91i7ES6Wumfzw5kl4Xuj3l8RX9fEI2QdZASf",
-	"DlGaNQ9JwoK0dscQ1sNcInTiCrp0RhdwXHFUxfag/qmh/k0E+2Emx4PY9+Go7OPDzM8VUv512i9f+0a3",
-	"U+ocTUDvxVQOeVxCTt3oeyBQzzj6vC4vfs+/lF4l+rXucjxVwTNCkpfunMzTJUh9A4jwHKezS1t+JFSI",
-	"q0eILhpM7uvzYeJ20d0uOudFd4GT+cOIkzn2JIv2fzvVyf8pxXyA94ZfofsION8F+qkUTQxojxV5v+3L",
-	"8SN6hGiFkscIRQJqEVnbRR7lDeG8KFtK7But3V2TCntKTO59Ra7uAYVFTxmReE2HsGrXHd/cDlKw9e8R",
-	"/DB2sTkVEgFNzkDv+ZKNfzKeBpd50VQvtTIt46/7DI0PHVtQJ8RuEez50B4aynS+gbV3wARPkQoxHje+",
-	"HQfd9y6Gp5bg26i/Ik6j3/DJWr1DmIW2T4Be9NARaPzIh0/AG9n0HABXM13Bq4KEThfGEcvIE4twKU3W",
-	"JdrijdxrX86SjQfBvw/Lcb4pqEIa2hvxlNBXEx34P15YfxXAV3Vvv8OlvmLbsDZpdMIgfZfKdMImislt",
-	"DjKtzgZ+NcN+4vSi1huzCiv4tasoSqSb/XRkBPKdt3ufwItcvY1jvuUmarmSODqrzEtShZ9wEXYSN7X7",
-	"h7vNjXxI6j0b9d+Vzu0ohRhODijh6mT+qKlcdcRpUGp3L63U10Yr9x4WNdX93ld2vNrQgvAzVAiv8R3R",
-	"YC5ChkyeKOEwP4k0MYoD9PFO+1T/2YhD7fuKKEMi7PRkoTJGVvuCdy4hU5OHbjgDgZwUm50yftcgnypA",
-	"RxrQypx3rKTqQipr4voGDvsHEy3xpzvtKihMp6a6qnOvkLc/+CvISblhESdjCIU8Yr8xXr2+3uuGJ711",
-	"5RSvgHFKdhfVWe5zQHQfCsaAMUzKSEOrG+EgPw1675wPfj/L+KfL6nwfgDuhJwP7ROdU+lNWaAN+49Me",
-	"xHYKrinTmTCGdEDR8qNq+KxdmPdxxlfEjhQGoppBGnESycC2SGGn64WpfvKiU95XEq/iltIBR4Mes29U",
-	"nrTxl5SY6TocPfQWrsHPQ0HdPCcKEM2ERV2gTfwmJBz/oVUAeS3bnRKxap5nKKC0AXRF3EBiNlIp5BVD",
-	"QJqi5qeiTg5En/+RgtU70/w89DSbN9JhfCwuTbJIFbhWqSoDD4MVp9RIDxf2nemh43LU+17G6nVj0QxR",
-	"RbiciXQ7VSUDJJVWadHT0upV8bN+QdVZqeKkjlLuGFiB+chgXhHU4Y0qNv7HKIJirdSpA7TUZFmdTken",
-	"RHqzvCt4pjVQbUs+KqyIZ4CpCX8P5wXKnB/XVU5M6huPovhKtv4kG88X9JyTleXXHYeY4T8cVXCTDJJH",
-	"Jm4aa70IlUzLmaNNCADO7BKPsHNkneAoRRzZcntByfEaOxMLt++3VmOrV2m7rVhKa7W9nS1bQGpBZHBU",
-	"CfCwQO/5TlGbdN7rSS56qzKgW4hQGSnaj1hOuFT/kZQPZQaJDfDoKQMqFMiIQZlGuPMK/EkfG/vZUr4r",
-	"d1/kfyVTVH8JZlumEGLZkr4tL3X70fxR9j41e+wu8XIY/Q/mWUrRUyc+mZJCoFjC3eoz5HE47WyMTQf+",
-	"M5Nxetu+IrWtOTfy9vNj1XeL3Q5VuK0Ub8r2gaorxSJ9wLexwnWuKpFp4AwKGq9V+3sNy7lEjd4yBht4",
-	"y77b2vbztrxTeVvuvXlbKkI5pDEFxEgZO8N3+g37c2WIIsa0MzWrULFYSiWcSgnPZMtfLBdog3DJeLyp",
-	"cQo5LiVzIzwDOqydOwDkgYZj4Y6NDwovfRSeO2HNW2AMbcDtEX6+EFJCuc5b02TCigiNCrXCJoGNSc/f",
-	"0Qreql/dTxcZKcCru/2DFDDNzeLkKQKazAAVqeoc0Y53l44f6Xl/lfAUS1dA6ct6Xtevq3PaaGwDggii",
-	"NQhq3pPOaxCqi5VoZPZ6CQLlbn33Raa7/Hr3G1HVI+w8/58El780Xd/gckL+o6a72uRJEbafTKz84sEh",
-	"L5MEKi4u5T38pUN3RMpeDivIUL4e48Cd4y3EjFNABbtr8u36ru43eAvvCSlmu7RV4tSD645UIC4zBgkF",
-	"edaVD5Baq/Wm7SDHltJa1l5IY1N83iRutOXQlwVzRicDbtJ+TujZKkYwuTubJX1xjgvM45rmMcsQddbo",
-	"KGoOMSljc/ZHFNJQ+elwufFX2BH0eEAXmgCkrcQkNrdRg7MyhKyHcTBqBegRqKqCstz/E1GMSm5+3lCc",
-	"qr8fAorTnVZQac7hBTPrcSRFFMFEIoUXIaDIfwrcdePYtvBB8RkHK9JyzXAmOJUy/NnngVPbuLYscPIO",
-	"aKuEHD0CiyqBaVz2M1oNux7pjc52WzSJ4X0Vohovw5FZgB9xmQ4U3jLqmw+773GSfYTPaqsHNl8xx9K+",
-	"2EHtaL/7c9t3G0RejmD/XUEZIR2hIBiNdvMRZCvfSKSOa4KXLaTq4zqdTIWNIBSQp9BwozNkKbw0x2ie",
-	"qVqcopea0IBzLPS/NHCP61oGizT/Dr4X3pqGo98ZNWw/fdL2XJs2OjFsqimkWQGNK3GxTBlF1r4PG+Ec",
-	"11YD6Us+8LSoTT+XGqqMkCzfKL2Tla0Ep5NuLr3PIwlqNiecClEouTkQwcXIZry8ekOFXUL/NSv9aZwo",
-	"pdjuaGy+/RilIIRRuosyVFVQSv8HwcD2NT5P743cIUSVE84Q6gm4ZGCCuPmo+5YprpspjpRgPMobu0yi",
-	"KsU4r8alNxHvt4Kn3u1xPel7NWbsV0TNXR6dF8HNHPfI4YXg1zomcf1vkW5kOrIpB3wqVxdqN05whQaz",
-	"+2SIv2s3PjVBXqU5pQOBa4qSba2rJ6ueiFgaMWCAf7Ug9rx4mKdgOaJJhrcuo3JRc6cf35/NonKfoXID",
-	"XVZGnsrIlO/W7sKGVpcRq5MsQiwqavG95y0XRL6SaIdKD2iL4Thy7Clc3y7WetLLJC6ieIesC4TyPEYs",
-	"lhUVnG9/bxF9NFt/P6UsxHmw81NR8d0FUSPAFIHUOI3G1zdNsEhAOhBh7WLAcbUvfHzXrko+HJwYUEn5",
-	"2sp8BCz5wsanDtdsI2rPPk0ZUYktY5jOcNXGvmt3IwniSwEprgsvGcyF+7dyqtPiX83x/FGv0BKGcK+2",
-	"ae82GXf+yqbuCqntinVx0iR3NXmWqc6yrouQNuVE91Z8ZXWVeZhb/fQ/S3iKdZDRoQPgUIox40sQUOD1",
-	"PHk3vTSssHrJ5M01LSWJPuIyFddUh5DF/2hE1utJlDyOdTm+xJqltTLFeM7HyzxXaVJmOij2YQaOjy6o",
-	"H3KAUK78ErcyH545L2d2TVTbkXDzkunLPL9wRg/BcjsEqkAt6FbJW+qORTwiZQJXQ7QhergH/PNTbYBY",
-	"9yej7eslbJvoeBLK9tsW/9VpeXXe4AGJPcPTencpWBdAVL4N56bfLtiv0X28Q0IuSgyiv5GWiJd53plC",
-	"WySmWhaDsaDnfiknfCdol53aSngVFg2U511kL4VwKH7VXEqIkEubbWM8JQgVoPNLLJMze/VaeOrMcy87",
-	"nPJoWie8oB1XzH9wk7CIZ4hHiFK8hTRiWAhGKtNZXXKg0RNiUY4Yjygw4MehTQ4Re5BnP83vRbez488z",
-	"6xUIA/D0XReNBl+y0g4n0R9AyXHYCnMSaY97dQbCzuKuwuujDeLj0XOnn7HcZ+elanDDUkAIlQLVKdCk",
-	"JJcQqaU9wftrLK19JciSIkcfU1OFiwptwCSOjtcY8oEC9ELa1RmZX6vWB1iy1/nZQKyTuAzrxwxvyrpa",
-	"LBeQYt6ktV4uzDp1uNE+RsAZc/TsEhr3gHvR0oVHOnXoJNmKqGQ1HWU2LUEmlvXmlTVJvx1ESxhnd1+k",
-	"oTy4csI70hTRm6ClE3YrAP8NF26Qr9CCniaVf59axM9Q1a0o7q0o7p+n+vu9ydVR+s/cGM4f6tZ/5EG9",
-	"OfP3y74ngcj0uPA/e5xcUwX4cHx4szGfESm3e+92792Kwc9XDD6Z8XqVf6xJnpMnXcXRXRZeNdMZ346Q",
-	"g7/ti/MDJ1WkQIXLjQVDKhuWW+N4fQNzyIUooaTBG3ESZYBohFak5lEJT43iZ4P8+IMRKH2KCV7rPjcR",
-	"9HhP04Jok7VBRKQSJ9m1+THorRnQWNlRvDxPNLkdxQE/SvSoAsplJqRHsGPH1PFf+g14b7Rt62qsd6dE",
-	"4CcGVG346rxbWPSUEYnO1ItM+x325nZsApLJPIIHtFYutq//6XGn3Bf/nE/36te476lFW8QRdZQq6KV5",
-	"6j5FxUKjwquaA/OoXQeDKBfBwN5xqooa2sMhXdmPO+vUEzpSJYcoYmHTuFoZVfFQNYTPHFFAE9VDSVy4",
-	"tCcpdGYvbLkBW9JHokeIi10MBcJ5rJJWOgJRZUTEYBLELWZYZmEuDfabEt1hUazLBccFxH+QMkyLPncc",
-	"rD6v6vBeQemIVlAsw5sS0u9w2SnNJFYb/pb3uyqtc/dFlmCSjh2tMky+V5dWNaLRF4noO2/OiDb6HZxG",
-	"zoNlYTT7OWaQQ8IhjUnVuB0flap0qMVpU3C2ETTrc8NJzSgf6lWBeYRKJlQ7lZFI0GZ4PSg3SQ9Gos5B",
-	"00dFMawJjWXugJiCSfZ6meiwAeq50kJje0t8u7CYyr+IOYuolCvttOSNbzwfZczJE4UM3Y6KhDIV16rY",
-	"AGPSKWGNcO6qizjBYPw3pbC3KeUVKeHHqCTRiqS7a6MXfZuiDrksVR3mz6ioctBkIw5jxDjiIwrTUUD7",
-	"KnR+29R73XT+RLQmtNV+h0FBfsPDTxCHo5muYdmWnhtZtIwmZSQ3Ghlkjs7U+I2jdk63dwUoLZhcNoo+",
-	"4a1kiCZZhrxGDEUE5shggKh66LUKHR/k530dhCB3TjWmzHkWEk7+XP0xFWyUKYhdNPRBrKPrLRmtdpGA",
-	"f7cav0S1jw7u+sYSj5rVI423uv1cbAQ+J3mdQixuvF3cMye0NPxuO61gMnvbNc653pNDCVMtDgocYLEv",
-	"zOKScP3UjbCM5kwJyF9j/dtiudhI70vxf/C7tbbChjtYoqu2Zu7q4LH/tA0u7UbOqp9blNcBr/1ijQ8B",
-	"xiFCU2XsO3BM7fujGj9VSnJ7LYrKeYc0OZ0d+rJkQ2jN1UrCM9m3GZit/WE9b1kdCWRNMf3n1BoXc/Mn",
-	"SM3J9HKoqRxH1zlorGrqEtIHrVNTS6/CwX6kT/+gjfqelGtMi5uR+makvhmpb0bqnr71/+ZesGY3coSf",
-	"KCX03y1bQ3flH4X0hfI8UhaLH1WidJLuIoZ2LHrKdt+Pd4SupBttO1wGSf8UzXSLmnHBanOZaVJcc9Lm",
-	"LgtKVOE29sNseCPC8mSGkKuMx9O0dPGn2n1WQ57JtJ9lhA4Tk1gC9FRCJi/SOml0UuAI5/4wp4OELq90",
-	"pzDFTk6KU7bwqXEnT2xoW/+l0wfoCi6mSqaulZ5jxiOyVuhm45AbgMiTVs7RM1xBwRwFjra4maAyYgAj",
-	"Aeov2/ozyKqtcpyTw/Xi0QANXCMGXHCfjvlAVzcdC9+gTKrXmSz1KsIzJBinAD2ghOwN9jbYC8iY63gS",
-	"4HNAviwTb8TnG+it7F2AZjLsjSjy9W5FyGMTQOO/L//eNB2LDNn9GTqJ9rZ9RZ6iDdqiCpclpOo941hi",
-	"gK2K95T/lb9QsUQqdfDtYBaA96bxT9tJiQBGkImc4RlSVB9EV0RSJBFLk1Yb5Ube4D6SuG/TlV79fHR1",
-	"R9m2GnCu7cLuJedQpmhKotIpdDab44aBwWgHtPY7wn6Qc7/j6kJIly9ML13IJOG2KtNzEjHYAkX5KckZ",
-	"F7KQhQxsGXKk/EW0neSP31DpbKS3QXkOdNezinfbqL2FGc4zwJuM28nX6YYp3Vpdr21POOXZNBO6rQVm",
-	"Jk0889uQMYtz/DhoanbWdTe04TjKt3joM8dDnzX6eX/EL3ib16scM+m/Ik+wis20a2e+YD0/swvJKD4D",
-	"wzuzK+XcbNHFBuQY9gczwrCilxvnu3G+4zjft87pVCaGNpubztsaCc5v+FCDXpPRY2xeu4pUdY5oK4Gd",
-	"y6GohKfYPMPMk86+UleTdEhPKVqPyZJfIcaN5cEbLOEqKUQqnHS7jlC5HGtSgexTRz1pjktJqNdUfFQs",
-	"SKlfTjHE72B9JaqTM9dRQrZAY/fVPvdF7HS6ud3Q13hDLw0LOi7a8LwKzbXoMvMpMV3tZTiTzFl0lz9J",
-	"FkN3EibvQ/dzR8OFD9H+WVweIv8VHHaI9pzMLy5/NELXn+ORUG5XbP4ZRdIeCGoKtw4y2b8ihkwCdGsw",
-	"XtN88WKRcV6xF3d3XzLC+NfFcrFFFIubXBmRtfCXwhrJiFaBiu8TTJMcvmdk0YfoPzQ5i1Xfy1ZRClVO",
-	"dkLG+jHqdJZ+ZKrRX1iU5KROvxdYemj21g9c/IC2kGqxFZVpJ5eZlv9b78HLfvd7U2uZLU1cmRqniRZt",
-	"DSTjyg7H+JhRQKnEBYUqx8AiXDKctkpu90fRXWwLapJwl61dmXE5sW1wn0zcOpx0cfruSSwox+WjGnH/",
-	"BtMfSUW+2YaqKQO2jBgkuq6TYD2kVANWlGyoPDmt0WQPy1jq/WYpQ3zLFBqYmwef1ltQazzzBGvBAEgH",
-	"rmgNkLY6vAZILc1l2iCBLi/Z6GRTlt5biBingAq97B6CRYMP6rtjrf0okqVxeFYD2rKJtMZvAlwOxn4P",
-	"FaFckklBUsHrCW2v7K36UVbsOOj8nwwnWa8mFDJLpZAA3grsiwU+ZUChNa6z8rJn97aScJbhbIPIW1CI",
-	"mdpTUi2J6Mx30revaA2nlezDYbo1GTQRy58gxR1aMB7lh4PomPPmxCuSb3U1QekWWMBnLmdV4UOQRioQ",
-	"q9VZxzDaDiN5FAxBhsYXK0hTcWw0e60EF+uMwpgd5+qiWAqIYWruFLGkxl2lPYz2kD0Y5ZWk40hCrq5y",
-	"gtJ2t0/ql8XXh6//PwAA//8=",
+	"7L1bj9y2sij8V4T+PiDnAB1Psvd6Oc6Tlx1nZR97x9sXrIfAEDhSdYsZiVRIqsdtw//9gDddSYrqy3Q7",
+	"GWBhxdPitapYrCrW5csqo1VNCRDBV0+/rGrEUAUCmPrreYHEW0qrDx9+fSH/zoFnDNcCU7J6upK/JnST",
+	"iAKSrEAiYZRWT1brFZZfaySK1XpFUAWrpyv5PZXf06bB+Wq9YvBngxnkq6eCNbBe8ayACslJxL6WPbhg",
+	"mGxXX7+uV89pVQERrjX8mrcr0I188+uvadzcmAjYAmsnbwgW+9dQ3QKbX4RqnFSqdWA1qlmqmx20rIZx",
+	"mFuNbONdg/x4wMw/72ZxAbJJUlPuQ4dqcMDc4WkZcNqwDNQfcsJETsc9azhgdrLDAslp39M7INOlqJ+T",
+	"DaOVWgJu2yclJneedQg11rIT8Qo4pyQMjVK18UyqPx6AgdeQ46aazvsCSrwDJglfNrCLIFTgDc4UEHyI",
+	"0D2CC/n/GWxWT1f/303HrW70V37z370pzOrkQvs/v2GwAQYkgzMsv98mrduZ0vNs6w3awnT58teENJKX",
+	"rBMuEBOYbBMkkh/bRf/ZANt3q67lODO4fgPMPd2/6H1SIbJPGGSU5TxBiRwvKWiZc++MwNKoWSmfYS8B",
+	"xiI/HUDV/9Pgz+E5/2zwZ8+c8tMBc57mYj3gOn1Xo2zm5uCyiWdG9W3xfr/K1rymhIMSLV4iXDZM0VZG",
+	"iQAi5D9RXZeG5m/+4FSx2Ljj8jNjlP2T5ns914gvS0Ciskw2CJeQ/6T2eEvzfcLRnif3xf6JgowZTM71",
+	"LJN93wJvSjGF1G+NyGgFElyIJEi1TYREFSL8HhhP7rEoEpRsSrRNEMkTlFTAOdoqqNaM1sAE1qAwHxzI",
+	"Wq94k2XAee/bLaUlIKLWa36it39AJmTzZ/kOkQzyd4BYVujVq86oLH/brJ7+HgbiG7TFREF/9XX9ZbRM",
+	"c9blP7GASg9L9hHDDlcFuTzhaoIlnYwQuLifvioXd1OH5KBF9oTFxf1/YbSpXwPRKPjYoRgxhvYunH8c",
+	"0/pvBDQzphspEEkCUGSabHApgEGecDXZTwmgrDAcPME8oQTa42+Wk9xhIhn6hLI6dDwdkwlqREGZ4/cd",
+	"EoilDSvlX6QpS3RbguUcE8J3icgOvmK5kovPTU6HPPHOU1bgbVHibSEgT22j2RX6FlQjJoXbnsbhH63f",
+	"zdxc7jHlR89OzVdeNls3C7H82jmy/urtrH9wfDB4jID63Bk5llJuMY1qVwDKS0xglgIsnA+mgJLqKyxq",
+	"ED9Wm9sSZ2kzmKWH1q3ngx9l3HuMYvA24E0TpJ0UgJWeJeUZ9ezFtvBu1gvWpXCLAY25YyZA8TKcjAGS",
+	"kEKKgW4oq+S/VjkS8L3AlZSRT8OkTooWP0xBSUB+JmO+L0eKYk9TwGYNF7RKoaJ/4DRH7C7+Xun3jO2k",
+	"Wp8JdG7O66I6LpBo+KlpVwlj3+ItHjH5Ts5YoS3EL/gvdjC95yooLTweOHvgmOAhWphd3vIze4xo9e4b",
+	"Q961HoIF7PSfiOPMIdIOlbJn5j0gQTwpMReQJ5goVcv8nmMGmaBsPzUPLGW5iKQMMsA7SPMq3TBapVnD",
+	"lE5StcvzDNMaF7ysu8IEV021evqjS4mBCuHSLWCHpG8zg0DboXlhRMa01FdSmEz7BB5F0JNGOeZ1ifap",
+	"PfKBJlbUH67bQ1BWi+8dEQ91h6GMeaqVA5dZKHAQBHySeqkbii7iHi9bW6ow2aZAJPXkcaS04HJ3HadT",
+	"GbCI3L42baRoI/RBaHFGCZgJJgCfrPzjVy/rb2HlMpeFlu5kJA4ccMpEFCMQVKAy1ctIM9poY01LWT+s",
+	"I7TAoHXJzb4sEq1cObXEbjCUOU9AvbfcYaKszjXlIskQY1g/2I14YObWOg8R18L68QJa7WTkEF7fFYi5",
+	"DINeOXa0cyFQVlT2fR7lOZagQOWbXrMBBfQW2PVNNf30iNFBWoWoygVCeFqXCJNUchUnPEdt0nssCtqI",
+	"dLQlRz96V0kmHms6yxDLdxjutawfrZhoK505F45RO/XhbKqDuY4s4GfnsNeOwKJ0EzHkWHhuyQ1mXKQl",
+	"vpN6yj6aMXkJeEw+mxJtt5DLazNFdc3oDpVHCc8FziGtQKAUkw11X3Y+aRBza4HlaVZSDrmnf69d71Jz",
+	"NlSgC30d3YzOZjUmRFFJKmid0k3aalzO5oI1xLwt55gHho6Wn2ta4sxwlxE3RSTNgQtG92lt2LdDMJSt",
+	"Gv1OBzPtKkSk9h1uxKCmTMw0auo8NJ2LRymz+IaWJb1vxddIO7z3jjiZ3nyYZHolerF6M/DDKKDz4lqg",
+	"Oj3o6gtcXHa8sb7QviuPJXO/iLtA9cswy0pIMeXpBpXlLcru/JfhWJ3ip+e/QAS2ew8AK6DVbBlt6tTY",
+	"1ufGwUTqc2k8lmpalnNtpK7OU0FTDea0QrUDbU5dhdY4W37cVbd4ZLyXzV3AbwgDTsudvP/MPaj5Gg/J",
+	"GJqrLZMZfLxBia/yigrM6FS5jLjlslooqZwy61zZF/k52kE+ldRb4U0rHg4LcksvIcB8i6/IhwiAp2LT",
+	"f68LKN5CaslRLtV/Y3Vk4lt1NCGdkggwT3MoQfhEPqPbxz/p2qN+TpegoI3DsppjHVs6PvQdTyyOtaPK",
+	"8wKJ19qj6lmWQW2gNxzrLWSAa5FsKEuQ9rEzXljJnw00kKsvuXEKnXI5hWUpkze+53njBWJGjb6OuOwU",
+	"TzsuJFunfRc/13YaydHVVa93jkg+BKgU4CDBJMHCsXXrye/gNa2T/2Be14FrW95hks808XKMrkmNmMAZ",
+	"rhEJ37ddD17Q+7TAXFC292gdxmjeG9txH+UVJu7+iGUF3vnO7mFOLk5rPweSp1MnQqctP7DeaBZneNJR",
+	"qv2BDwVejxvERcoBAtaovlPO9AGC5sDQ0HDSA03ViDm1e4m3jfkYdPBxnWxtwJGSJsoXcxbvJZNLcX+D",
+	"wW00UpDtEVekg8tyG57rLPtv2WE40amkMcjxsYQ94xW4FGsMZ4W2nlpQh+7Xtzgr3sMnYfygHSRERaHc",
+	"8Hvssmaww3AfeHh7ZHKPTG6xqecM/M+lc3ecMKxox84Skqhed+Q3FU2t/IiJlSht1Ma3wzJlE1EooEYv",
+	"4jJsVh7ePIc8VWu2XBW1wRJdhILzwcxF5LPkFjyXDOpyf9SWDr0hQD+Ohj0nJlzP6bDQt4uNNh84Wz5n",
+	"hhiYSrDh8NE95gpUClUOD2hIWmz2OIwVLtQT1ytzrJfe/NcBpRhK0u4Orm0usoaOeD2fMnv7RUfVtJw+",
+	"QYw2KtBri3dA7H2w1pFgWcM4ZTwRNJELTDYNk5LY9HrQMr4PPgXiqXJjqb1ikGyiEEsbHmgWZGa+j0vt",
+	"PeOL04u2g1D0ZqiYezzuBLrDZJtIipi9my8u6D6KsH9xEdZBu5cyxrqO0Snssn3eO+KRT/ogONW+KxDI",
+	"+bR7KEBOa51uN9+Zp9+rS8rFs/T1pUM3lWAkLwxKYGCiXmSTbQXl9n0o/OjefwU68gWoGPpqRLx3kKxs",
+	"ckhz2CATdj09yAueiby25bKN15oBhsqRwtO5+KYTiDMLmsaZmA64mw3Nne5693FAfQAuyfjMETz2pKtj",
+	"qQ+tOd5dWPT4bNs3dCqFkJpysU7U65PSHOU5R/0cRr5wrKNcTYP+NQ/uPhpwHF1qCTnn62znUQmkqVZP",
+	"f18Jhj+trDPT6qOjz8ldIQNPxAGvxIND0UMegrc9fxGPd6D2IfQ3kCCdcxqc8xdc5AV4WFw9g4rujhSg",
+	"F/PUNs3FIbaScKz/o/fdo/fdWb3vvLrSwznHzapsB3jImTN5MXnFzxIig4GWSjVmv1I+MUynFW7UKVAp",
+	"AC8FDjW5SSHkBchxABikcvyO63yGIxi8wuSOuwOcSvlplA+SF/Sea58anhC0w1sFD5Vja85o/xC+Zn77",
+	"9MlcVGOsuM8pvcPAX2gJwuW69Uwl2JLyclYCkiOblEWcY0qSTA+wJMuW+8irYX4BAgyJ8Do4CHGuZWgf",
+	"pNn4Ykl1HG8J5N9jYmwPxvJsVscTSqSaUcA+yRBJOIA7zG4HZzVxts564dArG7njb2OMBGlY5NkAEg3z",
+	"ibL6AKUl3kHKBQNUed4GtYHFvrSFY3xsjFZBKwgY4J2xtA4RntENLiHVQZOp2Y+6RsMdjbB3D7cqNE5r",
+	"MeEuO4pV3krznB5o66LVCINwOKy5RGwL6UI66+EuLXGFhQPVqo3DTxDVKMNi7zFV9wau0Ke0kKrCsi68",
+	"hkwgCfYF/SgRRbm3fxa0YXy+l75DJTF5O7hQ9hh3H6NgS9Viqx735oP7LhOWT28li1AMh8N2og2M8Onb",
+	"qtdcGhlaGLPUYA67IL8fMsLprggV6Q5zfKsDY6NEyTd6zJdyyBcgEC65a9FnGdZpqzB7tOGuo6dhlIG8",
+	"PqN5IyZcoC1D1QJuSu4gxyS+w5JUd+IeCwHxvP0ebjkWh5LeTP48RktY5usYfHz0xkmGVVwelVjFNfgL",
+	"5cr/oS4pyt+azLpTwfDfBTBQHv4FvZfCaqM66HSgKmM6sB3kNl2tiQ/QjRzyobI2qFgab1Kd272AlOPP",
+	"4HNDg+yO6xTcDjONshkFAnUO0Hj0nlK9J0fiQkA5MLd5Kl6PkdD08jYvw4W9Jx2OQDnSr5oewu97ArGd",
+	"FNv8D9xKL0g96Irf4s9VrQWYsR5kch5rGiLU5veQ6tC7F/83YaAeMrWuOx21zdvsVGpUkubnytSXcCB5",
+	"l1hZZXJWWZ2ndApy0DQ3rHcCxVb6PknOZWWPeCYEkBwg4IhyX1ADKcgTREyRhK5GwPGZnw7J2CSPHMrE",
+	"orbe4xkziN/aznd1Kk9y/NFWXbwOHLPIuqgFq6WYU3gbILsjk5Fc0daTdsM2F0/cXrv0PdOt6sIdqA/A",
+	"yZO515Hz3GBam+UZk4dcJsO3jXCvk2ywpDFMSetze9sIQUkqpSDf/eTt5E/J4uw1GyHn6uSfI2+YbopJ",
+	"yiGjJPdojVqDSY0+JgpE7tI9bcKhFZLxLkyJmcOQShyOirKNlR91njpCyVwvTNIaGJdYWiJ6upVlnyLa",
+	"rsrL6RTnCdG6YmbBhC2qiTJZRIeG5qnyx0v7xOHxkukaM6iw9YH2NMQkRXWdDiqZRM7h6joz42xWzQm0",
+	"d5iJBpUdtcRLLZoj+G8sef0qgbK7v+cT2jHIGiaHiGI1i0/PhsGfDZDMLR3STEemZuA54gyRrTfY3QWj",
+	"0TU6/6bNdzXkqQJtnJQ0ucBMaglTMoPQRm5neHP9WqEtnO7m2qKyBOZ4qM7pPZGqgeKLKt0XX5hqqu3j",
+	"MbgElYMC8LYQy/zKDhHp16t7nIsi1jQ4d9fG47hCuS2UoiCVGExoJLfi739R7C23orVY9dRiSqnoZKob",
+	"AUw/aSAT6q9mmZbdGstrRicUdPB8MMeDXXDqUr9PJTTtZmh8YNtabBPPLiopuQQBqbwHtYE/V+WjUGo+",
+	"eXnwEUFj3jCwnOG6PtZvnGwoy2DpdobNHfHGc8YFVAtgfIHKNGNwCOv1KrX4DjFs3biHqxVFU90S40B/",
+	"gAWrbwcYUQ1B5f6z9wXKCIO9r7o22Dy/MbHgnoEXcRATXZS2UIhHS5i/LUycreyIOyFSZVqNW4LTxDMk",
+	"ZQeQY6LtF6QbHE9o7qml/YLNvbRNALQrUMuc2qCiznva+Vy5ZcZ4MiTZRWr6sTF/M+Uo3KmSzpexyH9x",
+	"vMSl02akrLPa3Aq5dg7u6jku44nnsKkeZO486akOg/RSlp0eUk9h1pFgNjE0FvvtNt/0TtrUbtqGn9gD",
+	"qWPffDS06HC+wjvwJRiSenai9eyEMv2nJ9ZOGVkDZIlIWkQkFw181+81EHLpOHkKEdWHnqyq1WnC7g6r",
+	"MeXC/ZzZKsJLwh/9o1Vx60gbEaQ+l4Nd3rYdPqY0oKwvEiUpL5QrmT+sUMrmf1Df06AfwJ5467MZTe3h",
+	"XBjVZyea9UfSbjSM7nDuyRikWhyQQNcfh6nFyHh7hgsG5zqP0aEnJ46kPbRsHKPl8qy9ttp1BOx1qWJ3",
+	"8WW314areHI0ubsncnoGK0W/Hi4mLgRA9gwNvhgOH2r7znW2SrB6frX061/Es7I88zrk0Xyh/Dd31p13",
+	"JAEtHVEt7uj6wAcUBXYt57/hvg9g/txeKOMKKPcpJrf0U1w9kLXqYANSlvQZ1E0/tPjIsIa728TWnyhB",
+	"eS5FXa0wdUHYoXIiE8rSn9J7uPW+DqFM0CWFIXR7fxbLg3xatBtkYCNRb/EKesj4toXDD2ZKEkW0cUYj",
+	"9rtEvIH1rLVLHaa6zabLYBN4du038lYi7V9xyqbBBWsyYaqfxzuvqsw2RxWji4Rem+Hfs++5o6rZvs+M",
+	"P+ANCWJg8+xC/tRWRUN1vU5u90nd8EKFSVOSaC9XeZhtHK5+e5Snu+HFyvrBOgNyPXKC463uEGPZCPfR",
+	"PO1SZooBXz1ptosBcp9M9vsasbtnZfmMvwWUv0EMVXMyofdYGW4SYmExlB6tVrhw+QZtoe/s+5v+MtU1",
+	"ypLep/J8+mwRFGdwiM/2DpXNoRmzRrr8LPtQfn1zzl/xXo4lugX3BasfK1Jat2ckHKqcQ4YrVHoigPzB",
+	"BIGocDwDlT4FmaDjQ1yUS5RBQcs8WJSxR/MlEnI/2gnelxT+zwaz+LCdMQ1fiid5zlIMd9K7kEsxJVAv",
+	"tQddf/XB4nS1f/mTVbd/p5zcq7lHN6bsnhzi+1skZeUSc/HUZG7aQqIP31rFqXL8GdbJfQGiAJYgorIH",
+	"62a60ApfK99yJeA7gh0jNYaIrHb2y5yEuYVYNaVWeZDnR3WemUevlG/FK+XRg/XRg/XRg/XRg/XRg/XR",
+	"g/UcHqzKwqvLGD81b/ZW0rqV9/7aOD1KMUlH/KhI10TQLegMwEaeuJjcPZNJ5bQiq9q83rOW9Z/3DqmK",
+	"BfPp0DMxXU73uZM9ILgieh3lj+K0+LAMe4xGP3mMHARNR+SFP80WBrOaMc8NjCjwHGFpb1cSmapvxuoU",
+	"ZzPQDREDFNV4eaoeZ2K1Q6B0DlNSGITnNytV6JP7ehpGiPcFHAF1tHvsA9t+TkUehhXqh9t+4Pk4jzBr",
+	"X3v6LGZZdaEHCIDVCfcDivCRWW3mijiqlOje6SOzBE2apbfBHPLO9h2Cljg4/R3ScoRdalQSh5jUCJHZ",
+	"HtqdSdXEULIOWPHUKvy6SPhxHmq1QwMg18MdEok2/pn8mTaHmHZO9b6zn67+F4MMpAacV1rRtvwlRLQx",
+	"acT8bllbVHUKodQteEzC8NhExGb5JeygjIzc6XdJo8v96+Z9v/yYBMBYgk1QbZZdsEhdzkP3j70JL5M4",
+	"7G+Y++oIB8TZO+68SbKismDFXZXHZ6CKy840n41pNvvSstooo+xKoWxKMRaVy6dHcvX5nwZ/fiYEVLVw",
+	"O4Qh/TFBIkHJnw3+bNJgYsFb3ztE8oQpzz3XkxVToaHMSLZ8/iXpIRQmG09ZI84liW8Zyj2m7vGn/kOb",
+	"MmprKIRek2bYrQoiSQM+7+419ob4swE+X7ROYeLwdfYUvSOMGRxKyLzS+zHWGguEgLO8QAKqoY1y2Qz4",
+	"c2pORLT/puoUAxnWOr9OF24i8Baw897JfoWXPK8utoaGRbajIwXOH4RzCMMJHEZvsa5TnHMnAQaJLkRo",
+	"1vNPTg35ar3SacCcLn8H0OBRfnByC/b60SbutyZh8HONL7dnhhILE5tbWDuJ3yOeoDyHfIlfeFcKNKoA",
+	"6LJant3gPQdafzHSkEfswE71u6PLdC63aceu9qNLtlhm339rn8N+3jmr90g8d69WWultn9BszpL1sa9m",
+	"x6dPm3vPXfBYO/dEZp5B24xtrstr6Sup/D39TD2aSPs1Rbe3DHa404IizvYQxZd6bRsR2rE8p/eS6iFK",
+	"tXMOYkGEyImCNwZR+RcpN7O0BRKCOX4uFD5j0lb4DH8CsS1Evqb2eaMa8OPC4jfzlg/E7vjhYAjsLvqK",
+	"jSuJNxPdG/+IFnURqa8f18cUKZoM16ZfOHLgM1Y/eixlNALtO0AsK3Rk3zmvCUT2EcPq1UDe+o/GNJ6W",
+	"q4rrp5u/R9voHtbjeUHrXyRtLNqKuik/Hh2nAp9EwtWwxvrDf0oAqb8kdhLMValVE9LCzQKUa4+W58dr",
+	"cnJOnw9VV8LxIbXL5cUX58sOzdQfXV5t8OACfXPl7uLD15YlpfGzjenZW0YkZ6q3H2HhpwQMO5p0n/T5",
+	"GFRErOU49mnivPh4/eh2sNztIPK5Px1EUs465D3wO/o8VcibbtH5nGeOBd4WJd4WAvL4N9rFJkOhiyga",
+	"cW7ZE8qpj9bZ67irN2h9Hacq5eeAuSzmWzNaxeKYryGfOVZKaZObth4fRhIZSCA2AOnBxY/oG+dEcopX",
+	"RJnz6zhP9UT1gCYJtX0EdkWFdBzAV2rXMXDXqX2oX9Qrmtn0Ow3Eq0U9bR6nRZ0U417IFU8ml6i9HpCX",
+	"6qGTRVqxdsLc50Xp09XqPLxY7umul3duyB93Px+U08/n6jPPLh2uP/Nv/fYN5vznP/oUn4rcH5S4H4A8",
+	"tTHjm5QhNSKspe5CgmTmDll/lpjX237y9HVS0DLHZGvSmDoCznOGa6n3IE/uyVOkNg+kds4ZlcN7NC69",
+	"6IDh/RSrC2Spnj9iga1980mlj6pOqZ7E9ikXTT6XujtA555cvYbU+bhQQKT6kbmz+KxX7wrEnPYoT4Ey",
+	"xFWVcpLcAsc5JObpQhdYuGdUgE7pe+fyS1ioRxxt33gsXfvteej6TYZtuncdGOa1/LS2xTGBdVrC2fxV",
+	"45H10c0ErDg7uerkB/vs0EoHTxOUqBixZEOZjptd60d9vk6yAgkuT6PmFs7UK7OSMN3BkjSGvfaHyb8n",
+	"OGW25ntcbHLXQaDb4JnUstA9lBmtIL1FhPhiStp4UJPI+SjpPQetgdsa/YE0E3LL3gTVgXs7FB8jT7qc",
+	"PpzlQbZiKm3qYof6Emd4pvZ+HUzxrpMb9J+t3e1KQDtIW1U9lC9+rpVKNu1t4wwPCxoWjE9AKmiNs1R7",
+	"E/sTUhT0XiVA0a7xpph3oG1Js7sUZ5TIm0dlHwnCakYr08pAsGyGaTOjVQyMg7FpPb0gVKAL11H2MAwb",
+	"SCfQLXdlGA6AqrY5GeZJwMvt/2mqM7krJZC7pMaE2PoeCggOlcYwnMV59+QEQdnoYa0as/tYXpvfS4Tx",
+	"yVUiRZRZDF8041xLZqdI5anIxkWYdstaj4jO8G6StLod33mxBNj9OXtZOBamzGyISqRr6+KEuIpu6fGH",
+	"XJ6vzGwjlH+2S5axxO6gapkE7rWwn4T+upTyfcqs+tZLCmsjheM1Wl8SxXfap/vonOubEm0TSsq9ow5O",
+	"0G184JppWrr8+t7L+8rF89VFljQmQ7m6SU06oJAor3SYVC54mfS3AKNqxWcOuwkNpiF2NPtScoLiVB/U",
+	"0X1eIPGW0spDq/LYqOpEXNNJQcs80YfeJuZ3aVa2cNDRTi7dIt8X8l+eZWKdTkqtVuiG0/UyqEvsXa7u",
+	"FlFRJ2LRHNgrfHe5HKtOq9bpklhzVahfWbkSTisQBSbbJ2pADlnDsNi/k0vpi5DvbYGUW0AM2Etruf2v",
+	"f79frb3mNsVAElVcJdkwWqlFPGtEkTx786tEpNqyOuxq2O6BoxCiXn39qnxn9TP0lGqUhQ04/35Lk5pR",
+	"CYPveELvSdJrK7f+XLkSf8eTf5keiYapWkXys0oXm6GylCyVK2MEJT07RbsdkicZYgyDoc42J3h/o+uE",
+	"3gqEpWzRbrmdt9178gJvrESh27WLVKYpXkCe5DRrpHakUsiXmAvIE0wSWgNBNb4BxpBAT/aoKiUsjTPg",
+	"Sg/k2mvyv3og+9+r9WoHjGt47n7U8aRq5NXT1X8++eHJf8qThkShyOBGzmi73+x+vEH5DpEMcuO3olK9",
+	"ah95SfvqLPyar56ax6RnprUakqEKhFJLPMeqa6KSJntdafvtgLVNsdzRnw2w/creEe2f3Q2npXh96JyX",
+	"iHsg4/Xe9bMRe1sgwFC5Wrdal1WxOn+OlY0JX3WvJSb/ofoHEVjsU4lqNYxxLv+4jl2c6ZLyjHpWqWUo",
+	"678uWackHcU85UFWLjmeCeFTXdK81X9c829wKfTOu5ldXjqhdEDW6u3j5X4DshUCl3Zrn1gskJo6o5Vs",
+	"rUJAhTP4Uls7Fk7m9IUQe3Vuc4D6t46TD8Lz/+OHH0YBPqiuSyOx3/xh3pU6mIeuF3sUh1EAitcOeayR",
+	"RpW08Y8ffvSN2y705iXCZcNgcJOoMz64Q37/KLfHm6pCbN8yCHs3ra0h2B6ZtRG41/ZNtEs0aeRdQ3SK",
+	"B6rHkt/NmCtlpp5wrtu+RuvkWVJO7PTeS7GstvK1l+Uo02LLXVzH9pyE1EHocsQjAShFRtpsi2GdjhbL",
+	"fbrolvzRGMCmyNexzK3FQV8ZwNsov2jYjYrYDrC5BInWY9Oj3k6ijW3b9WjOqSL3VXce0MePJ6cPF3mY",
+	"gPGz8xa0gwSZPLbM8pRh8awYWgmykZsvOP+qRdQS9BvCkKJeqN97FLWMn/z6wnUh/GMqFL+gBH5KCE1u",
+	"ab4/N2jfQkV3oCRlC4kl0OspbWE+3Fcez86Jz8ku+xu5IoY5Urpbo5Ypf9HHaX8H81i9sWbIWExPjQVn",
+	"xMZ0ssvhRG5egd5lB7EeYVMryIFosdzKiYdfoHfgTsSpznGELoitlyCyQlsIOjx1KbgOQ5ARdm++dLGF",
+	"X2/MUGH2qNu/NU2XYsx0l4hbP5hgq5wbXPIsLXNQwlCJhP4HKusC3YLAmdKslbd2+z01DrOrtenZ/vDA",
+	"kvBzq95fEV83xKMfuAxVDYjSrnlOEpaktT+GsD6eSoTOfFHJ3jgagWuB6tSdUOPQNBtt9ohpStpJ3on5",
+	"jAjHp3h4qHQOXw/75evY6HZOnaMNpr+YyqGOS8ypW3wPROoZR5/X9cXv+WfqadM8g16Op2p4qpxDtX5L",
+	"dTJPnyD1F0BE4Dg9uLQVRkKNhH6EGKLBJvF/OEw8XnSPF533orvAyfxhwclcepJl+3+c6+T/nGMxw3vj",
+	"r9Au1jN0gX4gsokF7bEi71/7cnyP7iC5RdldgpQvgY3tmYg82pXCe1H2lNhXRru7JhX2nJjsHE2u7gGl",
+	"7yMyg1W37vjq8SBFW//uIAxjH5vT0S/QZvsMni/V+GfraXCZF039UqsSqv7e5Vb9OLAFDYJCV9GeD/2h",
+	"geSnG9h4BxzgKVIjLtLWt2PSvfO7PLcE30f9FXEa84Y/DgvrnwCz6Lkj0AYCzJ+AV6rpQwBcz3QFrwra",
+	"330AYxUGyxNMlMmaoB3eqr2O5SzVeBb8XQSW901BV/YxroznhL6eaOI8eWH9VaVbVMXDv8ekV0zKwtrm",
+	"mYqD9E2usofbgDW/Oci2ejDw6xm6ifOLWm/sKpzgN66iKFPhDocjI5LvvO58Ai9y9bYBEo6bqOdK4ums",
+	"U5MpFf6Ai3CQ2azfP95tbuFD0ujZaPyu9NCOUojjbEIJVyfzdwnZjjgNWu0eJVD72mrlwcOip3re+cou",
+	"Vxt6EP4GFcJrfEe0mOvy9qlEGacnkTYcdYY+3hif6r8bceh9XxFl6Lius5OFTqlad5U7fUKmIQ/T8AQE",
+	"clZsDuqRXoN8qgGdGECPy56eFqm8ja+cOezvbLTE3+6064gyk4Ttqs69CYBtD/4tlJRseSLoEkKhdzhs",
+	"jNevr89Nw7PeumqKF8AFo/uL6izPS0CsCwXjwDmmJDHQGkY4qE+z3jsPB79fVPzTZXW+dyC80FOBfbJz",
+	"rvwpa7SFsPGpA7GbghvGTdKTOR1QtnyvG37TLsxdEPUVsSONgVHMeS/UvLNnqZ+C6FT3lcKrvKVMwNGs",
+	"x+wrndlv+SUlZ7oORw+zhWvw89BQH6cKPAEWTbVH+ZuUcMKHVgPkpWp3TsTqeb5BAaUPoCviBgqzia6x",
+	"YNO7aMSfnooGWTtD/kcaVm9s84ehp5N5I03jYzGx6U114Fqty3B8nK32pkf6eGHfmRE6Lke9b3VZpkEs",
+	"miWqBJMTke6gRG2EpNKrU3xeWr0qfjauznxSqjiro5Q/BnZQsFcT1PRGlRv/vIigeC/Z7wwttXmBD6ej",
+	"cyK9Xd4VPNO6kiTrsCJRAGb9lOBxvECb89OmLqkJvQspii9U6w+q8emCnkt66/h1LyDl+LOnpHZWQHbH",
+	"5U3jrIyik5p5k+xJAcCbXeIO9p6sEwLlSCBXjjUgAm+wNxV2/37rNXZ6lfbbyqX0Vjva2boHpB5EZkdV",
+	"AI8L9D7dKeqTzlszyUVvVQ5sBwkiiab9hJdUKPUfKflQZZDYgkjuC2BSgUw4kDzBg1fgD+bYuM+W9l25",
+	"+aL+q5ii/pdktiSHGMuW8m15Ztov5o+q97nZ43CJl8Pov7EocobuB/HJjFYSxW1p8onPUMDhdLAxfjjw",
+	"vzEZZ7TtK1Lb2nNjkhuGsBq6xR4PVbytFG9J/0A1tWaRIeC7WOGm1KX6DHBmBY2Xuv1zA8tTiRqjZcw2",
+	"UAUYfYklXW3HeVve6Lwtz4N5W2rKBOQpA8QpSb3hO+OG47kKxBDnxpma16harZUSzpSEZ+strNYrtEWY",
+	"cJFuG5xDiYliblQUwOa1cw+AAtDwLNyz8VnhZYzCh05Y81pnxPR7hD9cCCllwuStaTNhJZTZnJ1tAhtb",
+	"4GGgFbzWv/qfLgpaQVB3+xet4DA3i7OnCGgzA9S0bkrEBt5dJn5k5P1F4D5VroDKl/VhXb+uzmmjtQ1I",
+	"Ikg2oCvdWNJ5CVJ1cRKNKlSgQKDdrW++qHSXX2/+oLr+iJvn/xfF5Ne26ytMDsh/1HbXmzwrwrrJ5Mov",
+	"HhzyLMugFvJS7uCvE+tTMsphBQUqN0scuEu8g5QLBqjiN22639DV/Qrv4C2l1ckubZ04dXLd0RrkZcYh",
+	"Y6DOuvYB0mt13rQD5LhSi6syG3mqMmxi4DZxo6tcgiq5tDiTcJv284CevboTB3fnJ8l9XOIKi7RhZcoL",
+	"xLzlWKpGQEpJas/+gpopOj8dJttwjSZJjxO6MASgbCU2wbyLGrxFQFTpk8moNaA7YLrgzbr7EzGMiLA/",
+	"bxnO9b8/RpRhPK+g0p7DC2bWE0iJKJKJJBovunbaDlTC8WEc2w7eaT7jYUU2F/lsJjid6/ybzwOnt3Ft",
+	"WeBsovhWJRToDnhSS0xjMs5oNe96ZDZ6stuizUsfKjnaehkuzAJ8h0k+U7rNqm8h7L7FWfEePumtTmy+",
+	"co61e7Gz2lG3+4e277aIvBzB/lYDSZCJUJCMxrj5SLJVbyRKx7XByw5SDXGdQabCVhCKyFNoudEDZCm8",
+	"NMdon6l6nGKUmrBfUGIJ9L+0cE+bRgWLtH9H3wuvbcPF74wGth8+GHuuSxs9MGyqLf1aA0trebEcMgqR",
+	"rCduhIe4tlpIX/KBp0dt5rnUUmWCVAFQ5Z2sbSU4P+jmMvs8kqBO5oRTIwZE2AMRXXfuhJfXaKi4S+g/",
+	"Tkp/BidaKXY7GttvPyU5SGGU7ZMC1TUQ5f8gGVhXJfb83sgDQtQ54SyhnoFLRiaIOx11P2aKG2aKo2RU",
+	"auc7rhEeuBrXwUS8fxU8jW6P60nfazDjviIa4fPovAhuTnGPTC+EsNZxENf/K9KNSkd2yAE/lKtLtRtn",
+	"uEaz2X0KJN70G5+bIK/SnDKAwDVFyfbWNZJVz0QsrRgww796EPu2eFig5D1iWYF3PqNy1QivH9/fzaLy",
+	"vEBkC0NWRu9JYiu1G3dhS6vrhDdZkSCeVI38PvKWiyJfRbRzpQeMxXAZOY4Urr8u1kbSy0FcRPMOVRcI",
+	"lWWKeKoqKnjf/l4jdme3/vaQshAPg52fq1rsL4gaCaYElMZpNb6xaYInEtKRCOsXZU7rrgD1Tb8A/Xxw",
+	"YkRF62sr8xGx5AsbnwZcs4+ojn3aMqIKW9YwXeC6j33f7hYSxJcKctxUQTI4Fe5fq6nOi389x7ePeo2W",
+	"OIQHtU13t4NxF65s6q+Q2q9Yl2ZtclebZ5mZLOumCGlbTrSz4murq8rD3Otn/iRwn5ogo6kD4FyKMetL",
+	"EFHg9WHybgZpWGP1ksmbG0YUid5hkstrakDI8n8soZvNQZS8jHV5vqSGpfUyxQTOx7Oy1GlSTnRQ3MPM",
+	"HJ+soDiLO0Co1H6JO5UPz56XB3ZN1NtRcAuS6bOyvHBGD8lyBwSqQS3pVstb+o5FIqEkg6sh2hg9PAD+",
+	"01NthFj3N6Pt6yVsl+h4FsoO2xb/e9Dy6rzBIxJ7xqf1HlKwKYCofRsemn6HYL9G9/EBCfkoMYr+Floi",
+	"npXlYApjkTjUshiNBTP3MzXhG0m7/NxWwquwaKCyHCJ7LYVD+avhUlKEXLtsG8spQaoAg19SlZw5qNfC",
+	"/WCe56rDOY+mc8IL2nHl/JObhCeiQCJBjOEd5AnHUjDSmc4aIoAl94gnJeIiYcBBHIc2NUQaQJ77NL+V",
+	"3R4cf4FZr0AYgPvvh2i0+FKVdgRNPgOjx2ErzkmkP+7VGQgHi7sKr48+iI9Hz415xvKfnWe6wSOWIkKo",
+	"NKjOgSYtucRILf0J3l5jae0rQZYSOcaYOlS4qNEWbOLodIOhnClAL6Vdk5H5pW49wZK7zs8WUpPEZV4/",
+	"5nhLmnq1XkGORZvWer2y6zThRl2MgDfm6JtLaDwC7kVLFx7p1GGSZGuiUtV0tNmUgEosG8wra5N+e4iW",
+	"csFvvihDeXTlhDe0LaJ3gJZO+WMB+L9w4Qb1Ci3p6aDy74cW8bNU9VgU97Eo7t+n+vtzm6uDhM/cEs4f",
+	"69Z/5EF9dOYfl33PIpEZcOH/5nFyTRXg4/ERzMb8gEh5vPce773HYvCnKwafnfB6Vf/Y0LKk96aKo78s",
+	"vG5mMr4dIQf/tS/Od4LWiQYVJlsHhnQ2LL/G8fIRzDEXooKSAW8iaFIAYgm6pY1ICNy3ip8L8ssPRqT0",
+	"KSd4afo8iqDHe5pW1JisLSISnTjJrc0vQW/DgaXajhLkebLJ41Gc8aNEdzqgXGVCugM3dmwd/3XYgPfK",
+	"2Lauxnp3TgR+4MD0hq/Ou4Un9wVV6MyDyHTfYa8ej01EMpk7CIDWycW6+p8Bd8qu+OfpdK9xjfuRWrRD",
+	"AjFPqYJRmqfhU1QqNSp82wjgAbVrMoh2EYzsnea6qKE7HNKX/XiwTjOhJ1VyjCIWN42vlVUVp6ohfBKI",
+	"ATpQPVTEhYk7SaE3e2HPDdiRPhLdQVrtU6gQLlOdtNITiKoiImaTIO4wxyoLM7HYb0t0x0WxrlcCV5B+",
+	"piROi37oOFhzXvXhvYLSEb2gWI63BPLvMRmUZpKrjX/L+1OX1rn5okowKceOXhmm0KtLrxrR4otE9j1t",
+	"zog++j2cRs2DVWE09znmUEImIE9p3bodH5WqdK7FeVNw9hF00ueGs5pR3jW3FRYJIlyqdjojkaTN+HpQ",
+	"fpKejUQ9BU0fFcWwoSxVuQNSBjbZ62Wiw2ao50oLjXWW+H5hMZ1/EQueMCVXumkpGN/4cJRxSp4oZeh+",
+	"VCSQXF6rcgOcK6eEDcKlry7iAQbjf2iFvU8pLyiBnxJCk1ua76+NXsxtigbkstZ1mD+hqi7BkI08jAkX",
+	"SCwoTMcAdVXowrapt6bp6RPR2tBW9x0GFf0Dzz9BTEezXeOyLX1rZNEzmpBEbTSxyFycqfEvjtpTur1r",
+	"QBnB5LJR9JnoJUO0yTLUNWIpIjJHBgfE9EOvU+h4pz53dRCi3Dn1mCrnWUw4+bfqj6lho01B/KKhD3Id",
+	"Q2/J5HafSPgPq/ErVIfo4GZsLAmoWSPSeG3an4qNwKesbHJI5Y23T0fmhJ6GP2xnFEzubrvBpTB78ihh",
+	"usWkwAGW+8I8JVSYp26EVTRnTkH9mprfVuvVVnlfyv+DP521FbbCwxJ9tTVLX4eA/advcOk38lb93KGy",
+	"iXjtl2v8GGEcoizXxr6JY+rYH9X6qTJaumtR1N47pM3p7NGXFRtCG6FXEp/Jvs/AXO2n9bxVdSRQNcXM",
+	"Pw+tcXFq/gS5PZlBDnUoxzF1Dlqrmr6EzEEb1NQyq/CwH+XTP2ujfk7JBrPq0Uj9aKR+NFI/GqlH+tb/",
+	"OfWCDbtRI/zMGGW/9WwNw5W/l9IXKstEWyx+0onSab5PONrz5L7YP1nuCF0rN9p+uAxS/imG6VYNF5LV",
+	"lirTpLzmlM1dFZSo423s02x4C8LyVIaQq4zHM7R08afaLquhKFTaT5KgaWISR4CeTsgURNogjU4OAuEy",
+	"HOY0SejywnSKU+zUpDjnq5Aad/bEhq71Xzp9gKngYqtkmlrpJeYioRuNbr4MuRGIPGvlHDPDFRTM0eDo",
+	"i5sZIgkHWAjQcNnWX0BVbVXjnB2uF48GaOGacBCS+wzMB6a66VL4RmVSvc5kqVcRnqHAeAjQI0rIPsLe",
+	"BXsJGXsdHwT4ElAoy8Qr+fkR9E72LkFzMOytKPL15pbSuzaAJnxf/rNtuhQZqvs36CQ62vYVeYq2aEtq",
+	"TAjk+j3jWGKAnY73VP9VvzC5RKZ08N1sFoC3tvHPu4MSASwgEzXDN0hRYxBdEUnRTC5NWW20G3mL+0Th",
+	"vk9XZvWno6sbxnf1jHPtEHbPhACSo0MSlR5CZydz3LAwWOyA1n9H6AZ56HdcUwjp8oXplQuZItxeZXpB",
+	"Ew47YKg8JznjShWyUIEtc46Uv8q2B/njt1R6MtLborIEth9ZxYdt9N7iDOcF4G0h3OTrdcNUbq2+17Z7",
+	"nIviMBO6qwXmNk08D9uQMU9LfDdravbWdbe04TnKj/HQDxwP/aDRz90Rv+Bt3tyWmCv/FXWCdWymWzsL",
+	"BeuFmV1MRvETMLwHdqU8NVv0sQE1hvvBjHKs6eWR8z1yvuM431+d0+lMDH02dzhvayW4sOFDD3pNRo+l",
+	"ee1qWjclYr0Edj6HIgL3qX2GOU06+1pfTcohPWdosyRLfo24sJaHYLCEr6QQrXE27LpA5fKsSQeyHzrq",
+	"WXNcKkK9puKjckFa/fKKIWEH6ytRnby5jjK6A5b6r/ZTX8Rep5vHG/oab+i1ZUHHRRs+rEJzLbrM6ZSY",
+	"ofYyn0nmQXSXv0kWQ38SpuBD97eOhgsfou5ZXB2i8BUcd4g6ThYWl99boevv8Uiotis3/w1F0k4ENY1b",
+	"D5l0r4gxkwDbWYw3rFw9XRVC1Pzpzc2XgnLxdbVe7RDD8ibXRmQj/OWwQSqiVaLiSYZZVsITTldjiP7L",
+	"kLNc9XPVKsmhLuleylg/JYPOyo9MN/qOJ1lJm/yJxNLHdm/jwMV3aAe5EVsRyQe5zIz833sPXo+7P7e1",
+	"lvnaxpXpcdpo0d5AKq5sOsb7ggHKFS4Y1CUGnmDCcd4ruT0exXRxLahNwk16u7LjCuraYJdM3DmccnH6",
+	"/l4uqMTkTo/YvcGMR9KRb66hGsaBrxMOmanrJFkPJXrAmtEtUyenN5rq4RhLv9+sVYgvyaGFuX3w6b0F",
+	"9cazT7AODIBy4Eo2AHmvw0uA3NFcpQ2S6AqSjUk25ei9g4QLBqgyyx4hWDZ4p7971jqOIllbh2c9oCub",
+	"SG/8NsBlMvZbqCkTikwqmkteT1l/Za/1j6pix6TzvwucFaOaUMgulUEGeCexLxd4XwCD3rjeysuB3btK",
+	"wjmGcw2ibkEpZhpPSb0kajLfKd++qjecUbKnwwxrMhgiVj9Bjge0YD3Kp4OYmPP2xGuS73W1QekOWMAn",
+	"oWbV4UOQJzoQq9fZxDC6DiO9kwxBhcZXt5Dn8tgY9lpLLjYYhXM3zvVFsZYQw8zeKXJJrbtKfxjjITsZ",
+	"5YWi40RBrqlLivJ+tw/6l9XXj1//XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
