@@ -61,18 +61,18 @@ func (e NotificationMedium) Valid() bool {
 	}
 }
 
-// Defines values for QuizAttemptListRecordsResult.
+// Defines values for QuizAttemptSummaryResult.
 const (
-	QuizAttemptListRecordsResultFailed QuizAttemptListRecordsResult = "failed"
-	QuizAttemptListRecordsResultPassed QuizAttemptListRecordsResult = "passed"
+	QuizAttemptSummaryResultFailed QuizAttemptSummaryResult = "failed"
+	QuizAttemptSummaryResultPassed QuizAttemptSummaryResult = "passed"
 )
 
-// Valid indicates whether the value is a known member of the QuizAttemptListRecordsResult enum.
-func (e QuizAttemptListRecordsResult) Valid() bool {
+// Valid indicates whether the value is a known member of the QuizAttemptSummaryResult enum.
+func (e QuizAttemptSummaryResult) Valid() bool {
 	switch e {
-	case QuizAttemptListRecordsResultFailed:
+	case QuizAttemptSummaryResultFailed:
 		return true
-	case QuizAttemptListRecordsResultPassed:
+	case QuizAttemptSummaryResultPassed:
 		return true
 	default:
 		return false
@@ -715,19 +715,19 @@ type ActionResult struct {
 	Success *bool   `json:"success,omitempty"`
 }
 
-// AdvancedSearchResults One page of results of a filtered search; each record is one of the searched kinds.
-type AdvancedSearchResults struct {
-	Count       *int                                  `json:"count,omitempty"`
-	HasNextPage *bool                                 `json:"has_next_page,omitempty"`
-	Page        *int                                  `json:"page,omitempty"`
-	PageCount   *int                                  `json:"page_count,omitempty"`
-	PerPage     *int                                  `json:"per_page,omitempty"`
-	Records     *[]AdvancedSearchResults_Records_Item `json:"records,omitempty"`
+// AdvancedSearchResult One filtered search hit: a post, comment, lesson, space, member or group mention.
+type AdvancedSearchResult struct {
+	union json.RawMessage
 }
 
-// AdvancedSearchResults_Records_Item defines model for AdvancedSearchResults.records.Item.
-type AdvancedSearchResults_Records_Item struct {
-	union json.RawMessage
+// AdvancedSearchResults One page of results of a filtered search; each record is one of the searched kinds.
+type AdvancedSearchResults struct {
+	Count       *int                    `json:"count,omitempty"`
+	HasNextPage *bool                   `json:"has_next_page,omitempty"`
+	Page        *int                    `json:"page,omitempty"`
+	PageCount   *int                    `json:"page_count,omitempty"`
+	PerPage     *int                    `json:"per_page,omitempty"`
+	Records     *[]AdvancedSearchResult `json:"records,omitempty"`
 }
 
 // AdvancedSearchedComment defines model for AdvancedSearchedComment.
@@ -2206,32 +2206,35 @@ type QuizAttempt struct {
 
 // QuizAttemptList One page of quiz attempts.
 type QuizAttemptList struct {
-	Count       *int  `json:"count,omitempty"`
-	HasNextPage *bool `json:"has_next_page,omitempty"`
-	Page        *int  `json:"page,omitempty"`
-	PageCount   *int  `json:"page_count,omitempty"`
-	PerPage     *int  `json:"per_page,omitempty"`
-	Records     *[]struct {
-		CommunityMember *struct {
-			AvatarURL *string `json:"avatar_url,omitempty"`
-			ID        *int    `json:"id,omitempty"`
-			Name      *string `json:"name,omitempty"`
-			PublicUID *string `json:"public_uid,omitempty"`
-		} `json:"community_member,omitempty"`
-		CreatedAt         *time.Time                    `json:"created_at,omitempty"`
-		Grade             *int                          `json:"grade,omitempty"`
-		ID                *int                          `json:"id,omitempty"`
-		LessonName        *string                       `json:"lesson_name,omitempty"`
-		PassingGrade      *int                          `json:"passing_grade,omitempty"`
-		QuizAttemptsCount *int                          `json:"quiz_attempts_count,omitempty"`
-		QuizID            *int                          `json:"quiz_id,omitempty"`
-		Result            *QuizAttemptListRecordsResult `json:"result,omitempty"`
-		SectionName       *string                       `json:"section_name,omitempty"`
-	} `json:"records,omitempty"`
+	Count       *int                  `json:"count,omitempty"`
+	HasNextPage *bool                 `json:"has_next_page,omitempty"`
+	Page        *int                  `json:"page,omitempty"`
+	PageCount   *int                  `json:"page_count,omitempty"`
+	PerPage     *int                  `json:"per_page,omitempty"`
+	Records     *[]QuizAttemptSummary `json:"records,omitempty"`
 }
 
-// QuizAttemptListRecordsResult defines model for QuizAttemptList.Records.Result.
-type QuizAttemptListRecordsResult string
+// QuizAttemptSummary A quiz attempt as listed for a course.
+type QuizAttemptSummary struct {
+	CommunityMember *struct {
+		AvatarURL *string `json:"avatar_url,omitempty"`
+		ID        *int    `json:"id,omitempty"`
+		Name      *string `json:"name,omitempty"`
+		PublicUID *string `json:"public_uid,omitempty"`
+	} `json:"community_member,omitempty"`
+	CreatedAt         *time.Time                `json:"created_at,omitempty"`
+	Grade             *int                      `json:"grade,omitempty"`
+	ID                *int                      `json:"id,omitempty"`
+	LessonName        *string                   `json:"lesson_name,omitempty"`
+	PassingGrade      *int                      `json:"passing_grade,omitempty"`
+	QuizAttemptsCount *int                      `json:"quiz_attempts_count,omitempty"`
+	QuizID            *int                      `json:"quiz_id,omitempty"`
+	Result            *QuizAttemptSummaryResult `json:"result,omitempty"`
+	SectionName       *string                   `json:"section_name,omitempty"`
+}
+
+// QuizAttemptSummaryResult defines model for QuizAttemptSummary.Result.
+type QuizAttemptSummaryResult string
 
 // ReactionCreated The emoji reaction that was added.
 type ReactionCreated struct {
@@ -2310,19 +2313,19 @@ type RichTextBody struct {
 	SgidsToObjectMap      *map[string]interface{} `json:"sgids_to_object_map,omitempty"`
 }
 
-// SearchResults One page of text search results; each record is one of the searched kinds.
-type SearchResults struct {
-	Count       *int                          `json:"count,omitempty"`
-	HasNextPage *bool                         `json:"has_next_page,omitempty"`
-	Page        *int                          `json:"page,omitempty"`
-	PageCount   *int                          `json:"page_count,omitempty"`
-	PerPage     *int                          `json:"per_page,omitempty"`
-	Records     *[]SearchResults_Records_Item `json:"records,omitempty"`
+// SearchResult One text search hit: a post, member, member tag, space, space group or comment.
+type SearchResult struct {
+	union json.RawMessage
 }
 
-// SearchResults_Records_Item defines model for SearchResults.records.Item.
-type SearchResults_Records_Item struct {
-	union json.RawMessage
+// SearchResults One page of text search results; each record is one of the searched kinds.
+type SearchResults struct {
+	Count       *int            `json:"count,omitempty"`
+	HasNextPage *bool           `json:"has_next_page,omitempty"`
+	Page        *int            `json:"page,omitempty"`
+	PageCount   *int            `json:"page_count,omitempty"`
+	PerPage     *int            `json:"per_page,omitempty"`
+	Records     *[]SearchResult `json:"records,omitempty"`
 }
 
 // SearchedComment defines model for SearchedComment.
@@ -3541,22 +3544,22 @@ type UpdateImagePostJSONRequestBody UpdateImagePostJSONBody
 // CreatePostJSONRequestBody defines body for CreatePost for application/json ContentType.
 type CreatePostJSONRequestBody CreatePostJSONBody
 
-// AsAdvancedSearchedPost returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedPost
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedPost() (AdvancedSearchedPost, error) {
+// AsAdvancedSearchedPost returns the union data inside the AdvancedSearchResult as a AdvancedSearchedPost
+func (t AdvancedSearchResult) AsAdvancedSearchedPost() (AdvancedSearchedPost, error) {
 	var body AdvancedSearchedPost
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedPost overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedPost
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedPost(v AdvancedSearchedPost) error {
+// FromAdvancedSearchedPost overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedPost
+func (t *AdvancedSearchResult) FromAdvancedSearchedPost(v AdvancedSearchedPost) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedPost performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedPost
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedPost(v AdvancedSearchedPost) error {
+// MergeAdvancedSearchedPost performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedPost
+func (t *AdvancedSearchResult) MergeAdvancedSearchedPost(v AdvancedSearchedPost) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3567,22 +3570,22 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedPost(v Advance
 	return err
 }
 
-// AsAdvancedSearchedComment returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedComment
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedComment() (AdvancedSearchedComment, error) {
+// AsAdvancedSearchedComment returns the union data inside the AdvancedSearchResult as a AdvancedSearchedComment
+func (t AdvancedSearchResult) AsAdvancedSearchedComment() (AdvancedSearchedComment, error) {
 	var body AdvancedSearchedComment
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedComment overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedComment
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedComment(v AdvancedSearchedComment) error {
+// FromAdvancedSearchedComment overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedComment
+func (t *AdvancedSearchResult) FromAdvancedSearchedComment(v AdvancedSearchedComment) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedComment performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedComment
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedComment(v AdvancedSearchedComment) error {
+// MergeAdvancedSearchedComment performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedComment
+func (t *AdvancedSearchResult) MergeAdvancedSearchedComment(v AdvancedSearchedComment) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3593,22 +3596,22 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedComment(v Adva
 	return err
 }
 
-// AsAdvancedSearchedLesson returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedLesson
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedLesson() (AdvancedSearchedLesson, error) {
+// AsAdvancedSearchedLesson returns the union data inside the AdvancedSearchResult as a AdvancedSearchedLesson
+func (t AdvancedSearchResult) AsAdvancedSearchedLesson() (AdvancedSearchedLesson, error) {
 	var body AdvancedSearchedLesson
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedLesson overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedLesson
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedLesson(v AdvancedSearchedLesson) error {
+// FromAdvancedSearchedLesson overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedLesson
+func (t *AdvancedSearchResult) FromAdvancedSearchedLesson(v AdvancedSearchedLesson) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedLesson performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedLesson
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedLesson(v AdvancedSearchedLesson) error {
+// MergeAdvancedSearchedLesson performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedLesson
+func (t *AdvancedSearchResult) MergeAdvancedSearchedLesson(v AdvancedSearchedLesson) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3619,22 +3622,22 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedLesson(v Advan
 	return err
 }
 
-// AsAdvancedSearchedSpace returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedSpace
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedSpace() (AdvancedSearchedSpace, error) {
+// AsAdvancedSearchedSpace returns the union data inside the AdvancedSearchResult as a AdvancedSearchedSpace
+func (t AdvancedSearchResult) AsAdvancedSearchedSpace() (AdvancedSearchedSpace, error) {
 	var body AdvancedSearchedSpace
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedSpace overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedSpace
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedSpace(v AdvancedSearchedSpace) error {
+// FromAdvancedSearchedSpace overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedSpace
+func (t *AdvancedSearchResult) FromAdvancedSearchedSpace(v AdvancedSearchedSpace) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedSpace performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedSpace
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedSpace(v AdvancedSearchedSpace) error {
+// MergeAdvancedSearchedSpace performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedSpace
+func (t *AdvancedSearchResult) MergeAdvancedSearchedSpace(v AdvancedSearchedSpace) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3645,22 +3648,22 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedSpace(v Advanc
 	return err
 }
 
-// AsAdvancedSearchedCommunityMember returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedCommunityMember
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedCommunityMember() (AdvancedSearchedCommunityMember, error) {
+// AsAdvancedSearchedCommunityMember returns the union data inside the AdvancedSearchResult as a AdvancedSearchedCommunityMember
+func (t AdvancedSearchResult) AsAdvancedSearchedCommunityMember() (AdvancedSearchedCommunityMember, error) {
 	var body AdvancedSearchedCommunityMember
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedCommunityMember overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedCommunityMember
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedCommunityMember(v AdvancedSearchedCommunityMember) error {
+// FromAdvancedSearchedCommunityMember overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedCommunityMember
+func (t *AdvancedSearchResult) FromAdvancedSearchedCommunityMember(v AdvancedSearchedCommunityMember) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedCommunityMember performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedCommunityMember
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedCommunityMember(v AdvancedSearchedCommunityMember) error {
+// MergeAdvancedSearchedCommunityMember performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedCommunityMember
+func (t *AdvancedSearchResult) MergeAdvancedSearchedCommunityMember(v AdvancedSearchedCommunityMember) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3671,22 +3674,22 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedCommunityMembe
 	return err
 }
 
-// AsAdvancedSearchedGroupMention returns the union data inside the AdvancedSearchResults_Records_Item as a AdvancedSearchedGroupMention
-func (t AdvancedSearchResults_Records_Item) AsAdvancedSearchedGroupMention() (AdvancedSearchedGroupMention, error) {
+// AsAdvancedSearchedGroupMention returns the union data inside the AdvancedSearchResult as a AdvancedSearchedGroupMention
+func (t AdvancedSearchResult) AsAdvancedSearchedGroupMention() (AdvancedSearchedGroupMention, error) {
 	var body AdvancedSearchedGroupMention
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAdvancedSearchedGroupMention overwrites any union data inside the AdvancedSearchResults_Records_Item as the provided AdvancedSearchedGroupMention
-func (t *AdvancedSearchResults_Records_Item) FromAdvancedSearchedGroupMention(v AdvancedSearchedGroupMention) error {
+// FromAdvancedSearchedGroupMention overwrites any union data inside the AdvancedSearchResult as the provided AdvancedSearchedGroupMention
+func (t *AdvancedSearchResult) FromAdvancedSearchedGroupMention(v AdvancedSearchedGroupMention) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeAdvancedSearchedGroupMention performs a merge with any union data inside the AdvancedSearchResults_Records_Item, using the provided AdvancedSearchedGroupMention
-func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedGroupMention(v AdvancedSearchedGroupMention) error {
+// MergeAdvancedSearchedGroupMention performs a merge with any union data inside the AdvancedSearchResult, using the provided AdvancedSearchedGroupMention
+func (t *AdvancedSearchResult) MergeAdvancedSearchedGroupMention(v AdvancedSearchedGroupMention) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3697,12 +3700,12 @@ func (t *AdvancedSearchResults_Records_Item) MergeAdvancedSearchedGroupMention(v
 	return err
 }
 
-func (t AdvancedSearchResults_Records_Item) MarshalJSON() ([]byte, error) {
+func (t AdvancedSearchResult) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *AdvancedSearchResults_Records_Item) UnmarshalJSON(b []byte) error {
+func (t *AdvancedSearchResult) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -3769,22 +3772,22 @@ func (t *BasicCommunityMembers_NextSearchAfter_Item) UnmarshalJSON(b []byte) err
 	return err
 }
 
-// AsSearchedPost returns the union data inside the SearchResults_Records_Item as a SearchedPost
-func (t SearchResults_Records_Item) AsSearchedPost() (SearchedPost, error) {
+// AsSearchedPost returns the union data inside the SearchResult as a SearchedPost
+func (t SearchResult) AsSearchedPost() (SearchedPost, error) {
 	var body SearchedPost
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedPost overwrites any union data inside the SearchResults_Records_Item as the provided SearchedPost
-func (t *SearchResults_Records_Item) FromSearchedPost(v SearchedPost) error {
+// FromSearchedPost overwrites any union data inside the SearchResult as the provided SearchedPost
+func (t *SearchResult) FromSearchedPost(v SearchedPost) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedPost performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedPost
-func (t *SearchResults_Records_Item) MergeSearchedPost(v SearchedPost) error {
+// MergeSearchedPost performs a merge with any union data inside the SearchResult, using the provided SearchedPost
+func (t *SearchResult) MergeSearchedPost(v SearchedPost) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3795,22 +3798,22 @@ func (t *SearchResults_Records_Item) MergeSearchedPost(v SearchedPost) error {
 	return err
 }
 
-// AsSearchedCommunityMember returns the union data inside the SearchResults_Records_Item as a SearchedCommunityMember
-func (t SearchResults_Records_Item) AsSearchedCommunityMember() (SearchedCommunityMember, error) {
+// AsSearchedCommunityMember returns the union data inside the SearchResult as a SearchedCommunityMember
+func (t SearchResult) AsSearchedCommunityMember() (SearchedCommunityMember, error) {
 	var body SearchedCommunityMember
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedCommunityMember overwrites any union data inside the SearchResults_Records_Item as the provided SearchedCommunityMember
-func (t *SearchResults_Records_Item) FromSearchedCommunityMember(v SearchedCommunityMember) error {
+// FromSearchedCommunityMember overwrites any union data inside the SearchResult as the provided SearchedCommunityMember
+func (t *SearchResult) FromSearchedCommunityMember(v SearchedCommunityMember) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedCommunityMember performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedCommunityMember
-func (t *SearchResults_Records_Item) MergeSearchedCommunityMember(v SearchedCommunityMember) error {
+// MergeSearchedCommunityMember performs a merge with any union data inside the SearchResult, using the provided SearchedCommunityMember
+func (t *SearchResult) MergeSearchedCommunityMember(v SearchedCommunityMember) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3821,22 +3824,22 @@ func (t *SearchResults_Records_Item) MergeSearchedCommunityMember(v SearchedComm
 	return err
 }
 
-// AsSearchedMemberTag returns the union data inside the SearchResults_Records_Item as a SearchedMemberTag
-func (t SearchResults_Records_Item) AsSearchedMemberTag() (SearchedMemberTag, error) {
+// AsSearchedMemberTag returns the union data inside the SearchResult as a SearchedMemberTag
+func (t SearchResult) AsSearchedMemberTag() (SearchedMemberTag, error) {
 	var body SearchedMemberTag
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedMemberTag overwrites any union data inside the SearchResults_Records_Item as the provided SearchedMemberTag
-func (t *SearchResults_Records_Item) FromSearchedMemberTag(v SearchedMemberTag) error {
+// FromSearchedMemberTag overwrites any union data inside the SearchResult as the provided SearchedMemberTag
+func (t *SearchResult) FromSearchedMemberTag(v SearchedMemberTag) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedMemberTag performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedMemberTag
-func (t *SearchResults_Records_Item) MergeSearchedMemberTag(v SearchedMemberTag) error {
+// MergeSearchedMemberTag performs a merge with any union data inside the SearchResult, using the provided SearchedMemberTag
+func (t *SearchResult) MergeSearchedMemberTag(v SearchedMemberTag) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3847,22 +3850,22 @@ func (t *SearchResults_Records_Item) MergeSearchedMemberTag(v SearchedMemberTag)
 	return err
 }
 
-// AsSearchedSpace returns the union data inside the SearchResults_Records_Item as a SearchedSpace
-func (t SearchResults_Records_Item) AsSearchedSpace() (SearchedSpace, error) {
+// AsSearchedSpace returns the union data inside the SearchResult as a SearchedSpace
+func (t SearchResult) AsSearchedSpace() (SearchedSpace, error) {
 	var body SearchedSpace
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedSpace overwrites any union data inside the SearchResults_Records_Item as the provided SearchedSpace
-func (t *SearchResults_Records_Item) FromSearchedSpace(v SearchedSpace) error {
+// FromSearchedSpace overwrites any union data inside the SearchResult as the provided SearchedSpace
+func (t *SearchResult) FromSearchedSpace(v SearchedSpace) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedSpace performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedSpace
-func (t *SearchResults_Records_Item) MergeSearchedSpace(v SearchedSpace) error {
+// MergeSearchedSpace performs a merge with any union data inside the SearchResult, using the provided SearchedSpace
+func (t *SearchResult) MergeSearchedSpace(v SearchedSpace) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3873,22 +3876,22 @@ func (t *SearchResults_Records_Item) MergeSearchedSpace(v SearchedSpace) error {
 	return err
 }
 
-// AsSearchedSpaceGroup returns the union data inside the SearchResults_Records_Item as a SearchedSpaceGroup
-func (t SearchResults_Records_Item) AsSearchedSpaceGroup() (SearchedSpaceGroup, error) {
+// AsSearchedSpaceGroup returns the union data inside the SearchResult as a SearchedSpaceGroup
+func (t SearchResult) AsSearchedSpaceGroup() (SearchedSpaceGroup, error) {
 	var body SearchedSpaceGroup
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedSpaceGroup overwrites any union data inside the SearchResults_Records_Item as the provided SearchedSpaceGroup
-func (t *SearchResults_Records_Item) FromSearchedSpaceGroup(v SearchedSpaceGroup) error {
+// FromSearchedSpaceGroup overwrites any union data inside the SearchResult as the provided SearchedSpaceGroup
+func (t *SearchResult) FromSearchedSpaceGroup(v SearchedSpaceGroup) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedSpaceGroup performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedSpaceGroup
-func (t *SearchResults_Records_Item) MergeSearchedSpaceGroup(v SearchedSpaceGroup) error {
+// MergeSearchedSpaceGroup performs a merge with any union data inside the SearchResult, using the provided SearchedSpaceGroup
+func (t *SearchResult) MergeSearchedSpaceGroup(v SearchedSpaceGroup) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3899,22 +3902,22 @@ func (t *SearchResults_Records_Item) MergeSearchedSpaceGroup(v SearchedSpaceGrou
 	return err
 }
 
-// AsSearchedComment returns the union data inside the SearchResults_Records_Item as a SearchedComment
-func (t SearchResults_Records_Item) AsSearchedComment() (SearchedComment, error) {
+// AsSearchedComment returns the union data inside the SearchResult as a SearchedComment
+func (t SearchResult) AsSearchedComment() (SearchedComment, error) {
 	var body SearchedComment
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedComment overwrites any union data inside the SearchResults_Records_Item as the provided SearchedComment
-func (t *SearchResults_Records_Item) FromSearchedComment(v SearchedComment) error {
+// FromSearchedComment overwrites any union data inside the SearchResult as the provided SearchedComment
+func (t *SearchResult) FromSearchedComment(v SearchedComment) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedComment performs a merge with any union data inside the SearchResults_Records_Item, using the provided SearchedComment
-func (t *SearchResults_Records_Item) MergeSearchedComment(v SearchedComment) error {
+// MergeSearchedComment performs a merge with any union data inside the SearchResult, using the provided SearchedComment
+func (t *SearchResult) MergeSearchedComment(v SearchedComment) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3925,12 +3928,12 @@ func (t *SearchResults_Records_Item) MergeSearchedComment(v SearchedComment) err
 	return err
 }
 
-func (t SearchResults_Records_Item) MarshalJSON() ([]byte, error) {
+func (t SearchResult) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *SearchResults_Records_Item) UnmarshalJSON(b []byte) error {
+func (t *SearchResult) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -23164,227 +23167,228 @@ func ParseListSpaceTopicsResponse(rsp *http.Response) (*ListSpaceTopicsResponse,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bj9y2sij8V4T+PiDnAB1Psvd6Oc6Tlx1nZR97x9sXrIfAEDhSdYsZiVRIqsdtw//9gDddSYrqy3Q7",
-	"GWBhxdPitapYrCrW5csqo1VNCRDBV0+/rGrEUAUCmPrreYHEW0qrDx9+fSH/zoFnDNcCU7J6upK/JnST",
-	"iAKSrEAiYZRWT1brFZZfaySK1XpFUAWrpyv5PZXf06bB+Wq9YvBngxnkq6eCNbBe8ayACslJxL6WPbhg",
-	"mGxXX7+uV89pVQERrjX8mrcr0I188+uvadzcmAjYAmsnbwgW+9dQ3QKbX4RqnFSqdWA1qlmqmx20rIZx",
-	"mFuNbONdg/x4wMw/72ZxAbJJUlPuQ4dqcMDc4WkZcNqwDNQfcsJETsc9azhgdrLDAslp39M7INOlqJ+T",
-	"DaOVWgJu2yclJneedQg11rIT8Qo4pyQMjVK18UyqPx6AgdeQ46aazvsCSrwDJglfNrCLIFTgDc4UEHyI",
-	"0D2CC/n/GWxWT1f/303HrW70V37z370pzOrkQvs/v2GwAQYkgzMsv98mrduZ0vNs6w3awnT58teENJKX",
-	"rBMuEBOYbBMkkh/bRf/ZANt3q67lODO4fgPMPd2/6H1SIbJPGGSU5TxBiRwvKWiZc++MwNKoWSmfYS8B",
-	"xiI/HUDV/9Pgz+E5/2zwZ8+c8tMBc57mYj3gOn1Xo2zm5uCyiWdG9W3xfr/K1rymhIMSLV4iXDZM0VZG",
-	"iQAi5D9RXZeG5m/+4FSx2Ljj8jNjlP2T5ns914gvS0Ciskw2CJeQ/6T2eEvzfcLRnif3xf6JgowZTM71",
-	"LJN93wJvSjGF1G+NyGgFElyIJEi1TYREFSL8HhhP7rEoEpRsSrRNEMkTlFTAOdoqqNaM1sAE1qAwHxzI",
-	"Wq94k2XAee/bLaUlIKLWa36it39AJmTzZ/kOkQzyd4BYVujVq86oLH/brJ7+HgbiG7TFREF/9XX9ZbRM",
-	"c9blP7GASg9L9hHDDlcFuTzhaoIlnYwQuLifvioXd1OH5KBF9oTFxf1/YbSpXwPRKPjYoRgxhvYunH8c",
-	"0/pvBDQzphspEEkCUGSabHApgEGecDXZTwmgrDAcPME8oQTa42+Wk9xhIhn6hLI6dDwdkwlqREGZ4/cd",
-	"EoilDSvlX6QpS3RbguUcE8J3icgOvmK5kovPTU6HPPHOU1bgbVHibSEgT22j2RX6FlQjJoXbnsbhH63f",
-	"zdxc7jHlR89OzVdeNls3C7H82jmy/urtrH9wfDB4jID63Bk5llJuMY1qVwDKS0xglgIsnA+mgJLqKyxq",
-	"ED9Wm9sSZ2kzmKWH1q3ngx9l3HuMYvA24E0TpJ0UgJWeJeUZ9ezFtvBu1gvWpXCLAY25YyZA8TKcjAGS",
-	"kEKKgW4oq+S/VjkS8L3AlZSRT8OkTooWP0xBSUB+JmO+L0eKYk9TwGYNF7RKoaJ/4DRH7C7+Xun3jO2k",
-	"Wp8JdG7O66I6LpBo+KlpVwlj3+ItHjH5Ts5YoS3EL/gvdjC95yooLTweOHvgmOAhWphd3vIze4xo9e4b",
-	"Q961HoIF7PSfiOPMIdIOlbJn5j0gQTwpMReQJ5goVcv8nmMGmaBsPzUPLGW5iKQMMsA7SPMq3TBapVnD",
-	"lE5StcvzDNMaF7ysu8IEV021evqjS4mBCuHSLWCHpG8zg0DboXlhRMa01FdSmEz7BB5F0JNGOeZ1ifap",
-	"PfKBJlbUH67bQ1BWi+8dEQ91h6GMeaqVA5dZKHAQBHySeqkbii7iHi9bW6ow2aZAJPXkcaS04HJ3HadT",
-	"GbCI3L42baRoI/RBaHFGCZgJJgCfrPzjVy/rb2HlMpeFlu5kJA4ccMpEFCMQVKAy1ctIM9poY01LWT+s",
-	"I7TAoHXJzb4sEq1cObXEbjCUOU9AvbfcYaKszjXlIskQY1g/2I14YObWOg8R18L68QJa7WTkEF7fFYi5",
-	"DINeOXa0cyFQVlT2fR7lOZagQOWbXrMBBfQW2PVNNf30iNFBWoWoygVCeFqXCJNUchUnPEdt0nssCtqI",
-	"dLQlRz96V0kmHms6yxDLdxjutawfrZhoK505F45RO/XhbKqDuY4s4GfnsNeOwKJ0EzHkWHhuyQ1mXKQl",
-	"vpN6yj6aMXkJeEw+mxJtt5DLazNFdc3oDpVHCc8FziGtQKAUkw11X3Y+aRBza4HlaVZSDrmnf69d71Jz",
-	"NlSgC30d3YzOZjUmRFFJKmid0k3aalzO5oI1xLwt55gHho6Wn2ta4sxwlxE3RSTNgQtG92lt2LdDMJSt",
-	"Gv1OBzPtKkSk9h1uxKCmTMw0auo8NJ2LRymz+IaWJb1vxddIO7z3jjiZ3nyYZHolerF6M/DDKKDz4lqg",
-	"Oj3o6gtcXHa8sb7QviuPJXO/iLtA9cswy0pIMeXpBpXlLcru/JfhWJ3ip+e/QAS2ew8AK6DVbBlt6tTY",
-	"1ufGwUTqc2k8lmpalnNtpK7OU0FTDea0QrUDbU5dhdY4W37cVbd4ZLyXzV3AbwgDTsudvP/MPaj5Gg/J",
-	"GJqrLZMZfLxBia/yigrM6FS5jLjlslooqZwy61zZF/k52kE+ldRb4U0rHg4LcksvIcB8i6/IhwiAp2LT",
-	"f68LKN5CaslRLtV/Y3Vk4lt1NCGdkggwT3MoQfhEPqPbxz/p2qN+TpegoI3DsppjHVs6PvQdTyyOtaPK",
-	"8wKJ19qj6lmWQW2gNxzrLWSAa5FsKEuQ9rEzXljJnw00kKsvuXEKnXI5hWUpkze+53njBWJGjb6OuOwU",
-	"TzsuJFunfRc/13YaydHVVa93jkg+BKgU4CDBJMHCsXXrye/gNa2T/2Be14FrW95hks808XKMrkmNmMAZ",
-	"rhEJ37ddD17Q+7TAXFC292gdxmjeG9txH+UVJu7+iGUF3vnO7mFOLk5rPweSp1MnQqctP7DeaBZneNJR",
-	"qv2BDwVejxvERcoBAtaovlPO9AGC5sDQ0HDSA03ViDm1e4m3jfkYdPBxnWxtwJGSJsoXcxbvJZNLcX+D",
-	"wW00UpDtEVekg8tyG57rLPtv2WE40amkMcjxsYQ94xW4FGsMZ4W2nlpQh+7Xtzgr3sMnYfygHSRERaHc",
-	"8Hvssmaww3AfeHh7ZHKPTG6xqecM/M+lc3ecMKxox84Skqhed+Q3FU2t/IiJlSht1Ma3wzJlE1EooEYv",
-	"4jJsVh7ePIc8VWu2XBW1wRJdhILzwcxF5LPkFjyXDOpyf9SWDr0hQD+Ohj0nJlzP6bDQt4uNNh84Wz5n",
-	"hhiYSrDh8NE95gpUClUOD2hIWmz2OIwVLtQT1ytzrJfe/NcBpRhK0u4Orm0usoaOeD2fMnv7RUfVtJw+",
-	"QYw2KtBri3dA7H2w1pFgWcM4ZTwRNJELTDYNk5LY9HrQMr4PPgXiqXJjqb1ikGyiEEsbHmgWZGa+j0vt",
-	"PeOL04u2g1D0ZqiYezzuBLrDZJtIipi9my8u6D6KsH9xEdZBu5cyxrqO0Snssn3eO+KRT/ogONW+KxDI",
-	"+bR7KEBOa51uN9+Zp9+rS8rFs/T1pUM3lWAkLwxKYGCiXmSTbQXl9n0o/OjefwU68gWoGPpqRLx3kKxs",
-	"ckhz2CATdj09yAueiby25bKN15oBhsqRwtO5+KYTiDMLmsaZmA64mw3Nne5693FAfQAuyfjMETz2pKtj",
-	"qQ+tOd5dWPT4bNs3dCqFkJpysU7U65PSHOU5R/0cRr5wrKNcTYP+NQ/uPhpwHF1qCTnn62znUQmkqVZP",
-	"f18Jhj+trDPT6qOjz8ldIQNPxAGvxIND0UMegrc9fxGPd6D2IfQ3kCCdcxqc8xdc5AV4WFw9g4rujhSg",
-	"F/PUNs3FIbaScKz/o/fdo/fdWb3vvLrSwznHzapsB3jImTN5MXnFzxIig4GWSjVmv1I+MUynFW7UKVAp",
-	"AC8FDjW5SSHkBchxABikcvyO63yGIxi8wuSOuwOcSvlplA+SF/Sea58anhC0w1sFD5Vja85o/xC+Zn77",
-	"9MlcVGOsuM8pvcPAX2gJwuW69Uwl2JLyclYCkiOblEWcY0qSTA+wJMuW+8irYX4BAgyJ8Do4CHGuZWgf",
-	"pNn4Ykl1HG8J5N9jYmwPxvJsVscTSqSaUcA+yRBJOIA7zG4HZzVxts564dArG7njb2OMBGlY5NkAEg3z",
-	"ibL6AKUl3kHKBQNUed4GtYHFvrSFY3xsjFZBKwgY4J2xtA4RntENLiHVQZOp2Y+6RsMdjbB3D7cqNE5r",
-	"MeEuO4pV3krznB5o66LVCINwOKy5RGwL6UI66+EuLXGFhQPVqo3DTxDVKMNi7zFV9wau0Ke0kKrCsi68",
-	"hkwgCfYF/SgRRbm3fxa0YXy+l75DJTF5O7hQ9hh3H6NgS9Viqx735oP7LhOWT28li1AMh8N2og2M8Onb",
-	"qtdcGhlaGLPUYA67IL8fMsLprggV6Q5zfKsDY6NEyTd6zJdyyBcgEC65a9FnGdZpqzB7tOGuo6dhlIG8",
-	"PqN5IyZcoC1D1QJuSu4gxyS+w5JUd+IeCwHxvP0ebjkWh5LeTP48RktY5usYfHz0xkmGVVwelVjFNfgL",
-	"5cr/oS4pyt+azLpTwfDfBTBQHv4FvZfCaqM66HSgKmM6sB3kNl2tiQ/QjRzyobI2qFgab1Kd272AlOPP",
-	"4HNDg+yO6xTcDjONshkFAnUO0Hj0nlK9J0fiQkA5MLd5Kl6PkdD08jYvw4W9Jx2OQDnSr5oewu97ArGd",
-	"FNv8D9xKL0g96Irf4s9VrQWYsR5kch5rGiLU5veQ6tC7F/83YaAeMrWuOx21zdvsVGpUkubnytSXcCB5",
-	"l1hZZXJWWZ2ndApy0DQ3rHcCxVb6PknOZWWPeCYEkBwg4IhyX1ADKcgTREyRhK5GwPGZnw7J2CSPHMrE",
-	"orbe4xkziN/aznd1Kk9y/NFWXbwOHLPIuqgFq6WYU3gbILsjk5Fc0daTdsM2F0/cXrv0PdOt6sIdqA/A",
-	"yZO515Hz3GBam+UZk4dcJsO3jXCvk2ywpDFMSetze9sIQUkqpSDf/eTt5E/J4uw1GyHn6uSfI2+YbopJ",
-	"yiGjJPdojVqDSY0+JgpE7tI9bcKhFZLxLkyJmcOQShyOirKNlR91njpCyVwvTNIaGJdYWiJ6upVlnyLa",
-	"rsrL6RTnCdG6YmbBhC2qiTJZRIeG5qnyx0v7xOHxkukaM6iw9YH2NMQkRXWdDiqZRM7h6joz42xWzQm0",
-	"d5iJBpUdtcRLLZoj+G8sef0qgbK7v+cT2jHIGiaHiGI1i0/PhsGfDZDMLR3STEemZuA54gyRrTfY3QWj",
-	"0TU6/6bNdzXkqQJtnJQ0ucBMaglTMoPQRm5neHP9WqEtnO7m2qKyBOZ4qM7pPZGqgeKLKt0XX5hqqu3j",
-	"MbgElYMC8LYQy/zKDhHp16t7nIsi1jQ4d9fG47hCuS2UoiCVGExoJLfi739R7C23orVY9dRiSqnoZKob",
-	"AUw/aSAT6q9mmZbdGstrRicUdPB8MMeDXXDqUr9PJTTtZmh8YNtabBPPLiopuQQBqbwHtYE/V+WjUGo+",
-	"eXnwEUFj3jCwnOG6PtZvnGwoy2DpdobNHfHGc8YFVAtgfIHKNGNwCOv1KrX4DjFs3biHqxVFU90S40B/",
-	"gAWrbwcYUQ1B5f6z9wXKCIO9r7o22Dy/MbHgnoEXcRATXZS2UIhHS5i/LUycreyIOyFSZVqNW4LTxDMk",
-	"ZQeQY6LtF6QbHE9o7qml/YLNvbRNALQrUMuc2qCiznva+Vy5ZcZ4MiTZRWr6sTF/M+Uo3KmSzpexyH9x",
-	"vMSl02akrLPa3Aq5dg7u6jku44nnsKkeZO486akOg/RSlp0eUk9h1pFgNjE0FvvtNt/0TtrUbtqGn9gD",
-	"qWPffDS06HC+wjvwJRiSenai9eyEMv2nJ9ZOGVkDZIlIWkQkFw181+81EHLpOHkKEdWHnqyq1WnC7g6r",
-	"MeXC/ZzZKsJLwh/9o1Vx60gbEaQ+l4Nd3rYdPqY0oKwvEiUpL5QrmT+sUMrmf1Df06AfwJ5467MZTe3h",
-	"XBjVZyea9UfSbjSM7nDuyRikWhyQQNcfh6nFyHh7hgsG5zqP0aEnJ46kPbRsHKPl8qy9ttp1BOx1qWJ3",
-	"8WW314areHI0ubsncnoGK0W/Hi4mLgRA9gwNvhgOH2r7znW2SrB6frX061/Es7I88zrk0Xyh/Dd31p13",
-	"JAEtHVEt7uj6wAcUBXYt57/hvg9g/txeKOMKKPcpJrf0U1w9kLXqYANSlvQZ1E0/tPjIsIa728TWnyhB",
-	"eS5FXa0wdUHYoXIiE8rSn9J7uPW+DqFM0CWFIXR7fxbLg3xatBtkYCNRb/EKesj4toXDD2ZKEkW0cUYj",
-	"9rtEvIH1rLVLHaa6zabLYBN4du038lYi7V9xyqbBBWsyYaqfxzuvqsw2RxWji4Rem+Hfs++5o6rZvs+M",
-	"P+ANCWJg8+xC/tRWRUN1vU5u90nd8EKFSVOSaC9XeZhtHK5+e5Snu+HFyvrBOgNyPXKC463uEGPZCPfR",
-	"PO1SZooBXz1ptosBcp9M9vsasbtnZfmMvwWUv0EMVXMyofdYGW4SYmExlB6tVrhw+QZtoe/s+5v+MtU1",
-	"ypLep/J8+mwRFGdwiM/2DpXNoRmzRrr8LPtQfn1zzl/xXo4lugX3BasfK1Jat2ckHKqcQ4YrVHoigPzB",
-	"BIGocDwDlT4FmaDjQ1yUS5RBQcs8WJSxR/MlEnI/2gnelxT+zwaz+LCdMQ1fiid5zlIMd9K7kEsxJVAv",
-	"tQddf/XB4nS1f/mTVbd/p5zcq7lHN6bsnhzi+1skZeUSc/HUZG7aQqIP31rFqXL8GdbJfQGiAJYgorIH",
-	"62a60ApfK99yJeA7gh0jNYaIrHb2y5yEuYVYNaVWeZDnR3WemUevlG/FK+XRg/XRg/XRg/XRg/XRg/XR",
-	"g/UcHqzKwqvLGD81b/ZW0rqV9/7aOD1KMUlH/KhI10TQLegMwEaeuJjcPZNJ5bQiq9q83rOW9Z/3DqmK",
-	"BfPp0DMxXU73uZM9ILgieh3lj+K0+LAMe4xGP3mMHARNR+SFP80WBrOaMc8NjCjwHGFpb1cSmapvxuoU",
-	"ZzPQDREDFNV4eaoeZ2K1Q6B0DlNSGITnNytV6JP7ehpGiPcFHAF1tHvsA9t+TkUehhXqh9t+4Pk4jzBr",
-	"X3v6LGZZdaEHCIDVCfcDivCRWW3mijiqlOje6SOzBE2apbfBHPLO9h2Cljg4/R3ScoRdalQSh5jUCJHZ",
-	"HtqdSdXEULIOWPHUKvy6SPhxHmq1QwMg18MdEok2/pn8mTaHmHZO9b6zn67+F4MMpAacV1rRtvwlRLQx",
-	"acT8bllbVHUKodQteEzC8NhExGb5JeygjIzc6XdJo8v96+Z9v/yYBMBYgk1QbZZdsEhdzkP3j70JL5M4",
-	"7G+Y++oIB8TZO+68SbKismDFXZXHZ6CKy840n41pNvvSstooo+xKoWxKMRaVy6dHcvX5nwZ/fiYEVLVw",
-	"O4Qh/TFBIkHJnw3+bNJgYsFb3ztE8oQpzz3XkxVToaHMSLZ8/iXpIRQmG09ZI84liW8Zyj2m7vGn/kOb",
-	"MmprKIRek2bYrQoiSQM+7+419ob4swE+X7ROYeLwdfYUvSOMGRxKyLzS+zHWGguEgLO8QAKqoY1y2Qz4",
-	"c2pORLT/puoUAxnWOr9OF24i8Baw897JfoWXPK8utoaGRbajIwXOH4RzCMMJHEZvsa5TnHMnAQaJLkRo",
-	"1vNPTg35ar3SacCcLn8H0OBRfnByC/b60SbutyZh8HONL7dnhhILE5tbWDuJ3yOeoDyHfIlfeFcKNKoA",
-	"6LJant3gPQdafzHSkEfswE71u6PLdC63aceu9qNLtlhm339rn8N+3jmr90g8d69WWultn9BszpL1sa9m",
-	"x6dPm3vPXfBYO/dEZp5B24xtrstr6Sup/D39TD2aSPs1Rbe3DHa404IizvYQxZd6bRsR2rE8p/eS6iFK",
-	"tXMOYkGEyImCNwZR+RcpN7O0BRKCOX4uFD5j0lb4DH8CsS1Evqb2eaMa8OPC4jfzlg/E7vjhYAjsLvqK",
-	"jSuJNxPdG/+IFnURqa8f18cUKZoM16ZfOHLgM1Y/eixlNALtO0AsK3Rk3zmvCUT2EcPq1UDe+o/GNJ6W",
-	"q4rrp5u/R9voHtbjeUHrXyRtLNqKuik/Hh2nAp9EwtWwxvrDf0oAqb8kdhLMValVE9LCzQKUa4+W58dr",
-	"cnJOnw9VV8LxIbXL5cUX58sOzdQfXV5t8OACfXPl7uLD15YlpfGzjenZW0YkZ6q3H2HhpwQMO5p0n/T5",
-	"GFRErOU49mnivPh4/eh2sNztIPK5Px1EUs465D3wO/o8VcibbtH5nGeOBd4WJd4WAvL4N9rFJkOhiyga",
-	"cW7ZE8qpj9bZ67irN2h9Hacq5eeAuSzmWzNaxeKYryGfOVZKaZObth4fRhIZSCA2AOnBxY/oG+dEcopX",
-	"RJnz6zhP9UT1gCYJtX0EdkWFdBzAV2rXMXDXqX2oX9Qrmtn0Ow3Eq0U9bR6nRZ0U417IFU8ml6i9HpCX",
-	"6qGTRVqxdsLc50Xp09XqPLxY7umul3duyB93Px+U08/n6jPPLh2uP/Nv/fYN5vznP/oUn4rcH5S4H4A8",
-	"tTHjm5QhNSKspe5CgmTmDll/lpjX237y9HVS0DLHZGvSmDoCznOGa6n3IE/uyVOkNg+kds4ZlcN7NC69",
-	"6IDh/RSrC2Spnj9iga1980mlj6pOqZ7E9ikXTT6XujtA555cvYbU+bhQQKT6kbmz+KxX7wrEnPYoT4Ey",
-	"xFWVcpLcAsc5JObpQhdYuGdUgE7pe+fyS1ioRxxt33gsXfvteej6TYZtuncdGOa1/LS2xTGBdVrC2fxV",
-	"45H10c0ErDg7uerkB/vs0EoHTxOUqBixZEOZjptd60d9vk6yAgkuT6PmFs7UK7OSMN3BkjSGvfaHyb8n",
-	"OGW25ntcbHLXQaDb4JnUstA9lBmtIL1FhPhiStp4UJPI+SjpPQetgdsa/YE0E3LL3gTVgXs7FB8jT7qc",
-	"PpzlQbZiKm3qYof6Emd4pvZ+HUzxrpMb9J+t3e1KQDtIW1U9lC9+rpVKNu1t4wwPCxoWjE9AKmiNs1R7",
-	"E/sTUhT0XiVA0a7xpph3oG1Js7sUZ5TIm0dlHwnCakYr08pAsGyGaTOjVQyMg7FpPb0gVKAL11H2MAwb",
-	"SCfQLXdlGA6AqrY5GeZJwMvt/2mqM7krJZC7pMaE2PoeCggOlcYwnMV59+QEQdnoYa0as/tYXpvfS4Tx",
-	"yVUiRZRZDF8041xLZqdI5anIxkWYdstaj4jO8G6StLod33mxBNj9OXtZOBamzGyISqRr6+KEuIpu6fGH",
-	"XJ6vzGwjlH+2S5axxO6gapkE7rWwn4T+upTyfcqs+tZLCmsjheM1Wl8SxXfap/vonOubEm0TSsq9ow5O",
-	"0G184JppWrr8+t7L+8rF89VFljQmQ7m6SU06oJAor3SYVC54mfS3AKNqxWcOuwkNpiF2NPtScoLiVB/U",
-	"0X1eIPGW0spDq/LYqOpEXNNJQcs80YfeJuZ3aVa2cNDRTi7dIt8X8l+eZWKdTkqtVuiG0/UyqEvsXa7u",
-	"FlFRJ2LRHNgrfHe5HKtOq9bpklhzVahfWbkSTisQBSbbJ2pADlnDsNi/k0vpi5DvbYGUW0AM2Etruf2v",
-	"f79frb3mNsVAElVcJdkwWqlFPGtEkTx786tEpNqyOuxq2O6BoxCiXn39qnxn9TP0lGqUhQ04/35Lk5pR",
-	"CYPveELvSdJrK7f+XLkSf8eTf5keiYapWkXys0oXm6GylCyVK2MEJT07RbsdkicZYgyDoc42J3h/o+uE",
-	"3gqEpWzRbrmdt9178gJvrESh27WLVKYpXkCe5DRrpHakUsiXmAvIE0wSWgNBNb4BxpBAT/aoKiUsjTPg",
-	"Sg/k2mvyv3og+9+r9WoHjGt47n7U8aRq5NXT1X8++eHJf8qThkShyOBGzmi73+x+vEH5DpEMcuO3olK9",
-	"ah95SfvqLPyar56ax6RnprUakqEKhFJLPMeqa6KSJntdafvtgLVNsdzRnw2w/creEe2f3Q2npXh96JyX",
-	"iHsg4/Xe9bMRe1sgwFC5Wrdal1WxOn+OlY0JX3WvJSb/ofoHEVjsU4lqNYxxLv+4jl2c6ZLyjHpWqWUo",
-	"678uWackHcU85UFWLjmeCeFTXdK81X9c829wKfTOu5ldXjqhdEDW6u3j5X4DshUCl3Zrn1gskJo6o5Vs",
-	"rUJAhTP4Uls7Fk7m9IUQe3Vuc4D6t46TD8Lz/+OHH0YBPqiuSyOx3/xh3pU6mIeuF3sUh1EAitcOeayR",
-	"RpW08Y8ffvSN2y705iXCZcNgcJOoMz64Q37/KLfHm6pCbN8yCHs3ra0h2B6ZtRG41/ZNtEs0aeRdQ3SK",
-	"B6rHkt/NmCtlpp5wrtu+RuvkWVJO7PTeS7GstvK1l+Uo02LLXVzH9pyE1EHocsQjAShFRtpsi2GdjhbL",
-	"fbrolvzRGMCmyNexzK3FQV8ZwNsov2jYjYrYDrC5BInWY9Oj3k6ijW3b9WjOqSL3VXce0MePJ6cPF3mY",
-	"gPGz8xa0gwSZPLbM8pRh8awYWgmykZsvOP+qRdQS9BvCkKJeqN97FLWMn/z6wnUh/GMqFL+gBH5KCE1u",
-	"ab4/N2jfQkV3oCRlC4kl0OspbWE+3Fcez86Jz8ku+xu5IoY5Urpbo5Ypf9HHaX8H81i9sWbIWExPjQVn",
-	"xMZ0ssvhRG5egd5lB7EeYVMryIFosdzKiYdfoHfgTsSpznGELoitlyCyQlsIOjx1KbgOQ5ARdm++dLGF",
-	"X2/MUGH2qNu/NU2XYsx0l4hbP5hgq5wbXPIsLXNQwlCJhP4HKusC3YLAmdKslbd2+z01DrOrtenZ/vDA",
-	"kvBzq95fEV83xKMfuAxVDYjSrnlOEpaktT+GsD6eSoTOfFHJ3jgagWuB6tSdUOPQNBtt9ohpStpJ3on5",
-	"jAjHp3h4qHQOXw/75evY6HZOnaMNpr+YyqGOS8ypW3wPROoZR5/X9cXv+WfqadM8g16Op2p4qpxDtX5L",
-	"dTJPnyD1F0BE4Dg9uLQVRkKNhH6EGKLBJvF/OEw8XnSPF533orvAyfxhwclcepJl+3+c6+T/nGMxw3vj",
-	"r9Au1jN0gX4gsokF7bEi71/7cnyP7iC5RdldgpQvgY3tmYg82pXCe1H2lNhXRru7JhX2nJjsHE2u7gGl",
-	"7yMyg1W37vjq8SBFW//uIAxjH5vT0S/QZvsMni/V+GfraXCZF039UqsSqv7e5Vb9OLAFDYJCV9GeD/2h",
-	"geSnG9h4BxzgKVIjLtLWt2PSvfO7PLcE30f9FXEa84Y/DgvrnwCz6Lkj0AYCzJ+AV6rpQwBcz3QFrwra",
-	"330AYxUGyxNMlMmaoB3eqr2O5SzVeBb8XQSW901BV/YxroznhL6eaOI8eWH9VaVbVMXDv8ekV0zKwtrm",
-	"mYqD9E2usofbgDW/Oci2ejDw6xm6ifOLWm/sKpzgN66iKFPhDocjI5LvvO58Ai9y9bYBEo6bqOdK4ums",
-	"U5MpFf6Ai3CQ2azfP95tbuFD0ujZaPyu9NCOUojjbEIJVyfzdwnZjjgNWu0eJVD72mrlwcOip3re+cou",
-	"Vxt6EP4GFcJrfEe0mOvy9qlEGacnkTYcdYY+3hif6r8bceh9XxFl6Lius5OFTqlad5U7fUKmIQ/T8AQE",
-	"clZsDuqRXoN8qgGdGECPy56eFqm8ja+cOezvbLTE3+6064gyk4Ttqs69CYBtD/4tlJRseSLoEkKhdzhs",
-	"jNevr89Nw7PeumqKF8AFo/uL6izPS0CsCwXjwDmmJDHQGkY4qE+z3jsPB79fVPzTZXW+dyC80FOBfbJz",
-	"rvwpa7SFsPGpA7GbghvGTdKTOR1QtnyvG37TLsxdEPUVsSONgVHMeS/UvLNnqZ+C6FT3lcKrvKVMwNGs",
-	"x+wrndlv+SUlZ7oORw+zhWvw89BQH6cKPAEWTbVH+ZuUcMKHVgPkpWp3TsTqeb5BAaUPoCviBgqzia6x",
-	"YNO7aMSfnooGWTtD/kcaVm9s84ehp5N5I03jYzGx6U114Fqty3B8nK32pkf6eGHfmRE6Lke9b3VZpkEs",
-	"miWqBJMTke6gRG2EpNKrU3xeWr0qfjauznxSqjiro5Q/BnZQsFcT1PRGlRv/vIigeC/Z7wwttXmBD6ej",
-	"cyK9Xd4VPNO6kiTrsCJRAGb9lOBxvECb89OmLqkJvQspii9U6w+q8emCnkt66/h1LyDl+LOnpHZWQHbH",
-	"5U3jrIyik5p5k+xJAcCbXeIO9p6sEwLlSCBXjjUgAm+wNxV2/37rNXZ6lfbbyqX0Vjva2boHpB5EZkdV",
-	"AI8L9D7dKeqTzlszyUVvVQ5sBwkiiab9hJdUKPUfKflQZZDYgkjuC2BSgUw4kDzBg1fgD+bYuM+W9l25",
-	"+aL+q5ii/pdktiSHGMuW8m15Ztov5o+q97nZ43CJl8Pov7EocobuB/HJjFYSxW1p8onPUMDhdLAxfjjw",
-	"vzEZZ7TtK1Lb2nNjkhuGsBq6xR4PVbytFG9J/0A1tWaRIeC7WOGm1KX6DHBmBY2Xuv1zA8tTiRqjZcw2",
-	"UAUYfYklXW3HeVve6Lwtz4N5W2rKBOQpA8QpSb3hO+OG47kKxBDnxpma16harZUSzpSEZ+strNYrtEWY",
-	"cJFuG5xDiYliblQUwOa1cw+AAtDwLNyz8VnhZYzCh05Y81pnxPR7hD9cCCllwuStaTNhJZTZnJ1tAhtb",
-	"4GGgFbzWv/qfLgpaQVB3+xet4DA3i7OnCGgzA9S0bkrEBt5dJn5k5P1F4D5VroDKl/VhXb+uzmmjtQ1I",
-	"Ikg2oCvdWNJ5CVJ1cRKNKlSgQKDdrW++qHSXX2/+oLr+iJvn/xfF5Ne26ytMDsh/1HbXmzwrwrrJ5Mov",
-	"HhzyLMugFvJS7uCvE+tTMsphBQUqN0scuEu8g5QLBqjiN22639DV/Qrv4C2l1ckubZ04dXLd0RrkZcYh",
-	"Y6DOuvYB0mt13rQD5LhSi6syG3mqMmxi4DZxo6tcgiq5tDiTcJv284CevboTB3fnJ8l9XOIKi7RhZcoL",
-	"xLzlWKpGQEpJas/+gpopOj8dJttwjSZJjxO6MASgbCU2wbyLGrxFQFTpk8moNaA7YLrgzbr7EzGMiLA/",
-	"bxnO9b8/RpRhPK+g0p7DC2bWE0iJKJKJJBovunbaDlTC8WEc2w7eaT7jYUU2F/lsJjid6/ybzwOnt3Ft",
-	"WeBsovhWJRToDnhSS0xjMs5oNe96ZDZ6stuizUsfKjnaehkuzAJ8h0k+U7rNqm8h7L7FWfEePumtTmy+",
-	"co61e7Gz2lG3+4e277aIvBzB/lYDSZCJUJCMxrj5SLJVbyRKx7XByw5SDXGdQabCVhCKyFNoudEDZCm8",
-	"NMdon6l6nGKUmrBfUGIJ9L+0cE+bRgWLtH9H3wuvbcPF74wGth8+GHuuSxs9MGyqLf1aA0trebEcMgqR",
-	"rCduhIe4tlpIX/KBp0dt5rnUUmWCVAFQ5Z2sbSU4P+jmMvs8kqBO5oRTIwZE2AMRXXfuhJfXaKi4S+g/",
-	"Tkp/BidaKXY7GttvPyU5SGGU7ZMC1TUQ5f8gGVhXJfb83sgDQtQ54SyhnoFLRiaIOx11P2aKG2aKo2RU",
-	"auc7rhEeuBrXwUS8fxU8jW6P60nfazDjviIa4fPovAhuTnGPTC+EsNZxENf/K9KNSkd2yAE/lKtLtRtn",
-	"uEaz2X0KJN70G5+bIK/SnDKAwDVFyfbWNZJVz0QsrRgww796EPu2eFig5D1iWYF3PqNy1QivH9/fzaLy",
-	"vEBkC0NWRu9JYiu1G3dhS6vrhDdZkSCeVI38PvKWiyJfRbRzpQeMxXAZOY4Urr8u1kbSy0FcRPMOVRcI",
-	"lWWKeKoqKnjf/l4jdme3/vaQshAPg52fq1rsL4gaCaYElMZpNb6xaYInEtKRCOsXZU7rrgD1Tb8A/Xxw",
-	"YkRF62sr8xGx5AsbnwZcs4+ojn3aMqIKW9YwXeC6j33f7hYSxJcKctxUQTI4Fe5fq6nOi389x7ePeo2W",
-	"OIQHtU13t4NxF65s6q+Q2q9Yl2ZtclebZ5mZLOumCGlbTrSz4murq8rD3Otn/iRwn5ogo6kD4FyKMetL",
-	"EFHg9WHybgZpWGP1ksmbG0YUid5hkstrakDI8n8soZvNQZS8jHV5vqSGpfUyxQTOx7Oy1GlSTnRQ3MPM",
-	"HJ+soDiLO0Co1H6JO5UPz56XB3ZN1NtRcAuS6bOyvHBGD8lyBwSqQS3pVstb+o5FIqEkg6sh2hg9PAD+",
-	"01NthFj3N6Pt6yVsl+h4FsoO2xb/e9Dy6rzBIxJ7xqf1HlKwKYCofRsemn6HYL9G9/EBCfkoMYr+Floi",
-	"npXlYApjkTjUshiNBTP3MzXhG0m7/NxWwquwaKCyHCJ7LYVD+avhUlKEXLtsG8spQaoAg19SlZw5qNfC",
-	"/WCe56rDOY+mc8IL2nHl/JObhCeiQCJBjOEd5AnHUjDSmc4aIoAl94gnJeIiYcBBHIc2NUQaQJ77NL+V",
-	"3R4cf4FZr0AYgPvvh2i0+FKVdgRNPgOjx2ErzkmkP+7VGQgHi7sKr48+iI9Hz415xvKfnWe6wSOWIkKo",
-	"NKjOgSYtucRILf0J3l5jae0rQZYSOcaYOlS4qNEWbOLodIOhnClAL6Vdk5H5pW49wZK7zs8WUpPEZV4/",
-	"5nhLmnq1XkGORZvWer2y6zThRl2MgDfm6JtLaDwC7kVLFx7p1GGSZGuiUtV0tNmUgEosG8wra5N+e4iW",
-	"csFvvihDeXTlhDe0LaJ3gJZO+WMB+L9w4Qb1Ci3p6aDy74cW8bNU9VgU97Eo7t+n+vtzm6uDhM/cEs4f",
-	"69Z/5EF9dOYfl33PIpEZcOH/5nFyTRXg4/ERzMb8gEh5vPce773HYvCnKwafnfB6Vf/Y0LKk96aKo78s",
-	"vG5mMr4dIQf/tS/Od4LWiQYVJlsHhnQ2LL/G8fIRzDEXooKSAW8iaFIAYgm6pY1ICNy3ip8L8ssPRqT0",
-	"KSd4afo8iqDHe5pW1JisLSISnTjJrc0vQW/DgaXajhLkebLJ41Gc8aNEdzqgXGVCugM3dmwd/3XYgPfK",
-	"2Lauxnp3TgR+4MD0hq/Ou4Un9wVV6MyDyHTfYa8ej01EMpk7CIDWycW6+p8Bd8qu+OfpdK9xjfuRWrRD",
-	"AjFPqYJRmqfhU1QqNSp82wjgAbVrMoh2EYzsnea6qKE7HNKX/XiwTjOhJ1VyjCIWN42vlVUVp6ohfBKI",
-	"ATpQPVTEhYk7SaE3e2HPDdiRPhLdQVrtU6gQLlOdtNITiKoiImaTIO4wxyoLM7HYb0t0x0WxrlcCV5B+",
-	"piROi37oOFhzXvXhvYLSEb2gWI63BPLvMRmUZpKrjX/L+1OX1rn5okowKceOXhmm0KtLrxrR4otE9j1t",
-	"zog++j2cRs2DVWE09znmUEImIE9p3bodH5WqdK7FeVNw9hF00ueGs5pR3jW3FRYJIlyqdjojkaTN+HpQ",
-	"fpKejUQ9BU0fFcWwoSxVuQNSBjbZ62Wiw2ao50oLjXWW+H5hMZ1/EQueMCVXumkpGN/4cJRxSp4oZeh+",
-	"VCSQXF6rcgOcK6eEDcKlry7iAQbjf2iFvU8pLyiBnxJCk1ua76+NXsxtigbkstZ1mD+hqi7BkI08jAkX",
-	"SCwoTMcAdVXowrapt6bp6RPR2tBW9x0GFf0Dzz9BTEezXeOyLX1rZNEzmpBEbTSxyFycqfEvjtpTur1r",
-	"QBnB5LJR9JnoJUO0yTLUNWIpIjJHBgfE9EOvU+h4pz53dRCi3Dn1mCrnWUw4+bfqj6lho01B/KKhD3Id",
-	"Q2/J5HafSPgPq/ErVIfo4GZsLAmoWSPSeG3an4qNwKesbHJI5Y23T0fmhJ6GP2xnFEzubrvBpTB78ihh",
-	"usWkwAGW+8I8JVSYp26EVTRnTkH9mprfVuvVVnlfyv+DP521FbbCwxJ9tTVLX4eA/advcOk38lb93KGy",
-	"iXjtl2v8GGEcoizXxr6JY+rYH9X6qTJaumtR1N47pM3p7NGXFRtCG6FXEp/Jvs/AXO2n9bxVdSRQNcXM",
-	"Pw+tcXFq/gS5PZlBDnUoxzF1Dlqrmr6EzEEb1NQyq/CwH+XTP2ujfk7JBrPq0Uj9aKR+NFI/GqlH+tb/",
-	"OfWCDbtRI/zMGGW/9WwNw5W/l9IXKstEWyx+0onSab5PONrz5L7YP1nuCF0rN9p+uAxS/imG6VYNF5LV",
-	"lirTpLzmlM1dFZSo423s02x4C8LyVIaQq4zHM7R08afaLquhKFTaT5KgaWISR4CeTsgURNogjU4OAuEy",
-	"HOY0SejywnSKU+zUpDjnq5Aad/bEhq71Xzp9gKngYqtkmlrpJeYioRuNbr4MuRGIPGvlHDPDFRTM0eDo",
-	"i5sZIgkHWAjQcNnWX0BVbVXjnB2uF48GaOGacBCS+wzMB6a66VL4RmVSvc5kqVcRnqHAeAjQI0rIPsLe",
-	"BXsJGXsdHwT4ElAoy8Qr+fkR9E72LkFzMOytKPL15pbSuzaAJnxf/rNtuhQZqvs36CQ62vYVeYq2aEtq",
-	"TAjk+j3jWGKAnY73VP9VvzC5RKZ08N1sFoC3tvHPu4MSASwgEzXDN0hRYxBdEUnRTC5NWW20G3mL+0Th",
-	"vk9XZvWno6sbxnf1jHPtEHbPhACSo0MSlR5CZydz3LAwWOyA1n9H6AZ56HdcUwjp8oXplQuZItxeZXpB",
-	"Ew47YKg8JznjShWyUIEtc46Uv8q2B/njt1R6MtLborIEth9ZxYdt9N7iDOcF4G0h3OTrdcNUbq2+17Z7",
-	"nIviMBO6qwXmNk08D9uQMU9LfDdravbWdbe04TnKj/HQDxwP/aDRz90Rv+Bt3tyWmCv/FXWCdWymWzsL",
-	"BeuFmV1MRvETMLwHdqU8NVv0sQE1hvvBjHKs6eWR8z1yvuM431+d0+lMDH02dzhvayW4sOFDD3pNRo+l",
-	"ee1qWjclYr0Edj6HIgL3qX2GOU06+1pfTcohPWdosyRLfo24sJaHYLCEr6QQrXE27LpA5fKsSQeyHzrq",
-	"WXNcKkK9puKjckFa/fKKIWEH6ytRnby5jjK6A5b6r/ZTX8Rep5vHG/oab+i1ZUHHRRs+rEJzLbrM6ZSY",
-	"ofYyn0nmQXSXv0kWQ38SpuBD97eOhgsfou5ZXB2i8BUcd4g6ThYWl99boevv8Uiotis3/w1F0k4ENY1b",
-	"D5l0r4gxkwDbWYw3rFw9XRVC1Pzpzc2XgnLxdbVe7RDD8ibXRmQj/OWwQSqiVaLiSYZZVsITTldjiP7L",
-	"kLNc9XPVKsmhLuleylg/JYPOyo9MN/qOJ1lJm/yJxNLHdm/jwMV3aAe5EVsRyQe5zIz833sPXo+7P7e1",
-	"lvnaxpXpcdpo0d5AKq5sOsb7ggHKFS4Y1CUGnmDCcd4ruT0exXRxLahNwk16u7LjCuraYJdM3DmccnH6",
-	"/l4uqMTkTo/YvcGMR9KRb66hGsaBrxMOmanrJFkPJXrAmtEtUyenN5rq4RhLv9+sVYgvyaGFuX3w6b0F",
-	"9cazT7AODIBy4Eo2AHmvw0uA3NFcpQ2S6AqSjUk25ei9g4QLBqgyyx4hWDZ4p7971jqOIllbh2c9oCub",
-	"SG/8NsBlMvZbqCkTikwqmkteT1l/Za/1j6pix6TzvwucFaOaUMgulUEGeCexLxd4XwCD3rjeysuB3btK",
-	"wjmGcw2ibkEpZhpPSb0kajLfKd++qjecUbKnwwxrMhgiVj9Bjge0YD3Kp4OYmPP2xGuS73W1QekOWMAn",
-	"oWbV4UOQJzoQq9fZxDC6DiO9kwxBhcZXt5Dn8tgY9lpLLjYYhXM3zvVFsZYQw8zeKXJJrbtKfxjjITsZ",
-	"5YWi40RBrqlLivJ+tw/6l9XXj1//XwAAAP//",
+	"7L1bjxu3sij8Vxr6PiDnAIon2Xu9HOfJy46zso+94+0L1kNgNDjdJTUzLbJDsjWWDf/3A976SrLZUmsk",
+	"JwMsrHjUvFYVi1XFunxZZXRXUQJE8NXTL6sKMbQDAUz99bxA4i2luw8ffn0h/86BZwxXAlOyerqSvyZ0",
+	"k4gCkqxAImGU7p6s1issv1ZIFKv1iqAdrJ6u5PdUfk/rGuer9YrBnzVmkK+eClbDesWzAnZITiIOlezB",
+	"BcNku/r6db16Tnc7IMK1hl/zZgW6kW9+/TWNmxsTAVtgzeQ1weLwGna3wKYXoRonO9U6sBrVLNXNjlpW",
+	"zThMrUa28a5Bfjxi5p/3k7gA2SSpKPehQzU4Yu7wtAw4rVkG6g85YSKn4541HDE72WOB5LTv6R2Q8VLU",
+	"z8mG0Z1aAm7aJyUmd551CDXWvBPxCjinJAyNUrXxTKo/HoGB15Djejee9wWUeA9MEr5sYBdBqMAbnCkg",
+	"+BChewQX8v8z2Kyerv6/m5Zb3eiv/Oa/O1OY1cmFdn9+w2ADDEgGZ1h+t01aNTOl59nWG7SF8fLlrwmp",
+	"JS9ZJ1wgJjDZJkgkPzaL/rMGdmhXXclxJnD9Bph7un/R+2SHyCFhkFGW8wQlcrykoGXOvTMCS6NmpXyC",
+	"vQQYi/x0BFX/T40/h+f8s8afPXPKT0fMuczFesR1+q5C2cTNwWUTz4zq2+z9fpWteUUJByVavES4rJmi",
+	"rYwSAUTIf6KqKg3N3/zBqWKxccflZ8Yo+yfND3quAV+WgERlmWwQLiH/Se3xluaHhKMDT+6LwxMFGTOY",
+	"nOtZJvu+BV6XYgyp32qR0R1IcCGSINU2ERJViPB7YDy5x6JIULIp0TZBJE9QsgPO0VZBtWK0AiawBoX5",
+	"4EDWesXrLAPOO99uKS0BEbVe8xO9/QMyIZs/y/eIZJC/A8Syol09IoffNqunv4dh2O8NuTyJq6/reZ2M",
+	"sDa7n77SZndTxHzUIjtC3ez+vzBaV6+BKHL4+nFIb78RSDa4FMAgT7jqkxRYPJV8knKxtsLq2lzSa33g",
+	"1kZqTChLtnKGZKeneOLDrSIMVJYRyH2DtpggveD1lwEJGj4u/4kF7PjUaXPSWUuQiDF0cFGoE1Lq6qAb",
+	"Kb7JLalDNQTfTwmgrDD3TYJ5Qgk0zMogJbnDRF4/I1i1RPl0uHFUi4Iyx+97JBBLa1bKv0hdlui2BMvn",
+	"RsfUJdA7uKDloS6uPDrLkj85eUKBt0WJt4WAPLWNJlfoW1CFmBTFO/qRf7RuN3PPuseUHz07NV95WW/d",
+	"DM/eLs6R9VdvZ/2D44PBYwTUpzjFqZRyi2lUuwJQXmICkxRg4Xw0BZRUX7hRg/ixWt+WOEvr3iwdtG49",
+	"H/wo495jFIO3HoceIW1RABomnfKMevZiW3g36wXrXLjFgMbctCOgeBlOxgBJSCHFQDeU7eS/VjkS8L3A",
+	"OynRL8OkFkWLH6ag5DU/kzHf5yNFsacxYLOaC7pLYUf/wGmO2F38vdLtGdtJtT4T6Nyc10V1XCBR86Vp",
+	"V4mk3+ItHjH5Xs64Q1uIX/Bf7GB6z1VQWng8cPbAMcFDtDC5vPln9hTR6t03hrxrPQQz2Ok/EceZQ6Tt",
+	"K2XPrB6KeFJiLiBPMFGqlvk9xwwyQdlhbMyYy3IRSRlkgPeQ5rt0w+guzWqmdJJdszzPMI0pxMu6d5jg",
+	"Xb1bPf3RpcTADuHSLWCHpG8zg0DbvsI8IGNa6ispTKZdAo8i6FGjHPOqRIfUHvlAEyvq99ftISirxXeO",
+	"iIe6w1DGPNXKgcuIFTgIAj5JvdQNRRdxD5et7WqYbFMgknryOFKacbm7jtNSJhkit69NGynaCH0QGpxR",
+	"AmaCEcBHK//41cv6G1jNNQA5GYkDB5wyEcUIBBWoTPUy0ozW2ljTUNYP6wgtMGhdcrMvi0QrV47txhsM",
+	"Zc4TUK9Dd5goG3lFuUgyxBjWz4sDHpi5tc5jxLWwfjyDVlsZOYTXdwViLvOoV44d7FwIlBU7602A8hxL",
+	"UKDyTadZjwI6C2z7ppp+OsToIK1C7MoZQnhalQiTVHIVJzwHbdJ7LApai3SwJUc/ereTTDzWdJYhlu8x",
+	"3GtZP1ox0VY6cy4co7bqw9lUB3MdWcBPzmGvHYFF6SZiyLHw3JIbzLhIS3wn9ZRDNGPyEvCQfDYl2m4h",
+	"l9dmiqqK0T0qTxKeC5xDugOBUkw21H3Z+aRBzK0FlqdZSTnknv6ddp1LzdlQgS70dXAzOptVmBBFJamg",
+	"VUo3aaNxOZsLVhPzEp5jHhg6Wn6uaIkzw10G3BSRNAcuGD2klWHfDsFQtqr1qyJMtNshIrXvcCMGFWVi",
+	"olFd5aHpXDxKmcU3tCzpfSO+RtrhvXfEYnrzcZLplejF6s3AD6OAzosrgar0qKsvcHHZ8Yb6QvMKPpTM",
+	"/SLuDNUvwywrIcWUpxtUlrcou/NfhkN1ii/Pf4EIbPceAFZAq1FPpKmxrU+Ng4nU59J4LFW0LKfaSF2d",
+	"p4KmGszpDlUOtDl1FVrhbP5xV93ikfFeNncBvyYMOC338v4z96DmazwkY2iuNk9m8PEGJb7KKyowo1Pl",
+	"MuKWy2qhpHLK7Ot6V+TnaA/5WFJvhDeteDgsyA29hADzLb4iHyMALsWm/14XULyF1JKjXKr/xmrJxLfq",
+	"aEJakggwT3MoQfhEPqPbxz/p2qN+KSeXhtWc6tjS8qHveGJxrB1VnhdIvNb+X8+yDCoDvf5YbyEDXIlk",
+	"Q1mCtEeg8RlL/qyhhlx9yY0L65jLKSxLmbz2Pc8bLxAzavR1xGWneNpxIdmGGLj4ubbTtN5QmXawy/sA",
+	"lQIcJJgkWDi2buMOHLymCUnozes6cE3LO0zyiSZejtE2qRATOMMVIuH7tu3BC3qfFpgLyg4ercMYzTtj",
+	"O+6jfIeJuz9iWYH3vrN7nJOL09rPgeTp2OXRacsPrDeaxRmedJJqf+RDgdfjBnGRcoCANarrlDN+gKA5",
+	"MNQ3nHRAs6vFlNo9x9vGfAw6+LhOtjbgSEkT5bM5i/eSyaW4v8HgNhopyHaIK9LBZb4Nz3WW/bdsP/hp",
+	"KWkMcnwqYU94Bc7FGsNZoa2nFtSh+/Utzor38EkYr20HCVFRqKCBDrusGOwx3Ace3h6Z3COTm23qOQP/",
+	"c+ncLScMK9qxs4Qkqtct+Y1FUys/YmIlShtj8u2wTNlEFAqo0Yu4DJuVhzfPIU/Vmi1XRU1oR8PJ3A9m",
+	"LiKfJLfguWRQlYeTtnTsDQH6cTTsOTHiek6Hha5dbLD5wNnyOTPEwFSCDYeP7ilXoFKocnhAQ9Jss8dx",
+	"rHCmnrhemWM99+a/DijFUJJ2d3Btc5Y1dMDr+ZjZ2y86qqbh9AlitFZhaVu8B2Lvg7WOW8tqxinjiaCJ",
+	"XGCyqZmUxMbXg5bxffApEE+VG0vlFYNkE4VYWvNAsyAz832ca+8ZXpxetB2Fojd9xdzjcSfQHSbbRFLE",
+	"5N18cUH3UYT9i4uwDtq9lDHWdYyWsMt2ee+ARz7pgmCpfe9AIOfT7rEAWdY63Wy+NU+/V5eUi2fp60uH",
+	"birBSF4YlEDPRD3LJtsIys37UPjRvfsKdOILUNH31Yh47yBZWeeQ5rBBJsx6fJBnPBN5bctlE681AQyV",
+	"0YWnU/FNC4gzM5rGmZiOuJsNzS13vfs4oD4Al2R85gieetLVsdSH1hzvNix6eLbtGzolTdC6en1SmqM8",
+	"56ibcckXjnWSq2nQv+bB3UcDjqNzLSHnfJ1tPSqB1LvV099XguFPK+vMtPro6LO4K2TgiTjglXh0KHrI",
+	"Q/C24y/i8Q7UPoT+BhKkU06DU/6Cs7wAj4urZ7Cj+xMF6Nk8tUn2cYytJBzr/+h99+h9d1bvO6+u9HDO",
+	"cZMq2xEecuZMXkxe8bOEyGCguVKN2a+UTwzTaYQbdQpUwsJLgUNNbhIpeQFyGgB6iSe/4zr74gAGrzC5",
+	"4+4Ap1J+GmSv5AW959qnhicE7fEW6TxE62mj/UP4mvnt04u5qMZYcZ9TeoeBv9AShMt165lKBybl5awE",
+	"JEc2KYs4x5QkmR5gTk4w95FXw/wCBBgS4XVwEOJcy9A+SJPxxZLqON4SyL/HxNgejOXZrI4nlEg1o4BD",
+	"kiGScAB3mN0ezmribJz1wqFXNnLH38YYCdKwyLMBJGrmE2X1AUpLvIeUCwZo53kb1AYW+9IWjvGxMVoF",
+	"3UHAAO+MpXWI8IxucAmpDppMzX7UNRruaIS9e7hVoXFaiwl32VOssmya5/RAWxetRhiEw2HNJWJbSGfS",
+	"WQd3aYl3WDhQrdo4/ARRhTIsDh5TdWfgHfqUFlJVmNeFV5AJJME+ox8loigP9s+C1oxP99J3qCQmbwcX",
+	"yh7j7mMUbKlabNXj3nRw32XC8umtZBGK4XDYjrSBAT59W/WaSyNDC2OWGsxhF+T3fUY43hWhIt1jjm91",
+	"YGyUKPlGj/lSDvkCBMIldy36LMM6bRVmjzbcdfA0jDKQ12c0b8SEC7RlaDeDm5I7yDGJ7zAn1Z24x0JA",
+	"PG+/h1uOxbGkN5E/j9ES5vk6Bh8fvXGSYRWXRyVWcQ3+Qrnyf6hKivK3Jg/wWDD8dwEMlId/Qe+lsFqr",
+	"DjodqMrvDmwPuU2ua+IDdCOHfKisDSqWxptU5/YgIOX4M/jc0CC74zphuMNMo2xGgUCdIzQevadU78mR",
+	"uBBQDsxtnorXYyQ0vbzNy3Dh4EmHI1CO9Kumh/C7nkBsL8U2/wO30gtSD7rit/jzrtICzFAPMhmaNQ0R",
+	"avN7SHXo3Yv/mzBQD5la1x2P2mSZdio1KqX0c2XqSziQvE0DrfJOqxzUYzoFOWiaG9Y7gmIjfS+SIVrZ",
+	"I54JASQHCDii3BfUQAryBBFT0qGtaHB65qdjMjbJI4cyMaut93jGDOK3tvN9lcqTHH+0VRevA8cksi5q",
+	"wWooZglvA2R3ZPKnK9p60mzY5uKJ22ubvme8VV1mBHUBOHoy9zpynhtMa7M8Y/KQy2T4thbudZINljSG",
+	"KWl8bm9rIShJpRTku5+8nfwpWZy9JiPkXJ38c+Q1000xSTlklOQerVFrMKnRx0SByF16oHU4tEIy3pkp",
+	"MXPoU4nDUVG2sfKjzlNHKJnqhUlaAeMSS3NET7ey7FNEm1V5OZ3iPCFaV8wsmLBFNVEmi+jQ0DxV/nhp",
+	"lzg8XjJtYwY7bH2gPQ0xSVFVpb26K5FzuLpOzDiZVXME7T1mokZlSy3xUovmCP4bS16/SqBs7+/phHYM",
+	"sprJIaJYzezTs2HwZw0kc0uHNNORqRl4jjhDZOsNdnfBaHCNTr9p830FeapAGycljS4wk1rCFPggtJbb",
+	"6d9cv+7QFpa7ubaoLIE5Hqpzek+kaqD4okr3xWemmmr6eAwuQeWgALwtxDy/smNE+vXqHueiiDUNTt21",
+	"8TjeodyWdVGQSgwmNJIb8fe/KPYWh9FarHpqMYVfdDLVjQCmnzSQCfVXs4yLhA3lNaMTCtp7PpjiwS44",
+	"tanfxxKadjM0PrBN5biRZxeVlFyCgFTeg9rAn6tiVyg1n7w8+ISgMW8YWM5wVZ3qN042lGUwdzv95o54",
+	"4ynjAqoEMD5DZZowOIT1epVafI8Ytm7c/dWKot7dEuNAf4QFq2sHGFANQeXhs/cFygiDna+6ktk0vzGx",
+	"4J6BZ3EQE12UNlCIR0uYv81MnK3siHshUmVajVuC08TTJ2UHkGOi7WekGxxOaO6puf2Czb20TQC0K1DD",
+	"nJqgotZ72vlcuWXGeNIn2Vlq+qkxfxPlKNypks6Xsch/cbzEpdNmpKyz2twKuXYObqtPzuOJ57CpHmXu",
+	"XPRUh0F6KctOB6lLmHUkmE0MjcV+s803nZM2tps24Sf2QOrYNx8NzTqcr/AefAmGpJ6daD07oUz/6Ym1",
+	"U0bWAFkikhYRyUUD3/V7DYRcOhZPIaL60MWqWi0TdndcjSkX7qfMVhFeEv7oH62KW0faiCD1qRzs8rZt",
+	"8TGmAWV9kShJeaFcyfxhhVI2/4P6ngb9APbEW5/NaGoP58yoPjvRpD+SdqNhdI9zT8Yg1eKIBLr+OEwt",
+	"RsbbM1wwONd5jA49WTiS9tiycYyW87P22trcEbDXhZXdpaLdXhuuUs/R5O6eyOkZrBT9qr+YuBAA2TM0",
+	"+Gw4fKjsO9fZ6tbq+dXSr38Rz8ryzOuQR/OF8t/cW3fegQQ0d0S1uJOrGR9Rwti1nP+G+y6A+XN7oQwr",
+	"oNynmNzST3H1QNaqgw1ImdOnV+X92OIj/YrzbhNbd6IE5bkUdbXC1AZhh8qJjChLf0rv4db7OoQyQecU",
+	"htDt/Vksj/Jp0W6QgY1EvcUr6CHj2xYOP5goSRTRxhmN2O0S8QbWsdbOdZhqN5vOg03g2bXbyFuJtHvF",
+	"KZsGF6zOhKnVHu+8qjLbnFSMLhJ6TYZ/z76njqpm+z4zfo83JIiBzbML+VNbFQ1V1Tq5PSRVzQsVJk1J",
+	"or1c5WG2cbj67VGe7poXK+sH6wzI9cgJjre6Y4xlA9xH87RLmSl6fHXRbBc95D4Z7fc1YnfPyvIZfwso",
+	"f4MY2k3JhN5jZbhJiIXFUHq0WuHC5Ru0ha6z72/6y1jXKEt6n8rz6bNFUJzBMT7be1TWx2bMGujyk+xD",
+	"+fVNOX/FezmW6BbcF6x+rEhp1ZyRcKhyDhneodITAeQPJghEheMJqHQpyAQdH+OiXKIMClrmwaKMHZov",
+	"kZD70U7wvqTwf9aYxYftDGn4UjzJc5ZiuJPehVyKKYF6qT3o+qsPFqer/cufrNr9O+XkTs09ujFl9+QQ",
+	"398iKSuXmIunJnPTFhJ9+NYqTpXjz7BO7gsQBbAEEZU9WDfThVb4WvmWKwHfEewYqTFEZLWzX6YkzC3E",
+	"qimVyoM8ParzzDx6pXwrXimPHqyPHqyPHqyPHqyPHqyPHqzn8GBVFl5dxvipebO3ktatvPfXxulRikk6",
+	"4kdFuiaCbkFnADbyxMXk7olMKsuKrGrzes9a1n/eOaQqFsynQ0/EdDnd5xZ7QHBF9DrKH8Vp8WEZ9hSN",
+	"fvQY2QuajsgLv8wWerOaMc8NjCjwnGBpb1YSmapvwuoUZzPQDREDFNV4fqoeZ2K1Y6B0DlNSGITnNyvt",
+	"0Cf39dSPEO8KOAKqaPfYB7b9LEUehhXqh9tu4PkwjzBrXnu6LGZedaEHCIDVCfcDivCJWW2mijiqlOje",
+	"6SOzBI2apbfBHPLO9i2C5jg4/R3ScoRdalQSh5jUCJHZHpqdSdXEULIOWPHUKvw6S/hxHmq1QwMg18Md",
+	"Eok2/pn8mTaHmHZO9b6zL1f/i0EGUgPOd1rRtvwlRLQxacT8bllbtGsVQqlb8JiE4bGJiM3yS9hDGRm5",
+	"0+2SRpf71827fvkxCYCxBJug2iw7Y5G6nIfuH3sTXiZx2N8w99UJDoiTd9x5k2RFZcGKuypPz0AVl51p",
+	"OhvTZPalebVRBtmVQtmUYiwql0+P5OrzPzX+/EwI2FXC7RCG9McEiQQlf9b4s0mDiQVvfO8QyROmPPdc",
+	"T1ZMhYYyI9ny6Zekh1CYbDxlhTiXJL5lKPeYuoefug9tyqitoRB6TZpgtyqIJA34vLvX2Bnizxr4dNE6",
+	"hYnj19lR9E4wZnAoIfNK76dYaywQAs7yAgnY9W2U82bAn1NzIqL9N1WnGMiwxvl1vHATgTeDnXdO9is8",
+	"53l1UWtoZxXv6t0OscPJ/lESnpYtadOnYxJHKFW3X4K4eqc3hen94eQR6vY8Men8IUXHsM8Aa/GWHluC",
+	"azmPU/AIhY6N9WOUU0O+Wq90UjOnA+MRJ+qtyVf8XAPY7RiipNLEpjbWPur3iCcozyGf45beViKNqj86",
+	"r5RoO3jHf9dfCzXkkNszk/3u6DKey21Zsqv96BJt5j0vvLWvcT/vncWDJDtpH820zt284NmUKetTH+1O",
+	"z9429Zw846146oXOvMI2CeNcd+fcR1r5e/qZehSh5muKbm8Z7HGrhEUdxi6KL/XYNyC0U6+2zkOuhyjV",
+	"zjmIGQEqC8WO9JICXKTazdwWSAjm+LlQ+IzJmuGzOwrEthD5mNvljWrAjzNr70wbXhC748eDIbC7aAk5",
+	"riLfRHBx/Bte1EWkvn5cn1IjaTRck/3hxIHPWHzpsZLSALTvALGsaAMLETlE3BK6F+SNm2lM43FVq7h+",
+	"uvl7tI3uYR2jZ7T+ReJw1lbUjea8ryRpJlw1TQosnjYFGG2llKZW9HatvarNfxJFSQllbWnGAYou5mre",
+	"JZOTQ3g68NHqCf8pAaT+kstKMFdVaE20DzdAV15PvAOSFg9Oru5zL2urWz6kqjq/LuV0RaaJ0qzzCzEe",
+	"XbtwqhJgfGTfvHw9fpY25jfziGQRXwCHTXT68YMSMMd71H3U52NQSbJG9dhXm/Pi4/WjR8Z8j4xIT4i0",
+	"F2Q66av4wC4G01Qhb/dZ53OaORZ4W5R4WwjI45+vZ9sfha4vaUTNea9LSx+ts5e4V8/z+jpOVTbUHnOZ",
+	"zbcmNJ7jZJSGz5wqpTR5XxtnGCOJ9CQQG5v14OJH9I2zkJziFVGmXF7OU1hSvS1KQm3ex10BMy0H8FUh",
+	"dgzcdmp8GGb1imY23U498WpWT5vialYnxbhncsXF5BK11yNSdj10Hk0r1o6Y+7QovVwZ0+PrCC93vbxz",
+	"Q/60+/modIc+L6hpdunwipp2g7DvQ+c//9GneClyf1DifgDy1Aacb1KG1IiwVsQLCZKZO5r/WWKegrt5",
+	"5ddJQcsck63J8OqIxc8ZrqTegzxpOZfI+h7Iep0zKof3aFx60YFHgSVWF0jgPX3EAlv75vNtn1S4Uz3X",
+	"HVIu6nwqq3mAzj1pjA2p82ENhUj1I3MnOFqv3hWIOe1RntptiKsC7iS5BY5zSMyziq49cc+oAJ3t+M7l",
+	"MzFTjzjZvvFY1ffbc172mwybTPg6Zs5r+Wlsi0MCa7WEs7nyxiPro5sJWHF2dNWpRxjz7NBIB+r9ppRf",
+	"NpTpkOK1djjg6yQrkOD6xUZyCx7ykfNKwnQPczI8dtofJ/8ucMpsOfy4sO22g0C3wTOpZaF7KDO6g/QW",
+	"EeILt2lCZU2O65Ok9xy0Bm7SE4QycMgte3N3B+7tUOiQPOly+nACDNmKqYyys2MNSpxhpwiMiM5Zrvfv",
+	"z26v8z50n9Td7UpAe0gbVT2USn+qlcrD7W3jjJwLGhaMv0IqaIWzVDta+3N1FPRe5YbRUQOmznmgbUmz",
+	"uxRnlMibRyVmCcJqQivTykCwoohpM6FV9IyDsRlPvSBUoAuXmPYwDBtjKNAtdyVfDoCqsukqpknAy+3/",
+	"aQpXuYtIkLukwoTY0icKCA6VxjCc2SkJ5QRB2ehhrRqT+5gScGaotvF5ZyJFlEkMXzQZX0NmS2Q5VWTj",
+	"Iky7Za1HRCe/N/lr3V70vJgD7O6cnQQlM7OJ1kTlGLYlg0JcRbf0+GrOT+VmthFKzdvmEZljd1BlXgL3",
+	"WthPQn+dS/k+ZVZ96+TLtUHU8RqtL7/kO+1vfnI6+k2Jtgkl5cFRIijo0t5zGzUtXT6H7+V95eL56iJL",
+	"apO8Xbtd6UxJIVFe6TCpXPA86W8GRtWKLxiRpCF2MvtScoLiVB/U0X1eIPGW0p2HVuWxUYWbuKaTgpZ5",
+	"og+9rVng0qxsTaWTnVzaRb4v5L88y8Q605ZardANx+tlUJXYu1zdLaLYUMSiObBX+O5y6WedVq3l8nvz",
+	"5L6g2sqVcLoDUWCyfaIG5JDVDIvDO7mUrgj53taOuQXEgL20ltv/+vf71dprblMMJFF1Z5INozu1iGe1",
+	"KJJnb36ViFRbVoddDds+cBRCVKuvX5Vfr36GHlONsrAB599vaVIxKmHwHU/oPUk6beXWnys35+948i/T",
+	"I9EwVatIflaZdDNUlpKlcmWMoKRjp2i2Q/IkQ4xhMNTZpEvvbnSd0FuBsJQtmi038zZ7T17gjZUodLtm",
+	"kco0xQvIk5xmtdSOVHZ9EzeISUIrIKjCN8AYEujJAe1KCUvjDLjSA7n2mvyvDsj+92q92gPjGp77H3Wo",
+	"rRp59XT1n09+ePKf8qQhUSgyuJEz2u43+x9vUL5HJIPc+K2oLLjaf1/SvjoLv+arp+Yx6ZlprYZkaAdC",
+	"qSWeY9U2Ufmkve7D3XbAmqZY7ujPGthhZe+I5s/2htNSvD50zkvEPZDxyG/72fC/LRBgqFytG63Lqlit",
+	"P8fKhsuv2tcSkxpS/YMILA6pRLUaxji+f1zHLs50SXlGPavUMpT1rZesU5KOYp7yICuXHM+E8Kkqad7o",
+	"P675N7gUeuftzC4vnVCmJGv19vFyvwHZCoFzuzVPLBZIdZXRnWyt4kmFM5JTWztmTub0hRAHdW5zgOq3",
+	"lpP3Mhf8xw8/DIKPUFWVRmK/+cO8K7UwD10v9ij23d8Vr+3zWCONKmnjHz/86Bu3WejNS4TLmkHvJlFn",
+	"vHeH/P5Rbo/biGnDIOzdtLaGYHtkjAs/X9s30TYHp5F3DdEpHqgeS343Y66UmXrEuW67Gq2TZ0k5sdV7",
+	"L8WymqLgXpajTIsNd3Ed23MSUguhyxGPBKAUGWm9LfolTBosd+miXfJHYwAbI1/HWTcWB31lAG8iEKNh",
+	"N6jv28PmHCRaj02PejuKhLZt14M5x4rcV925Rx8/Lk4fLvIwwexn5y1oDyZKqBP9068rFkMrQTZy8wXn",
+	"X7WIWoJ+Q+hT1Av1e4ei5vGTX1+4LoR/jIXiF5TATwmhyS3ND+cG7VvY0T0oSdlCYg70OkpbmA93lcez",
+	"c+JzssvuRq6IYQ6U7saoZSqDdHHa3cE0Vm+sGTIW02NjwRmxMZ7scjiRm1egd9lBrEfY2ApyJFost3Li",
+	"4RfoHLiFONU5jtAFsfUSRFZoC0GLpzY72XEIMsLuzZc2tvDrjRkqzB51+7em6VyMme4ScesHE2yVc4NL",
+	"nqVlDkoYKpHQ/0BlVaBbEDhTmrXy1m6+p8ZhdrU2PZsfHlgSfm7V+yvi64Z49ANXE/bcIUq75ilJWJLW",
+	"4RTC+riUCJ35opK9cTQCVwJVqTvZx7EpQJrMFuNsvaOcGNPZGk5PP/FQqSa+HvfL16HR7Zw6R5NA4GIq",
+	"hzouMadu9j0QqWecfF7XF7/nn6mnTZsV4WI8VcNT5UOq9Fuqk3n6BKm/ACICx+nBpa0wEiok9CNEHw22",
+	"vsHDYeLxonu86LwX3QVO5g8zTubckyzb/+NcJ//nHIsJ3ht/hbaxnqEL9AORTSxoTxV5/9qX43t0B8kt",
+	"yu4SpHwJbGzPSOTRrhTei7KjxL4y2t01qbDnxGTraHJ1DyhdH5EJrLp1x1ePByna+ncHYRj72JyOfoEm",
+	"E2nwfKnGP1tPg8u8aOqXWpXs9fc27+vHni2oFxS6ivZ86A4NJF9uYOMdcISnSIW4SBvfjlH31u/y3BJ8",
+	"F/VXxGnMG/4wLKx7Asyip45AEwgwfQJeqaYPAXA90xW8Kmh/9x6MVRgsTzBRJmuC9nir9jqUs1TjSfC3",
+	"EVjeNwVd9Mi4Mp4T+nqikfPkhfVXlW5R1VX/HpNOnS0La5tnKg7SN7nKbG4D1vzmINvqwcCvZ2gnzi9q",
+	"vbGrcILfuIqiTIU7HI+MSL7zuvUJvMjV2wRIOG6ijiuJp7NOTaZU+CMuwl5ms27/eLe5mQ9Jg2ej4bvS",
+	"QztKIY6zESVcnczfJmQ74TRotXuQQO1ro5UHD4ue6nnrKztfbehA+BtUCK/xHdFirs3bpxJlLE8iTTjq",
+	"BH28MT7Vfzfi0Pu+IsrQcV1nJwudUrVqi5r6hExDHqbhAgRyVmz2SrVeg3yqAZ0YQA8rwi6LVN7EV04c",
+	"9nc2WuJvd9p1RJlJwnZV594EwDYH/xZKSrY8EXQOodA7HDbG69fX56bhWW9dNcUL4ILRw0V1luclINaG",
+	"gnHgHFOSGGj1IxzUp0nvnYeD3y8q/umyOt87EF7oqcA+2TlX/pQV2kLY+NSC2E3BNeMm6cmUDihbvtcN",
+	"v2kX5jaI+orYkcbAIOa8E2re2rPUT0F0qvtK4VXeUibgaNJj9pXO7Df/kpIzXYejh9nCNfh5aKgPUwUu",
+	"gEVTOlL+JiWc8KHVAHmp2p0TsXqeb1BA6QLoiriBwmyiayzY9C4a8ctTUS9rZ8j/SMPqjW3+MPS0mDfS",
+	"OD4WE5veVAeuVboMx8fJSnR6pI8X9p0ZoONy1PtWl2XqxaJZokowWYh0e/VuIySVTl3j89LqVfGzYeHq",
+	"RanirI5S/hjYXs1qTVDjG1Vu/PMsguKdZL8TtNTkBT6ejs6J9GZ5V/BM60qSrMOKRAGYdVOCx/ECbc5P",
+	"66qkJvQupCi+UK0/qMbLBT2X9Nbx60FAyvFnT33urIDsjsubxlkZRSc18ybZkwKAN7vEHRw8WScEypFA",
+	"rhxrQATeYG8q7O791mns9CrttpVL6ax2sLN1B0gdiEyOqgAeF+i93Cnqks5bM8lFb1UObA8JIomm/YSX",
+	"VJiK+8q2iUiebEEk9wUwqUAmHEie4N4r8AdzbNxnS/uu3HxR/1VMUf9LMluSQ4xlS/m2PDPtZ/NH1fvc",
+	"7LG/xMth9N9YFDlD9734ZEZ3EsVN2fSRz1DA4bS3MX488L8xGWew7StS25pzY5IbhrAausUeD1W8rRRv",
+	"SfdA1ZVmkSHgu1jhptSl+gxwJgWNl7r9cwPLpUSNwTImG6gCjL7Ekq62w7wtb3TelufBvC0VZQLylAHi",
+	"lKTe8J1hw+FcBWKIc+NMzSu0W62VEs6UhGfrLazWK7RFmHCRbmucQ4mJYm5UFMCmtXMPgALQ8Czcs/FJ",
+	"4WWIwodOWPNaZ8T0e4Q/XAgpZaKpbm2z1lBmc3Y2CWxsgYeeVvBa/+p/uijoDoK627/oDo5zszh7ioAm",
+	"M0BFq7pErOfdZeJHBt5fBO5T5QqofFkf1vXr6pw2GtuAJIJkA7rSjSWdlyBVFyfRqEIFCgTa3frmi0p3",
+	"+fXmD6rrj7h5/n9RTH5tur7C5Ij8R013vcmzIqydTK784sEhz7IMKiEv5Rb+OrE+JYMcVlCgcjPHgbvE",
+	"e0i5YIB2/KZJ9xu6ul/hPbyldLfYpa0Tp46uO1qBvMw4ZAzUWdc+QHqtzpu2hxxXanFVZiNPVYZNDNwm",
+	"bnSVS1All2ZnEm7Sfh7Rs1N34ujufJHcxyXeYZHWrEx5gZi3HMuuFpBSktqzP6Nmis5Ph8k2XKNJ0uOI",
+	"LgwBKFuJTTDvogZvERBV+mQ0agXoDpgueLNu/0QMIyLsz1uGc/3vjxFlGM8rqDTn8IKZ9QRSIopkIonG",
+	"i66dtgeVcLwfx7aHd5rPeFiRzUU+mQlO5zr/5vPA6W1cWxY4myi+UQkFugOeVBLTmAwzWk27HpmNLnZb",
+	"NHnpQyVHGy/DmVmA7zDJJ0q3WfUthN23OCvewye91ZHNV86xdi92Ujtqd//Q9t0GkZcj2N8qIAkyEQqS",
+	"0Rg3H0m26o1E6bg2eNlBqiGu08tU2AhCEXkKLTd6gCyFl+YYzTNVh1MMUhN2C0rMgf6XBu5pXatgkebv",
+	"6HvhtW04+53RwPbDB2PPdWmjR4ZNNaVfK2BpJS+WY0YhkvXEjfAQ11YD6Us+8HSozTyXWqpMkCoAqryT",
+	"ta0E50fdXGafJxLUYk44FWJAhD0Q0XXnFry8BkPFXUL/sSj9GZxopdjtaGy//ZTkIIVRdkgKVFVAlP+D",
+	"ZGBtldjzeyP3CFHnhLOEegYuGZkgbjnqfswU188UR8mg1M53XCM8cDWug4l4/yp4Gtwe15O+12DGfUXU",
+	"wufReRHcLHGPjC+EsNZxFNf/K9KNSkd2zAE/lqtLtRtnuEKT2X0KJN50G5+bIK/SnNKDwDVFyXbWNZBV",
+	"z0QsjRgwwb86EPu2eFig5D1iWYH3PqPyrhZeP76/m0XleYHIFvqsjN6TxFZqN+7CllbXCa+zIkE82dXy",
+	"+8BbLop8FdFOlR4wFsN55DhQuP66WBtIL0dxEc07VF0gVJYp4qmqqOB9+3uN2J3d+ttjykI8DHZ+3lXi",
+	"cEHUSDAloDROq/ENTRM8kZCORFi3KHNatQWob7oF6KeDEyMqWl9bmY+IJV/Y+NTjml1EtezTlhFV2LKG",
+	"6QJXXez7djeTIL7sIMf1LkgGS+H+tZrqvPjXc3z7qNdoiUN4UNt0dzsad+HKpv4Kqd2KdWnWJHe1eZaZ",
+	"ybJuipA25URbK762uqo8zJ1+5k8C96kJMho7AE6lGLO+BBEFXh8m72aQhjVWL5m8uWZEkegdJrm8pnqE",
+	"LP/HErrZHEXJ81iX50tqWFonU0zgfDwrS50mZaGD4h5m4vhkBcVZ3AFCpfZL3Kt8ePa8PLBrot6OgluQ",
+	"TJ+V5YUzekiW2yNQDWpJt1re0ncsEgklGVwN0cbo4QHwL0+1EWLd34y2r5ewXaLjWSg7bFv8717Lq/MG",
+	"j0jsGZ/Wu0/BpgCi9m14aPrtg/0a3cd7JOSjxCj6m2mJeFaWvSmMReJYy2I0Fszcz9SEbyTt8nNbCa/C",
+	"ooHKso/stRQO5a+GS0kRcu2ybcynBKkC9H5JVXLmoF4L9715nqsO5zyazgkvaMeV849uEp6IAokEMYb3",
+	"kCccS8FIZzqriQCW3COelIiLhAEHcRra1BBpAHnu0/xWdntw/AVmvQJhAO6/76PR4ktV2hE0+QyMnoat",
+	"OCeR7rhXZyDsLe4qvD66ID4dPTfmGct/dp7pBo9Yigih0qA6B5q05BIjtXQneHuNpbWvBFlK5Bhi6ljh",
+	"okJbsImj0w2GcqIAvZR2TUbml7r1CEvuOj9bSE0Sl2n9mOMtqavVegU5Fk1a6/XKrtOEG7UxAt6Yo28u",
+	"ofEAuBctXXiiU4dJkq2JSlXT0WZTAiqxbDCvrE367SFaygW/+aIM5dGVE97QpojeEVo65Y8F4P/ChRvU",
+	"K7Skp6PKvx9bxM9S1WNR3MeiuH+f6u/Pba4OEj5zczh/rFv/iQf10Zl/WPY9i0RmwIX/m8fJNVWAj8dH",
+	"MBvzAyLl8d57vPcei8EvVww+W/B6Vf/Y0LKk96aKo78svG5mMr6dIAf/tS/Od4JWiQYVJlsHhnQ2LL/G",
+	"8fIRzDEXooKSAW8iaFIAYgm6pbVICNw3ip8L8vMPRqT0KSd4afo8iqCne5ruqDFZW0QkOnGSW5ufg96a",
+	"A0u1HSXI82STx6M44UeJ7nRAucqEdAdu7Ng6/uuwAe+VsW1djfXunAj8wIHpDV+ddwtP7guq0JkHkem+",
+	"w149HpuIZDJ3EACtk4u19T8D7pRt8c/ldK9hjfuBWrRHAjFPqYJBmqf+U1QqNSp8WwvgAbVrNIh2EYzs",
+	"nea6qKE7HNKX/bi3TjOhJ1VyjCIWN42vlVUVx6ohfBKIATpSPVTEhYk7SaE3e2HHDdiRPhLdQbo7pLBD",
+	"uEx10kpPIKqKiJhMgrjHHKsszMRivynRHRfFul4JvIP0MyVxWvRDx8Ga86oP7xWUjugExXK8JZB/j0mv",
+	"NJNcbfxb3p+6tM7NF1WCSTl2dMowhV5dOtWIZl8ksu+yOSO66PdwGjUPVoXR3OeYQwmZgDylVeN2fFKq",
+	"0qkW503B2UXQos8NZzWjvKtvd1gkiHCp2umMRJI24+tB+Ul6MhJ1CZo+KYphQ1mqcgekDGyy18tEh01Q",
+	"z5UWGmst8d3CYjr/IhY8YUqudNNSML7x4ShjSZ4oZehuVCSQXF6rcgOcK6eEDcKlry7iEQbjf2iFvUsp",
+	"LyiBnxJCk1uaH66NXsxtinrkstZ1mD+hXVWCIRt5GBMukJhRmI4BaqvQhW1Tb03T5RPR2tBW9x0GO/oH",
+	"nn6CGI9mu8ZlW/rWyKJjNCGJ2mhikTk7U+NfHLVLur1rQBnB5LJR9JnoJEO0yTLUNWIpIjJHBgfE9EOv",
+	"U+h4pz63dRCi3Dn1mCrnWUw4+bfqj6lho01B/KKhD3IdfW/J5PaQSPj3q/ErVIfo4GZoLAmoWQPSeG3a",
+	"L8VG4FNW1jmk8sY7pANzQkfD77czCiZ3t93gUpg9eZQw3WJU4ADLfWGeEirMUzfCKpozp6B+Tc1vq/Vq",
+	"q7wv5f/Bn87aClvhYYm+2pqlr0PA/tM1uHQbeat+7lFZR7z2yzV+jDAOUZZrY9/IMXXoj2r9VBkt3bUo",
+	"Ku8d0uR09ujLig2hjdAric9k32Vgrvbjet6qOhKommLmn8fWuFiaP0FuT2aQQx3LcUydg8aqpi8hc9B6",
+	"NbXMKjzsR/n0T9qon1OywWz3aKR+NFI/GqkfjdQDfev/LL1gw27UCD8zRtlvHVtDf+XvpfSFyjLRFouf",
+	"dKJ0mh8Sjg48uS8OT+Y7QlfKjbYbLoOUf4phuruaC8lqS5VpUl5zyuauCkpU8Tb2cTa8GWF5KkPIVcbj",
+	"GVq6+FNtm9VQFCrtJ0nQODGJI0BPJ2QKIq2XRicHgXAZDnMaJXR5YTrFKXZqUpzzVUiNO3tiQ9f6L50+",
+	"wFRwsVUyTa30EnOR0I1GN5+H3AhEnrVyjpnhCgrmaHB0xc0MkYQDzARouGzrL6Cqtqpxzg7Xi0cDNHBN",
+	"OAjJfXrmA1PddC58ozKpXmey1KsIz1BgPAboESVkH2Hvgr2EjL2OjwJ8CSiUZeKV/PwIeid7l6A5GvZW",
+	"FPl6c0vpXRNAE74v/9k0nYsM1f0bdBIdbPuKPEUbtCUVJgRy/Z5xKjHAXsd7qv+qX5hcIlM6+H4yC8Bb",
+	"2/jn/VGJAGaQiZrhG6SoIYiuiKRoJpemrDbajbzBfaJw36Urs/rl6OqG8X014Vzbh90zIYDk6JhEpcfQ",
+	"2WKOGxYGsx3Quu8I7SAP/Y5rCiFdvjC9ciFThNupTC9owmEPDJXnJGe8U4UsVGDLlCPlr7LtUf74DZUu",
+	"RnpbVJbADgOreL+N3luc4bwAvC2Em3y9bpjKrdX32naPc1EcZ0J3tcDcponnYRsy5mmJ7yZNzd667pY2",
+	"PEf5MR76geOhHzT6uT3iF7zN69sSc+W/ok6wjs10a2ehYL0ws4vJKL4Aw3tgV8ql2aKPDagx3A9mlGNN",
+	"L4+c75Hzncb5/uqcTmdi6LK543lbI8GFDR960GsyeszNa1fRqi4R6ySw8zkUEbhP7TPMMunsK301KYf0",
+	"nKHNnCz5FeLCWh6CwRK+kkK0wlm/6wyVy7MmHch+7KhnzXGpCPWaio/KBWn1yyuGhB2sr0R18uY6yuge",
+	"WOq/2pe+iL1ON4839DXe0GvLgk6LNnxYheZadJnllJi+9jKdSeZBdJe/SRZDfxKm4EP3t46GCx+i9llc",
+	"HaLwFRx3iFpOFhaX31uh6+/xSKi2Kzf/DUXSjgQ1jVsPmbSviDGTANtbjNesXD1dFUJU/OnNzZeCcvF1",
+	"tV7tEcPyJtdGZCP85bBBKqJVouJJhllWwhNOV0OI/suQs1z1c9UqyaEq6UHKWD8lvc7Kj0w3+o4nWUnr",
+	"/InE0sdmb8PAxXdoD7kRWxHJe7nMjPzfeQ9eD7s/t7WW+drGlelxmmjRzkAqrmw8xvuCAcoVLhhUJQae",
+	"YMJx3im5PRzFdHEtqEnCTTq7suMK6tpgm0zcOZxycfr+Xi6oxOROj9i+wQxH0pFvrqFqxoGvEw6Zqesk",
+	"WQ8lesCK0S1TJ6czmurhGEu/36xViC/JoYG5ffDpvAV1xrNPsA4MgHLgSjYAeafDS4Dc0VylDZLoCpKN",
+	"STbl6L2HhAsGaGeWPUCwbPBOf/esdRhFsrYOz3pAVzaRzvhNgMto7LdQUSYUmexoLnk9Zd2VvdY/qood",
+	"o87/LnBWDGpCIbtUBhngvcS+XOB9AQw643orLwd27yoJ5xjONYi6BaWYaTwl9ZKoyXynfPt2neGMkj0e",
+	"pl+TwRCx+gly3KMF61E+HsTEnDcnXpN8p6sNSnfAAj4JNasOH4I80YFYnc4mhtF1GOmdZAgqNH53C3ku",
+	"j41hr5XkYr1ROHfjXF8UawkxzOydIpfUuKt0hzEesqNRXig6ThTk6qqkKO92+6B/WX39+PX/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,233 @@
+// Command genpages writes circle/pages.gen.go: one iterator per page-based
+// list operation of the Member API spec. An operation is page-based when it
+// takes the page query parameter and its 200 answer is a Pagination envelope
+// (page, has_next_page, records). Run through go generate; never edit the
+// output by hand.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+type pathParam struct {
+	Name   string // Go parameter name
+	GoType string // memberv1 type name
+}
+
+type listOp struct {
+	OperationID string
+	Method      string // Go method of ClientWithResponses, without WithResponse
+	Path        string
+	Summary     string
+	PathParams  []pathParam
+	Record      string // Go type of one record
+	Pointer     bool   // the records hold pointers (nullable items)
+}
+
+func main() {
+	spec := flag.String("spec", "openapi/member/v1/openapi.yaml", "member API spec")
+	out := flag.String("out", "circle/pages.gen.go", "output file")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("genpages: ")
+
+	doc, err := openapi3.NewLoader().LoadFromFile(*spec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ops, err := listOps(doc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, ops); err != nil {
+		log.Fatal(err)
+	}
+	src, err := format.Source(buf.Bytes())
+	if err != nil {
+		log.Fatalf("format: %v\n%s", err, buf.Bytes())
+	}
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func listOps(doc *openapi3.T) ([]listOp, error) {
+	var ops []listOp
+	for path, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if !hasQuery(op, "page") {
+				continue
+			}
+			rec, ptr, ok := records(op)
+			if !ok {
+				continue
+			}
+			lo := listOp{
+				OperationID: op.OperationID,
+				Method:      upperFirst(op.OperationID),
+				Path:        path,
+				Summary:     op.Summary,
+				Record:      rec,
+				Pointer:     ptr,
+			}
+			// Path parameters in the order they appear in the path, which
+			// is the order of the generated method's arguments.
+			for _, seg := range strings.Split(path, "/") {
+				if !strings.HasPrefix(seg, "{") {
+					continue
+				}
+				name := strings.Trim(seg, "{}")
+				p := findParam(op, name)
+				if p == nil {
+					return nil, fmt.Errorf("%s: path parameter %s not declared", op.OperationID, name)
+				}
+				lo.PathParams = append(lo.PathParams, pathParam{Name: lowerFirst(goName(name)), GoType: paramType(op, name)})
+			}
+			ops = append(ops, lo)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].OperationID < ops[j].OperationID })
+	if len(ops) == 0 {
+		return nil, fmt.Errorf("no page-based list operation found")
+	}
+	return ops, nil
+}
+
+func hasQuery(op *openapi3.Operation, name string) bool {
+	for _, p := range op.Parameters {
+		if p.Value.In == openapi3.ParameterInQuery && p.Value.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func findParam(op *openapi3.Operation, name string) *openapi3.Parameter {
+	for _, p := range op.Parameters {
+		if p.Value.In == openapi3.ParameterInPath && p.Value.Name == name {
+			return p.Value
+		}
+	}
+	return nil
+}
+
+// paramType is the generated Go type of a path parameter: parameters defined
+// as components generate a named alias, inline ones a plain Go type.
+func paramType(op *openapi3.Operation, name string) string {
+	for _, p := range op.Parameters {
+		if p.Value.In != openapi3.ParameterInPath || p.Value.Name != name {
+			continue
+		}
+		if p.Ref != "" {
+			return "memberv1." + p.Ref[strings.LastIndex(p.Ref, "/")+1:]
+		}
+		if p.Value.Schema.Value.Type.Is("integer") {
+			return "int"
+		}
+		return "string"
+	}
+	return "string"
+}
+
+// records reports the Go type of the records of a Pagination envelope
+// answered with 200, if the operation answers with one.
+func records(op *openapi3.Operation) (string, bool, bool) {
+	r := op.Responses.Value("200")
+	if r == nil || r.Value == nil {
+		return "", false, false
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return "", false, false
+	}
+	props := map[string]*openapi3.SchemaRef{}
+	paginated := false
+	for _, sub := range mt.Schema.Value.AllOf {
+		if strings.HasSuffix(sub.Ref, "/Pagination") {
+			paginated = true
+		}
+		for k, v := range sub.Value.Properties {
+			props[k] = v
+		}
+	}
+	rec := props["records"]
+	if !paginated || rec == nil || rec.Value.Items == nil {
+		return "", false, false
+	}
+	items := rec.Value.Items
+	if items.Ref != "" {
+		return "memberv1." + goName(items.Ref[strings.LastIndex(items.Ref, "/")+1:]), false, true
+	}
+	// Inline or union record types are named after the envelope by
+	// oapi-codegen; point at them through the envelope's field type.
+	env := mt.Schema.Ref[strings.LastIndex(mt.Schema.Ref, "/")+1:]
+	return "recordOf" + env, false, true
+}
+
+func goName(s string) string {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '_' || r == '-' })
+	for i, p := range parts {
+		switch p {
+		case "id":
+			parts[i] = "ID"
+		case "uuid":
+			parts[i] = "UUID"
+		default:
+			parts[i] = upperFirst(p)
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+func upperFirst(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+func lowerFirst(s string) string {
+	if strings.HasPrefix(s, "ID") {
+		return "id" + s[2:]
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+var tmpl = template.Must(template.New("pages").Parse(`// Code generated by internal/cmd/genpages from openapi/member/v1/openapi.yaml. DO NOT EDIT.
+
+package circle
+
+import (
+	"context"
+	"iter"
+
+	"github.com/circlekit/headless-go/gen/memberv1"
+)
+{{range .}}
+// {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
+// fetching pages lazily from params.Page (or 1) until Circle reports no next
+// page or the loop stops. params may be nil; it is not modified.
+func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface{{range .PathParams}}, {{.Name}} {{.GoType}}{{end}}, params *memberv1.{{.Method}}Params, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[{{.Record}}, error] {
+	var p memberv1.{{.Method}}Params
+	if params != nil {
+		p = *params
+	}
+	return Pages(ctx, startPage(p.Page), func(ctx context.Context, page int) ([]{{.Record}}, PageInfo, error) {
+		q := p
+		q.Page = &page
+		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, &q, reqEditors...)
+		if err != nil {
+			return nil, PageInfo{}, err
+		}
+		if r.JSON200 == nil {
+			return nil, PageInfo{}, unexpectedBody("{{.OperationID}}", r.HTTPResponse, r.Body)
+		}
+		return derefSlice(r.JSON200.Records), pageInfo(r.JSON200.Page, r.JSON200.HasNextPage), nil
+	})
+}
+{{end}}`))
