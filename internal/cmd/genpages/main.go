@@ -32,6 +32,7 @@ type listOp struct {
 	PathParams  []pathParam
 	Record      string // Go type of one record
 	Pointer     bool   // the records hold pointers (nullable items)
+	BodyPaged   bool   // page and per_page travel in the JSON request body
 }
 
 func main() {
@@ -66,7 +67,8 @@ func listOps(doc *openapi3.T) ([]listOp, error) {
 	var ops []listOp
 	for path, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
-			if !hasQuery(op, "page") {
+			bodyPaged := !hasQuery(op, "page") && bodyHas(op, "page")
+			if !hasQuery(op, "page") && !bodyPaged {
 				continue
 			}
 			rec, ptr, ok := records(op)
@@ -80,6 +82,7 @@ func listOps(doc *openapi3.T) ([]listOp, error) {
 				Summary:     op.Summary,
 				Record:      rec,
 				Pointer:     ptr,
+				BodyPaged:   bodyPaged,
 			}
 			// Path parameters in the order they appear in the path, which
 			// is the order of the generated method's arguments.
@@ -111,6 +114,14 @@ func hasQuery(op *openapi3.Operation, name string) bool {
 		}
 	}
 	return false
+}
+
+func bodyHas(op *openapi3.Operation, name string) bool {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return false
+	}
+	mt := op.RequestBody.Value.Content.Get("application/json")
+	return mt != nil && mt.Schema != nil && mt.Schema.Value.Properties[name] != nil
 }
 
 func findParam(op *openapi3.Operation, name string) *openapi3.Parameter {
@@ -172,7 +183,7 @@ func records(op *openapi3.Operation) (string, bool, bool) {
 	// Inline or union record types are named after the envelope by
 	// oapi-codegen; point at them through the envelope's field type.
 	env := mt.Schema.Ref[strings.LastIndex(mt.Schema.Ref, "/")+1:]
-	return "recordOf" + env, false, true
+	return "memberv1." + env + "Record", false, true
 }
 
 func goName(s string) string {
@@ -204,11 +215,30 @@ package circle
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/circlekit/headless-go/gen/memberv1"
 )
-{{range .}}
+{{range .}}{{if .BodyPaged}}
+// {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
+// fetching pages lazily from body.Page (or 1) until Circle reports no next
+// page or the loop stops. body is copied, not modified.
+func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface{{range .PathParams}}, {{.Name}} {{.GoType}}{{end}}, body memberv1.{{.Method}}JSONRequestBody, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[{{.Record}}, error] {
+	return Pages(ctx, deref(body.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
+		b := body
+		b.Page = &page
+		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, b, reqEditors...)
+		if err != nil {
+			return Page[{{.Record}}]{}, err
+		}
+		if r.JSON200 == nil {
+			return Page[{{.Record}}]{}, fmt.Errorf("circle: {{.OperationID}}: answer %d carries no page", r.StatusCode())
+		}
+		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+	})
+}
+{{else}}
 // {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops. params may be nil; it is not modified.
@@ -217,17 +247,17 @@ func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, startPage(p.Page), func(ctx context.Context, page int) ([]{{.Record}}, PageInfo, error) {
+	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
 		q := p
 		q.Page = &page
 		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, &q, reqEditors...)
 		if err != nil {
-			return nil, PageInfo{}, err
+			return Page[{{.Record}}]{}, err
 		}
 		if r.JSON200 == nil {
-			return nil, PageInfo{}, unexpectedBody("{{.OperationID}}", r.HTTPResponse, r.Body)
+			return Page[{{.Record}}]{}, fmt.Errorf("circle: {{.OperationID}}: answer %d carries no page", r.StatusCode())
 		}
-		return derefSlice(r.JSON200.Records), pageInfo(r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
 	})
 }
-{{end}}`))
+{{end}}{{end}}`))
