@@ -1,0 +1,113 @@
+package circletest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// panicLog catches the log lines of net/http, where a panic in a handler
+// would be reported.
+type panicLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *panicLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *panicLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// FuzzServe sends arbitrary requests (method, path and query, body, which
+// token, whether the body is declared JSON) and checks that the server
+// never panics and answers each with a status it means, and an error body
+// with each error status.
+func FuzzServe(f *testing.F) {
+	s, err := NewServer()
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	logs := &panicLog{}
+	s.hs.Config.ErrorLog = log.New(logs, "", 0)
+	m := s.AddMember(Member{Email: "ada@example.com", SSOUserID: "ada"})
+	pair := mint(f, s, map[string]any{"community_member_id": m.ID})
+	host := s.hs.Listener.Addr().String()
+	client := s.Client()
+
+	f.Add("GET", "/api/headless/v1/spaces", "", uint8(1))
+	f.Add("GET", "/api/headless/v1/spaces/1/posts?page=2&per_page=3", "", uint8(1))
+	f.Add("GET", "/api/headless/v1/spaces/x/posts?page=-1&per_page=0", "", uint8(1))
+	f.Add("GET", "/api/headless/v1/advanced_search?query=a&filters[space_ids][]=1", "", uint8(1))
+	f.Add("POST", "/api/headless/v1/comments", `{"comment":{"body":"hi"}}`, uint8(5))
+	f.Add("PUT", "/api/headless/v1/spaces/1", `[1,2]`, uint8(5))
+	f.Add("DELETE", "/api/headless/v1/bookmarks/%zz", "", uint8(1))
+	f.Add("POST", "/api/v1/headless/auth_token", `{"email":"ada@example.com"}`, uint8(6))
+	f.Add("POST", "/api/v1/headless/auth_token", `{"sso_user_id":"ada","email":null}`, uint8(6))
+	f.Add("PATCH", "/api/v1/headless/access_token/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`, uint8(6))
+	f.Add("POST", "/api/v1/headless/access_token/revoke", `{"access_token":1e999}`, uint8(6))
+	f.Add("HEAD", "//api/../api/headless/v1/spaces/", "\x00", uint8(0))
+
+	f.Fuzz(func(t *testing.T, method, target, body string, flags uint8) {
+		if !strings.HasPrefix(target, "/") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://"+host+target, strings.NewReader(body))
+		if err != nil || req.URL.Host != host || req.Method == http.MethodConnect {
+			return // not a request for this server
+		}
+		switch flags % 3 {
+		case 1:
+			req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+		case 2:
+			req.Header.Set("Authorization", "Bearer "+s.AppToken())
+		}
+		if flags&4 != 0 {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			if l := logs.String(); strings.Contains(l, "panic") {
+				t.Fatalf("%s %q: %v\n%s", method, target, err, l)
+			}
+			return // the client refused to send it, or net/http refused it
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s %q: reading the answer: %v", method, target, err)
+		}
+		if l := logs.String(); strings.Contains(l, "panic") {
+			t.Fatalf("%s %q: %s", method, target, l)
+		}
+		switch resp.StatusCode {
+		case 200, 201, 202, 204:
+			return
+		case 400, 401, 403, 404, 405, 413, 422:
+		default:
+			t.Fatalf("%s %q %q: status %d: %s", method, target, body, resp.StatusCode, got)
+		}
+		if req.Method == http.MethodHead {
+			return
+		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			return // net/http's own answer to a malformed request
+		}
+		var e errorBody
+		if err := json.Unmarshal(got, &e); err != nil || e.Success == nil || *e.Success || e.Message == "" {
+			t.Fatalf("%s %q: status %d with body %q", method, target, resp.StatusCode, got)
+		}
+	})
+}
