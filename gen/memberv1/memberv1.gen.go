@@ -867,26 +867,15 @@ type BasicCommunityMember struct {
 
 // BasicCommunityMembers One page of the member directory.
 type BasicCommunityMembers struct {
-	Count            *int                                          `json:"count,omitempty"`
-	HasNextPage      *bool                                         `json:"has_next_page,omitempty"`
-	NextSearchAfter  *[]BasicCommunityMembers_NextSearchAfter_Item `json:"next_search_after,omitempty"`
-	Page             *int                                          `json:"page,omitempty"`
-	PageCount        *int                                          `json:"page_count,omitempty"`
-	PerPage          *int                                          `json:"per_page,omitempty"`
-	Records          *[]BasicCommunityMember                       `json:"records,omitempty"`
-	Sort             *string                                       `json:"sort,omitempty"`
-	TotalRecordCount *int                                          `json:"total_record_count,omitempty"`
-}
-
-// BasicCommunityMembersNextSearchAfter0 defines model for BasicCommunityMembers.NextSearchAfter.0.
-type BasicCommunityMembersNextSearchAfter0 = int
-
-// BasicCommunityMembersNextSearchAfter1 defines model for BasicCommunityMembers.NextSearchAfter.1.
-type BasicCommunityMembersNextSearchAfter1 = string
-
-// BasicCommunityMembers_NextSearchAfter_Item defines model for BasicCommunityMembers.next_search_after.Item.
-type BasicCommunityMembers_NextSearchAfter_Item struct {
-	union json.RawMessage
+	Count            *int                    `json:"count,omitempty"`
+	HasNextPage      *bool                   `json:"has_next_page,omitempty"`
+	NextSearchAfter  *[]interface{}          `json:"next_search_after,omitempty"`
+	Page             *int                    `json:"page,omitempty"`
+	PageCount        *int                    `json:"page_count,omitempty"`
+	PerPage          *int                    `json:"per_page,omitempty"`
+	Records          *[]BasicCommunityMember `json:"records,omitempty"`
+	Sort             *string                 `json:"sort,omitempty"`
+	TotalRecordCount *int                    `json:"total_record_count,omitempty"`
 }
 
 // BasicPost The fields every kind of post carries.
@@ -2406,25 +2395,14 @@ type SearchedMemberTag struct {
 
 // SearchedMembers One page of a member directory search.
 type SearchedMembers struct {
-	Count           *int                                    `json:"count,omitempty"`
-	HasNextPage     *bool                                   `json:"has_next_page,omitempty"`
-	Meta            *map[string]interface{}                 `json:"meta,omitempty"`
-	NextSearchAfter *[]SearchedMembers_NextSearchAfter_Item `json:"next_search_after,omitempty"`
-	Page            *int                                    `json:"page,omitempty"`
-	PageCount       *int                                    `json:"page_count,omitempty"`
-	PerPage         *int                                    `json:"per_page,omitempty"`
-	Records         *[]SearchedMember                       `json:"records,omitempty"`
-}
-
-// SearchedMembersNextSearchAfter0 defines model for SearchedMembers.NextSearchAfter.0.
-type SearchedMembersNextSearchAfter0 = int
-
-// SearchedMembersNextSearchAfter1 defines model for SearchedMembers.NextSearchAfter.1.
-type SearchedMembersNextSearchAfter1 = string
-
-// SearchedMembers_NextSearchAfter_Item defines model for SearchedMembers.next_search_after.Item.
-type SearchedMembers_NextSearchAfter_Item struct {
-	union json.RawMessage
+	Count           *int                    `json:"count,omitempty"`
+	HasNextPage     *bool                   `json:"has_next_page,omitempty"`
+	Meta            *map[string]interface{} `json:"meta,omitempty"`
+	NextSearchAfter *[]interface{}          `json:"next_search_after,omitempty"`
+	Page            *int                    `json:"page,omitempty"`
+	PageCount       *int                    `json:"page_count,omitempty"`
+	PerPage         *int                    `json:"per_page,omitempty"`
+	Records         *[]SearchedMember       `json:"records,omitempty"`
 }
 
 // SearchedPost defines model for SearchedPost.
@@ -2436,21 +2414,21 @@ type SearchedPost struct {
 			ID                *int    `json:"id,omitempty"`
 			Name              *string `json:"name,omitempty"`
 		} `json:"author,omitempty"`
-		Body                *string                     `json:"body,omitempty"`
-		CommentsCount       *int                        `json:"comments_count,omitempty"`
-		CommunityID         *int                        `json:"community_id,omitempty"`
-		CreatedAt           *time.Time                  `json:"created_at,omitempty"`
-		HideMetaInfo        *bool                       `json:"hide_meta_info,omitempty"`
-		HighlightedBody     *string                     `json:"highlighted_body,omitempty"`
-		HighlightedEmail    *string                     `json:"highlighted_email,omitempty"`
-		HighlightedName     *string                     `json:"highlighted_name,omitempty"`
-		HighlightedPostName *string                     `json:"highlighted_post_name,omitempty"`
-		HighlightedSlug     *string                     `json:"highlighted_slug,omitempty"`
-		HighlightedUserName *string                     `json:"highlighted_user_name,omitempty"`
-		ID                  *SearchedPost_Attributes_ID `json:"id,omitempty"`
-		Name                *string                     `json:"name,omitempty"`
-		PostType            *string                     `json:"post_type,omitempty"`
-		Slug                *string                     `json:"slug,omitempty"`
+		Body                *string    `json:"body,omitempty"`
+		CommentsCount       *int       `json:"comments_count,omitempty"`
+		CommunityID         *int       `json:"community_id,omitempty"`
+		CreatedAt           *time.Time `json:"created_at,omitempty"`
+		HideMetaInfo        *bool      `json:"hide_meta_info,omitempty"`
+		HighlightedBody     *string    `json:"highlighted_body,omitempty"`
+		HighlightedEmail    *string    `json:"highlighted_email,omitempty"`
+		HighlightedName     *string    `json:"highlighted_name,omitempty"`
+		HighlightedPostName *string    `json:"highlighted_post_name,omitempty"`
+		HighlightedSlug     *string    `json:"highlighted_slug,omitempty"`
+		HighlightedUserName *string    `json:"highlighted_user_name,omitempty"`
+		ID                  *int       `json:"id,omitempty"`
+		Name                *string    `json:"name,omitempty"`
+		PostType            *string    `json:"post_type,omitempty"`
+		Slug                *string    `json:"slug,omitempty"`
 		Space               *struct {
 			ID   *int    `json:"id,omitempty"`
 			Name *string `json:"name,omitempty"`
@@ -2463,17 +2441,6 @@ type SearchedPost struct {
 	} `json:"attributes,omitempty"`
 	ID   *string `json:"id,omitempty"`
 	Type *string `json:"type,omitempty"`
-}
-
-// SearchedPostAttributesID0 defines model for SearchedPost.Attributes.ID.0.
-type SearchedPostAttributesID0 = int
-
-// SearchedPostAttributesID1 defines model for SearchedPost.Attributes.ID.1.
-type SearchedPostAttributesID1 = string
-
-// SearchedPost_Attributes_ID defines model for SearchedPost.Attributes.ID.
-type SearchedPost_Attributes_ID struct {
-	union json.RawMessage
 }
 
 // SearchedSpace defines model for SearchedSpace.
@@ -3710,68 +3677,6 @@ func (t *AdvancedSearchResult) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// AsBasicCommunityMembersNextSearchAfter0 returns the union data inside the BasicCommunityMembers_NextSearchAfter_Item as a BasicCommunityMembersNextSearchAfter0
-func (t BasicCommunityMembers_NextSearchAfter_Item) AsBasicCommunityMembersNextSearchAfter0() (BasicCommunityMembersNextSearchAfter0, error) {
-	var body BasicCommunityMembersNextSearchAfter0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromBasicCommunityMembersNextSearchAfter0 overwrites any union data inside the BasicCommunityMembers_NextSearchAfter_Item as the provided BasicCommunityMembersNextSearchAfter0
-func (t *BasicCommunityMembers_NextSearchAfter_Item) FromBasicCommunityMembersNextSearchAfter0(v BasicCommunityMembersNextSearchAfter0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeBasicCommunityMembersNextSearchAfter0 performs a merge with any union data inside the BasicCommunityMembers_NextSearchAfter_Item, using the provided BasicCommunityMembersNextSearchAfter0
-func (t *BasicCommunityMembers_NextSearchAfter_Item) MergeBasicCommunityMembersNextSearchAfter0(v BasicCommunityMembersNextSearchAfter0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsBasicCommunityMembersNextSearchAfter1 returns the union data inside the BasicCommunityMembers_NextSearchAfter_Item as a BasicCommunityMembersNextSearchAfter1
-func (t BasicCommunityMembers_NextSearchAfter_Item) AsBasicCommunityMembersNextSearchAfter1() (BasicCommunityMembersNextSearchAfter1, error) {
-	var body BasicCommunityMembersNextSearchAfter1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromBasicCommunityMembersNextSearchAfter1 overwrites any union data inside the BasicCommunityMembers_NextSearchAfter_Item as the provided BasicCommunityMembersNextSearchAfter1
-func (t *BasicCommunityMembers_NextSearchAfter_Item) FromBasicCommunityMembersNextSearchAfter1(v BasicCommunityMembersNextSearchAfter1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeBasicCommunityMembersNextSearchAfter1 performs a merge with any union data inside the BasicCommunityMembers_NextSearchAfter_Item, using the provided BasicCommunityMembersNextSearchAfter1
-func (t *BasicCommunityMembers_NextSearchAfter_Item) MergeBasicCommunityMembersNextSearchAfter1(v BasicCommunityMembersNextSearchAfter1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t BasicCommunityMembers_NextSearchAfter_Item) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *BasicCommunityMembers_NextSearchAfter_Item) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
 // AsSearchedPost returns the union data inside the SearchResult as a SearchedPost
 func (t SearchResult) AsSearchedPost() (SearchedPost, error) {
 	var body SearchedPost
@@ -3996,130 +3901,6 @@ func (t SearchedCommunityMember_Attributes_ID) MarshalJSON() ([]byte, error) {
 }
 
 func (t *SearchedCommunityMember_Attributes_ID) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsSearchedMembersNextSearchAfter0 returns the union data inside the SearchedMembers_NextSearchAfter_Item as a SearchedMembersNextSearchAfter0
-func (t SearchedMembers_NextSearchAfter_Item) AsSearchedMembersNextSearchAfter0() (SearchedMembersNextSearchAfter0, error) {
-	var body SearchedMembersNextSearchAfter0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSearchedMembersNextSearchAfter0 overwrites any union data inside the SearchedMembers_NextSearchAfter_Item as the provided SearchedMembersNextSearchAfter0
-func (t *SearchedMembers_NextSearchAfter_Item) FromSearchedMembersNextSearchAfter0(v SearchedMembersNextSearchAfter0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeSearchedMembersNextSearchAfter0 performs a merge with any union data inside the SearchedMembers_NextSearchAfter_Item, using the provided SearchedMembersNextSearchAfter0
-func (t *SearchedMembers_NextSearchAfter_Item) MergeSearchedMembersNextSearchAfter0(v SearchedMembersNextSearchAfter0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsSearchedMembersNextSearchAfter1 returns the union data inside the SearchedMembers_NextSearchAfter_Item as a SearchedMembersNextSearchAfter1
-func (t SearchedMembers_NextSearchAfter_Item) AsSearchedMembersNextSearchAfter1() (SearchedMembersNextSearchAfter1, error) {
-	var body SearchedMembersNextSearchAfter1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSearchedMembersNextSearchAfter1 overwrites any union data inside the SearchedMembers_NextSearchAfter_Item as the provided SearchedMembersNextSearchAfter1
-func (t *SearchedMembers_NextSearchAfter_Item) FromSearchedMembersNextSearchAfter1(v SearchedMembersNextSearchAfter1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeSearchedMembersNextSearchAfter1 performs a merge with any union data inside the SearchedMembers_NextSearchAfter_Item, using the provided SearchedMembersNextSearchAfter1
-func (t *SearchedMembers_NextSearchAfter_Item) MergeSearchedMembersNextSearchAfter1(v SearchedMembersNextSearchAfter1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t SearchedMembers_NextSearchAfter_Item) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *SearchedMembers_NextSearchAfter_Item) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsSearchedPostAttributesID0 returns the union data inside the SearchedPost_Attributes_ID as a SearchedPostAttributesID0
-func (t SearchedPost_Attributes_ID) AsSearchedPostAttributesID0() (SearchedPostAttributesID0, error) {
-	var body SearchedPostAttributesID0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSearchedPostAttributesID0 overwrites any union data inside the SearchedPost_Attributes_ID as the provided SearchedPostAttributesID0
-func (t *SearchedPost_Attributes_ID) FromSearchedPostAttributesID0(v SearchedPostAttributesID0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeSearchedPostAttributesID0 performs a merge with any union data inside the SearchedPost_Attributes_ID, using the provided SearchedPostAttributesID0
-func (t *SearchedPost_Attributes_ID) MergeSearchedPostAttributesID0(v SearchedPostAttributesID0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsSearchedPostAttributesID1 returns the union data inside the SearchedPost_Attributes_ID as a SearchedPostAttributesID1
-func (t SearchedPost_Attributes_ID) AsSearchedPostAttributesID1() (SearchedPostAttributesID1, error) {
-	var body SearchedPostAttributesID1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromSearchedPostAttributesID1 overwrites any union data inside the SearchedPost_Attributes_ID as the provided SearchedPostAttributesID1
-func (t *SearchedPost_Attributes_ID) FromSearchedPostAttributesID1(v SearchedPostAttributesID1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeSearchedPostAttributesID1 performs a merge with any union data inside the SearchedPost_Attributes_ID, using the provided SearchedPostAttributesID1
-func (t *SearchedPost_Attributes_ID) MergeSearchedPostAttributesID1(v SearchedPostAttributesID1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t SearchedPost_Attributes_ID) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *SearchedPost_Attributes_ID) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -23167,228 +22948,228 @@ func ParseListSpaceTopicsResponse(rsp *http.Response) (*ListSpaceTopicsResponse,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bjxu3sij8Vxr6PiDnAIon2Xu9HOfJy46zso+94+0L1kNgNDjdJTUzLbJDsjWWDf/3A976SrLZUmsk",
-	"JwMsrHjUvFYVi1XFunxZZXRXUQJE8NXTL6sKMbQDAUz99bxA4i2luw8ffn0h/86BZwxXAlOyerqSvyZ0",
-	"k4gCkqxAImGU7p6s1issv1ZIFKv1iqAdrJ6u5PdUfk/rGuer9YrBnzVmkK+eClbDesWzAnZITiIOlezB",
-	"BcNku/r6db16Tnc7IMK1hl/zZgW6kW9+/TWNmxsTAVtgzeQ1weLwGna3wKYXoRonO9U6sBrVLNXNjlpW",
-	"zThMrUa28a5Bfjxi5p/3k7gA2SSpKPehQzU4Yu7wtAw4rVkG6g85YSKn4541HDE72WOB5LTv6R2Q8VLU",
-	"z8mG0Z1aAm7aJyUmd551CDXWvBPxCjinJAyNUrXxTKo/HoGB15Djejee9wWUeA9MEr5sYBdBqMAbnCkg",
-	"+BChewQX8v8z2Kyerv6/m5Zb3eiv/Oa/O1OY1cmFdn9+w2ADDEgGZ1h+t01aNTOl59nWG7SF8fLlrwmp",
-	"JS9ZJ1wgJjDZJkgkPzaL/rMGdmhXXclxJnD9Bph7un/R+2SHyCFhkFGW8wQlcrykoGXOvTMCS6NmpXyC",
-	"vQQYi/x0BFX/T40/h+f8s8afPXPKT0fMuczFesR1+q5C2cTNwWUTz4zq2+z9fpWteUUJByVavES4rJmi",
-	"rYwSAUTIf6KqKg3N3/zBqWKxccflZ8Yo+yfND3quAV+WgERlmWwQLiH/Se3xluaHhKMDT+6LwxMFGTOY",
-	"nOtZJvu+BV6XYgyp32qR0R1IcCGSINU2ERJViPB7YDy5x6JIULIp0TZBJE9QsgPO0VZBtWK0AiawBoX5",
-	"4EDWesXrLAPOO99uKS0BEbVe8xO9/QMyIZs/y/eIZJC/A8Syol09IoffNqunv4dh2O8NuTyJq6/reZ2M",
-	"sDa7n77SZndTxHzUIjtC3ez+vzBaV6+BKHL4+nFIb78RSDa4FMAgT7jqkxRYPJV8knKxtsLq2lzSa33g",
-	"1kZqTChLtnKGZKeneOLDrSIMVJYRyH2DtpggveD1lwEJGj4u/4kF7PjUaXPSWUuQiDF0cFGoE1Lq6qAb",
-	"Kb7JLalDNQTfTwmgrDD3TYJ5Qgk0zMogJbnDRF4/I1i1RPl0uHFUi4Iyx+97JBBLa1bKv0hdlui2BMvn",
-	"RsfUJdA7uKDloS6uPDrLkj85eUKBt0WJt4WAPLWNJlfoW1CFmBTFO/qRf7RuN3PPuseUHz07NV95WW/d",
-	"DM/eLs6R9VdvZ/2D44PBYwTUpzjFqZRyi2lUuwJQXmICkxRg4Xw0BZRUX7hRg/ixWt+WOEvr3iwdtG49",
-	"H/wo495jFIO3HoceIW1RABomnfKMevZiW3g36wXrXLjFgMbctCOgeBlOxgBJSCHFQDeU7eS/VjkS8L3A",
-	"OynRL8OkFkWLH6ag5DU/kzHf5yNFsacxYLOaC7pLYUf/wGmO2F38vdLtGdtJtT4T6Nyc10V1XCBR86Vp",
-	"V4mk3+ItHjH5Xs64Q1uIX/Bf7GB6z1VQWng8cPbAMcFDtDC5vPln9hTR6t03hrxrPQQz2Ok/EceZQ6Tt",
-	"K2XPrB6KeFJiLiBPMFGqlvk9xwwyQdlhbMyYy3IRSRlkgPeQ5rt0w+guzWqmdJJdszzPMI0pxMu6d5jg",
-	"Xb1bPf3RpcTADuHSLWCHpG8zg0DbvsI8IGNa6ispTKZdAo8i6FGjHPOqRIfUHvlAEyvq99ftISirxXeO",
-	"iIe6w1DGPNXKgcuIFTgIAj5JvdQNRRdxD5et7WqYbFMgknryOFKacbm7jtNSJhkit69NGynaCH0QGpxR",
-	"AmaCEcBHK//41cv6G1jNNQA5GYkDB5wyEcUIBBWoTPUy0ozW2ljTUNYP6wgtMGhdcrMvi0QrV47txhsM",
-	"Zc4TUK9Dd5goG3lFuUgyxBjWz4sDHpi5tc5jxLWwfjyDVlsZOYTXdwViLvOoV44d7FwIlBU7602A8hxL",
-	"UKDyTadZjwI6C2z7ppp+OsToIK1C7MoZQnhalQiTVHIVJzwHbdJ7LApai3SwJUc/ereTTDzWdJYhlu8x",
-	"3GtZP1ox0VY6cy4co7bqw9lUB3MdWcBPzmGvHYFF6SZiyLHw3JIbzLhIS3wn9ZRDNGPyEvCQfDYl2m4h",
-	"l9dmiqqK0T0qTxKeC5xDugOBUkw21H3Z+aRBzK0FlqdZSTnknv6ddp1LzdlQgS70dXAzOptVmBBFJamg",
-	"VUo3aaNxOZsLVhPzEp5jHhg6Wn6uaIkzw10G3BSRNAcuGD2klWHfDsFQtqr1qyJMtNshIrXvcCMGFWVi",
-	"olFd5aHpXDxKmcU3tCzpfSO+RtrhvXfEYnrzcZLplejF6s3AD6OAzosrgar0qKsvcHHZ8Yb6QvMKPpTM",
-	"/SLuDNUvwywrIcWUpxtUlrcou/NfhkN1ii/Pf4EIbPceAFZAq1FPpKmxrU+Ng4nU59J4LFW0LKfaSF2d",
-	"p4KmGszpDlUOtDl1FVrhbP5xV93ikfFeNncBvyYMOC338v4z96DmazwkY2iuNk9m8PEGJb7KKyowo1Pl",
-	"MuKWy2qhpHLK7Ot6V+TnaA/5WFJvhDeteDgsyA29hADzLb4iHyMALsWm/14XULyF1JKjXKr/xmrJxLfq",
-	"aEJakggwT3MoQfhEPqPbxz/p2qN+KSeXhtWc6tjS8qHveGJxrB1VnhdIvNb+X8+yDCoDvf5YbyEDXIlk",
-	"Q1mCtEeg8RlL/qyhhlx9yY0L65jLKSxLmbz2Pc8bLxAzavR1xGWneNpxIdmGGLj4ubbTtN5QmXawy/sA",
-	"lQIcJJgkWDi2buMOHLymCUnozes6cE3LO0zyiSZejtE2qRATOMMVIuH7tu3BC3qfFpgLyg4ercMYzTtj",
-	"O+6jfIeJuz9iWYH3vrN7nJOL09rPgeTp2OXRacsPrDeaxRmedJJqf+RDgdfjBnGRcoCANarrlDN+gKA5",
-	"MNQ3nHRAs6vFlNo9x9vGfAw6+LhOtjbgSEkT5bM5i/eSyaW4v8HgNhopyHaIK9LBZb4Nz3WW/bdsP/hp",
-	"KWkMcnwqYU94Bc7FGsNZoa2nFtSh+/Utzor38EkYr20HCVFRqKCBDrusGOwx3Ace3h6Z3COTm23qOQP/",
-	"c+ncLScMK9qxs4Qkqtct+Y1FUys/YmIlShtj8u2wTNlEFAqo0Yu4DJuVhzfPIU/Vmi1XRU1oR8PJ3A9m",
-	"LiKfJLfguWRQlYeTtnTsDQH6cTTsOTHiek6Hha5dbLD5wNnyOTPEwFSCDYeP7ilXoFKocnhAQ9Jss8dx",
-	"rHCmnrhemWM99+a/DijFUJJ2d3Btc5Y1dMDr+ZjZ2y86qqbh9AlitFZhaVu8B2Lvg7WOW8tqxinjiaCJ",
-	"XGCyqZmUxMbXg5bxffApEE+VG0vlFYNkE4VYWvNAsyAz832ca+8ZXpxetB2Fojd9xdzjcSfQHSbbRFLE",
-	"5N18cUH3UYT9i4uwDtq9lDHWdYyWsMt2ee+ARz7pgmCpfe9AIOfT7rEAWdY63Wy+NU+/V5eUi2fp60uH",
-	"birBSF4YlEDPRD3LJtsIys37UPjRvfsKdOILUNH31Yh47yBZWeeQ5rBBJsx6fJBnPBN5bctlE681AQyV",
-	"0YWnU/FNC4gzM5rGmZiOuJsNzS13vfs4oD4Al2R85gieetLVsdSH1hzvNix6eLbtGzolTdC6en1SmqM8",
-	"56ibcckXjnWSq2nQv+bB3UcDjqNzLSHnfJ1tPSqB1LvV099XguFPK+vMtPro6LO4K2TgiTjglXh0KHrI",
-	"Q/C24y/i8Q7UPoT+BhKkU06DU/6Cs7wAj4urZ7Cj+xMF6Nk8tUn2cYytJBzr/+h99+h9d1bvO6+u9HDO",
-	"cZMq2xEecuZMXkxe8bOEyGCguVKN2a+UTwzTaYQbdQpUwsJLgUNNbhIpeQFyGgB6iSe/4zr74gAGrzC5",
-	"4+4Ap1J+GmSv5AW959qnhicE7fEW6TxE62mj/UP4mvnt04u5qMZYcZ9TeoeBv9AShMt165lKBybl5awE",
-	"JEc2KYs4x5QkmR5gTk4w95FXw/wCBBgS4XVwEOJcy9A+SJPxxZLqON4SyL/HxNgejOXZrI4nlEg1o4BD",
-	"kiGScAB3mN0ezmribJz1wqFXNnLH38YYCdKwyLMBJGrmE2X1AUpLvIeUCwZo53kb1AYW+9IWjvGxMVoF",
-	"3UHAAO+MpXWI8IxucAmpDppMzX7UNRruaIS9e7hVoXFaiwl32VOssmya5/RAWxetRhiEw2HNJWJbSGfS",
-	"WQd3aYl3WDhQrdo4/ARRhTIsDh5TdWfgHfqUFlJVmNeFV5AJJME+ox8loigP9s+C1oxP99J3qCQmbwcX",
-	"yh7j7mMUbKlabNXj3nRw32XC8umtZBGK4XDYjrSBAT59W/WaSyNDC2OWGsxhF+T3fUY43hWhIt1jjm91",
-	"YGyUKPlGj/lSDvkCBMIldy36LMM6bRVmjzbcdfA0jDKQ12c0b8SEC7RlaDeDm5I7yDGJ7zAn1Z24x0JA",
-	"PG+/h1uOxbGkN5E/j9ES5vk6Bh8fvXGSYRWXRyVWcQ3+Qrnyf6hKivK3Jg/wWDD8dwEMlId/Qe+lsFqr",
-	"DjodqMrvDmwPuU2ua+IDdCOHfKisDSqWxptU5/YgIOX4M/jc0CC74zphuMNMo2xGgUCdIzQevadU78mR",
-	"uBBQDsxtnorXYyQ0vbzNy3Dh4EmHI1CO9Kumh/C7nkBsL8U2/wO30gtSD7rit/jzrtICzFAPMhmaNQ0R",
-	"avN7SHXo3Yv/mzBQD5la1x2P2mSZdio1KqX0c2XqSziQvE0DrfJOqxzUYzoFOWiaG9Y7gmIjfS+SIVrZ",
-	"I54JASQHCDii3BfUQAryBBFT0qGtaHB65qdjMjbJI4cyMaut93jGDOK3tvN9lcqTHH+0VRevA8cksi5q",
-	"wWooZglvA2R3ZPKnK9p60mzY5uKJ22ubvme8VV1mBHUBOHoy9zpynhtMa7M8Y/KQy2T4thbudZINljSG",
-	"KWl8bm9rIShJpRTku5+8nfwpWZy9JiPkXJ38c+Q1000xSTlklOQerVFrMKnRx0SByF16oHU4tEIy3pkp",
-	"MXPoU4nDUVG2sfKjzlNHKJnqhUlaAeMSS3NET7ey7FNEm1V5OZ3iPCFaV8wsmLBFNVEmi+jQ0DxV/nhp",
-	"lzg8XjJtYwY7bH2gPQ0xSVFVpb26K5FzuLpOzDiZVXME7T1mokZlSy3xUovmCP4bS16/SqBs7+/phHYM",
-	"sprJIaJYzezTs2HwZw0kc0uHNNORqRl4jjhDZOsNdnfBaHCNTr9p830FeapAGycljS4wk1rCFPggtJbb",
-	"6d9cv+7QFpa7ubaoLIE5Hqpzek+kaqD4okr3xWemmmr6eAwuQeWgALwtxDy/smNE+vXqHueiiDUNTt21",
-	"8TjeodyWdVGQSgwmNJIb8fe/KPYWh9FarHpqMYVfdDLVjQCmnzSQCfVXs4yLhA3lNaMTCtp7PpjiwS44",
-	"tanfxxKadjM0PrBN5biRZxeVlFyCgFTeg9rAn6tiVyg1n7w8+ISgMW8YWM5wVZ3qN042lGUwdzv95o54",
-	"4ynjAqoEMD5DZZowOIT1epVafI8Ytm7c/dWKot7dEuNAf4QFq2sHGFANQeXhs/cFygiDna+6ktk0vzGx",
-	"4J6BZ3EQE12UNlCIR0uYv81MnK3siHshUmVajVuC08TTJ2UHkGOi7WekGxxOaO6puf2Czb20TQC0K1DD",
-	"nJqgotZ72vlcuWXGeNIn2Vlq+qkxfxPlKNypks6Xsch/cbzEpdNmpKyz2twKuXYObqtPzuOJ57CpHmXu",
-	"XPRUh0F6KctOB6lLmHUkmE0MjcV+s803nZM2tps24Sf2QOrYNx8NzTqcr/AefAmGpJ6daD07oUz/6Ym1",
-	"U0bWAFkikhYRyUUD3/V7DYRcOhZPIaL60MWqWi0TdndcjSkX7qfMVhFeEv7oH62KW0faiCD1qRzs8rZt",
-	"8TGmAWV9kShJeaFcyfxhhVI2/4P6ngb9APbEW5/NaGoP58yoPjvRpD+SdqNhdI9zT8Yg1eKIBLr+OEwt",
-	"RsbbM1wwONd5jA49WTiS9tiycYyW87P22trcEbDXhZXdpaLdXhuuUs/R5O6eyOkZrBT9qr+YuBAA2TM0",
-	"+Gw4fKjsO9fZ6tbq+dXSr38Rz8ryzOuQR/OF8t/cW3fegQQ0d0S1uJOrGR9Rwti1nP+G+y6A+XN7oQwr",
-	"oNynmNzST3H1QNaqgw1ImdOnV+X92OIj/YrzbhNbd6IE5bkUdbXC1AZhh8qJjChLf0rv4db7OoQyQecU",
-	"htDt/Vksj/Jp0W6QgY1EvcUr6CHj2xYOP5goSRTRxhmN2O0S8QbWsdbOdZhqN5vOg03g2bXbyFuJtHvF",
-	"KZsGF6zOhKnVHu+8qjLbnFSMLhJ6TYZ/z76njqpm+z4zfo83JIiBzbML+VNbFQ1V1Tq5PSRVzQsVJk1J",
-	"or1c5WG2cbj67VGe7poXK+sH6wzI9cgJjre6Y4xlA9xH87RLmSl6fHXRbBc95D4Z7fc1YnfPyvIZfwso",
-	"f4MY2k3JhN5jZbhJiIXFUHq0WuHC5Ru0ha6z72/6y1jXKEt6n8rz6bNFUJzBMT7be1TWx2bMGujyk+xD",
-	"+fVNOX/FezmW6BbcF6x+rEhp1ZyRcKhyDhneodITAeQPJghEheMJqHQpyAQdH+OiXKIMClrmwaKMHZov",
-	"kZD70U7wvqTwf9aYxYftDGn4UjzJc5ZiuJPehVyKKYF6qT3o+qsPFqer/cufrNr9O+XkTs09ujFl9+QQ",
-	"398iKSuXmIunJnPTFhJ9+NYqTpXjz7BO7gsQBbAEEZU9WDfThVb4WvmWKwHfEewYqTFEZLWzX6YkzC3E",
-	"qimVyoM8ParzzDx6pXwrXimPHqyPHqyPHqyPHqyPHqyPHqzn8GBVFl5dxvipebO3ktatvPfXxulRikk6",
-	"4kdFuiaCbkFnADbyxMXk7olMKsuKrGrzes9a1n/eOaQqFsynQ0/EdDnd5xZ7QHBF9DrKH8Vp8WEZ9hSN",
-	"fvQY2QuajsgLv8wWerOaMc8NjCjwnGBpb1YSmapvwuoUZzPQDREDFNV4fqoeZ2K1Y6B0DlNSGITnNyvt",
-	"0Cf39dSPEO8KOAKqaPfYB7b9LEUehhXqh9tu4PkwjzBrXnu6LGZedaEHCIDVCfcDivCJWW2mijiqlOje",
-	"6SOzBI2apbfBHPLO9i2C5jg4/R3ScoRdalQSh5jUCJHZHpqdSdXEULIOWPHUKvw6S/hxHmq1QwMg18Md",
-	"Eok2/pn8mTaHmHZO9b6zL1f/i0EGUgPOd1rRtvwlRLQxacT8bllbtGsVQqlb8JiE4bGJiM3yS9hDGRm5",
-	"0+2SRpf71827fvkxCYCxBJug2iw7Y5G6nIfuH3sTXiZx2N8w99UJDoiTd9x5k2RFZcGKuypPz0AVl51p",
-	"OhvTZPalebVRBtmVQtmUYiwql0+P5OrzPzX+/EwI2FXC7RCG9McEiQQlf9b4s0mDiQVvfO8QyROmPPdc",
-	"T1ZMhYYyI9ny6Zekh1CYbDxlhTiXJL5lKPeYuoefug9tyqitoRB6TZpgtyqIJA34vLvX2Bnizxr4dNE6",
-	"hYnj19lR9E4wZnAoIfNK76dYaywQAs7yAgnY9W2U82bAn1NzIqL9N1WnGMiwxvl1vHATgTeDnXdO9is8",
-	"53l1UWtoZxXv6t0OscPJ/lESnpYtadOnYxJHKFW3X4K4eqc3hen94eQR6vY8Men8IUXHsM8Aa/GWHluC",
-	"azmPU/AIhY6N9WOUU0O+Wq90UjOnA+MRJ+qtyVf8XAPY7RiipNLEpjbWPur3iCcozyGf45beViKNqj86",
-	"r5RoO3jHf9dfCzXkkNszk/3u6DKey21Zsqv96BJt5j0vvLWvcT/vncWDJDtpH820zt284NmUKetTH+1O",
-	"z9429Zw846146oXOvMI2CeNcd+fcR1r5e/qZehSh5muKbm8Z7HGrhEUdxi6KL/XYNyC0U6+2zkOuhyjV",
-	"zjmIGQEqC8WO9JICXKTazdwWSAjm+LlQ+IzJmuGzOwrEthD5mNvljWrAjzNr70wbXhC748eDIbC7aAk5",
-	"riLfRHBx/Bte1EWkvn5cn1IjaTRck/3hxIHPWHzpsZLSALTvALGsaAMLETlE3BK6F+SNm2lM43FVq7h+",
-	"uvl7tI3uYR2jZ7T+ReJw1lbUjea8ryRpJlw1TQosnjYFGG2llKZW9HatvarNfxJFSQllbWnGAYou5mre",
-	"JZOTQ3g68NHqCf8pAaT+kstKMFdVaE20DzdAV15PvAOSFg9Oru5zL2urWz6kqjq/LuV0RaaJ0qzzCzEe",
-	"XbtwqhJgfGTfvHw9fpY25jfziGQRXwCHTXT68YMSMMd71H3U52NQSbJG9dhXm/Pi4/WjR8Z8j4xIT4i0",
-	"F2Q66av4wC4G01Qhb/dZ53OaORZ4W5R4WwjI45+vZ9sfha4vaUTNea9LSx+ts5e4V8/z+jpOVTbUHnOZ",
-	"zbcmNJ7jZJSGz5wqpTR5XxtnGCOJ9CQQG5v14OJH9I2zkJziFVGmXF7OU1hSvS1KQm3ex10BMy0H8FUh",
-	"dgzcdmp8GGb1imY23U498WpWT5vialYnxbhncsXF5BK11yNSdj10Hk0r1o6Y+7QovVwZ0+PrCC93vbxz",
-	"Q/60+/modIc+L6hpdunwipp2g7DvQ+c//9GneClyf1DifgDy1Aacb1KG1IiwVsQLCZKZO5r/WWKegrt5",
-	"5ddJQcsck63J8OqIxc8ZrqTegzxpOZfI+h7Iep0zKof3aFx60YFHgSVWF0jgPX3EAlv75vNtn1S4Uz3X",
-	"HVIu6nwqq3mAzj1pjA2p82ENhUj1I3MnOFqv3hWIOe1RntptiKsC7iS5BY5zSMyziq49cc+oAJ3t+M7l",
-	"MzFTjzjZvvFY1ffbc172mwybTPg6Zs5r+Wlsi0MCa7WEs7nyxiPro5sJWHF2dNWpRxjz7NBIB+r9ppRf",
-	"NpTpkOK1djjg6yQrkOD6xUZyCx7ykfNKwnQPczI8dtofJ/8ucMpsOfy4sO22g0C3wTOpZaF7KDO6g/QW",
-	"EeILt2lCZU2O65Ok9xy0Bm7SE4QycMgte3N3B+7tUOiQPOly+nACDNmKqYyys2MNSpxhpwiMiM5Zrvfv",
-	"z26v8z50n9Td7UpAe0gbVT2USn+qlcrD7W3jjJwLGhaMv0IqaIWzVDta+3N1FPRe5YbRUQOmznmgbUmz",
-	"uxRnlMibRyVmCcJqQivTykCwoohpM6FV9IyDsRlPvSBUoAuXmPYwDBtjKNAtdyVfDoCqsukqpknAy+3/",
-	"aQpXuYtIkLukwoTY0icKCA6VxjCc2SkJ5QRB2ehhrRqT+5gScGaotvF5ZyJFlEkMXzQZX0NmS2Q5VWTj",
-	"Iky7Za1HRCe/N/lr3V70vJgD7O6cnQQlM7OJ1kTlGLYlg0JcRbf0+GrOT+VmthFKzdvmEZljd1BlXgL3",
-	"WthPQn+dS/k+ZVZ96+TLtUHU8RqtL7/kO+1vfnI6+k2Jtgkl5cFRIijo0t5zGzUtXT6H7+V95eL56iJL",
-	"apO8Xbtd6UxJIVFe6TCpXPA86W8GRtWKLxiRpCF2MvtScoLiVB/U0X1eIPGW0p2HVuWxUYWbuKaTgpZ5",
-	"og+9rVng0qxsTaWTnVzaRb4v5L88y8Q605ZardANx+tlUJXYu1zdLaLYUMSiObBX+O5y6WedVq3l8nvz",
-	"5L6g2sqVcLoDUWCyfaIG5JDVDIvDO7mUrgj53taOuQXEgL20ltv/+vf71dprblMMJFF1Z5INozu1iGe1",
-	"KJJnb36ViFRbVoddDds+cBRCVKuvX5Vfr36GHlONsrAB599vaVIxKmHwHU/oPUk6beXWnys35+948i/T",
-	"I9EwVatIflaZdDNUlpKlcmWMoKRjp2i2Q/IkQ4xhMNTZpEvvbnSd0FuBsJQtmi038zZ7T17gjZUodLtm",
-	"kco0xQvIk5xmtdSOVHZ9EzeISUIrIKjCN8AYEujJAe1KCUvjDLjSA7n2mvyvDsj+92q92gPjGp77H3Wo",
-	"rRp59XT1n09+ePKf8qQhUSgyuJEz2u43+x9vUL5HJIPc+K2oLLjaf1/SvjoLv+arp+Yx6ZlprYZkaAdC",
-	"qSWeY9U2Ufmkve7D3XbAmqZY7ujPGthhZe+I5s/2htNSvD50zkvEPZDxyG/72fC/LRBgqFytG63Lqlit",
-	"P8fKhsuv2tcSkxpS/YMILA6pRLUaxji+f1zHLs50SXlGPavUMpT1rZesU5KOYp7yICuXHM+E8Kkqad7o",
-	"P675N7gUeuftzC4vnVCmJGv19vFyvwHZCoFzuzVPLBZIdZXRnWyt4kmFM5JTWztmTub0hRAHdW5zgOq3",
-	"lpP3Mhf8xw8/DIKPUFWVRmK/+cO8K7UwD10v9ij23d8Vr+3zWCONKmnjHz/86Bu3WejNS4TLmkHvJlFn",
-	"vHeH/P5Rbo/biGnDIOzdtLaGYHtkjAs/X9s30TYHp5F3DdEpHqgeS343Y66UmXrEuW67Gq2TZ0k5sdV7",
-	"L8WymqLgXpajTIsNd3Ed23MSUguhyxGPBKAUGWm9LfolTBosd+miXfJHYwAbI1/HWTcWB31lAG8iEKNh",
-	"N6jv28PmHCRaj02PejuKhLZt14M5x4rcV925Rx8/Lk4fLvIwwexn5y1oDyZKqBP9068rFkMrQTZy8wXn",
-	"X7WIWoJ+Q+hT1Av1e4ei5vGTX1+4LoR/jIXiF5TATwmhyS3ND+cG7VvY0T0oSdlCYg70OkpbmA93lcez",
-	"c+JzssvuRq6IYQ6U7saoZSqDdHHa3cE0Vm+sGTIW02NjwRmxMZ7scjiRm1egd9lBrEfY2ApyJFost3Li",
-	"4RfoHLiFONU5jtAFsfUSRFZoC0GLpzY72XEIMsLuzZc2tvDrjRkqzB51+7em6VyMme4ScesHE2yVc4NL",
-	"nqVlDkoYKpHQ/0BlVaBbEDhTmrXy1m6+p8ZhdrU2PZsfHlgSfm7V+yvi64Z49ANXE/bcIUq75ilJWJLW",
-	"4RTC+riUCJ35opK9cTQCVwJVqTvZx7EpQJrMFuNsvaOcGNPZGk5PP/FQqSa+HvfL16HR7Zw6R5NA4GIq",
-	"hzouMadu9j0QqWecfF7XF7/nn6mnTZsV4WI8VcNT5UOq9Fuqk3n6BKm/ACICx+nBpa0wEiok9CNEHw22",
-	"vsHDYeLxonu86LwX3QVO5g8zTubckyzb/+NcJ//nHIsJ3ht/hbaxnqEL9AORTSxoTxV5/9qX43t0B8kt",
-	"yu4SpHwJbGzPSOTRrhTei7KjxL4y2t01qbDnxGTraHJ1DyhdH5EJrLp1x1ePByna+ncHYRj72JyOfoEm",
-	"E2nwfKnGP1tPg8u8aOqXWpXs9fc27+vHni2oFxS6ivZ86A4NJF9uYOMdcISnSIW4SBvfjlH31u/y3BJ8",
-	"F/VXxGnMG/4wLKx7Asyip45AEwgwfQJeqaYPAXA90xW8Kmh/9x6MVRgsTzBRJmuC9nir9jqUs1TjSfC3",
-	"EVjeNwVd9Mi4Mp4T+nqikfPkhfVXlW5R1VX/HpNOnS0La5tnKg7SN7nKbG4D1vzmINvqwcCvZ2gnzi9q",
-	"vbGrcILfuIqiTIU7HI+MSL7zuvUJvMjV2wRIOG6ijiuJp7NOTaZU+CMuwl5ms27/eLe5mQ9Jg2ej4bvS",
-	"QztKIY6zESVcnczfJmQ74TRotXuQQO1ro5UHD4ue6nnrKztfbehA+BtUCK/xHdFirs3bpxJlLE8iTTjq",
-	"BH28MT7Vfzfi0Pu+IsrQcV1nJwudUrVqi5r6hExDHqbhAgRyVmz2SrVeg3yqAZ0YQA8rwi6LVN7EV04c",
-	"9nc2WuJvd9p1RJlJwnZV594EwDYH/xZKSrY8EXQOodA7HDbG69fX56bhWW9dNcUL4ILRw0V1luclINaG",
-	"gnHgHFOSGGj1IxzUp0nvnYeD3y8q/umyOt87EF7oqcA+2TlX/pQV2kLY+NSC2E3BNeMm6cmUDihbvtcN",
-	"v2kX5jaI+orYkcbAIOa8E2re2rPUT0F0qvtK4VXeUibgaNJj9pXO7Df/kpIzXYejh9nCNfh5aKgPUwUu",
-	"gEVTOlL+JiWc8KHVAHmp2p0TsXqeb1BA6QLoiriBwmyiayzY9C4a8ctTUS9rZ8j/SMPqjW3+MPS0mDfS",
-	"OD4WE5veVAeuVboMx8fJSnR6pI8X9p0ZoONy1PtWl2XqxaJZokowWYh0e/VuIySVTl3j89LqVfGzYeHq",
-	"RanirI5S/hjYXs1qTVDjG1Vu/PMsguKdZL8TtNTkBT6ejs6J9GZ5V/BM60qSrMOKRAGYdVOCx/ECbc5P",
-	"66qkJvQupCi+UK0/qMbLBT2X9Nbx60FAyvFnT33urIDsjsubxlkZRSc18ybZkwKAN7vEHRw8WScEypFA",
-	"rhxrQATeYG8q7O791mns9CrttpVL6ax2sLN1B0gdiEyOqgAeF+i93Cnqks5bM8lFb1UObA8JIomm/YSX",
-	"VJiK+8q2iUiebEEk9wUwqUAmHEie4N4r8AdzbNxnS/uu3HxR/1VMUf9LMluSQ4xlS/m2PDPtZ/NH1fvc",
-	"7LG/xMth9N9YFDlD9734ZEZ3EsVN2fSRz1DA4bS3MX488L8xGWew7StS25pzY5IbhrAausUeD1W8rRRv",
-	"SfdA1ZVmkSHgu1jhptSl+gxwJgWNl7r9cwPLpUSNwTImG6gCjL7Ekq62w7wtb3TelufBvC0VZQLylAHi",
-	"lKTe8J1hw+FcBWKIc+NMzSu0W62VEs6UhGfrLazWK7RFmHCRbmucQ4mJYm5UFMCmtXMPgALQ8Czcs/FJ",
-	"4WWIwodOWPNaZ8T0e4Q/XAgpZaKpbm2z1lBmc3Y2CWxsgYeeVvBa/+p/uijoDoK627/oDo5zszh7ioAm",
-	"M0BFq7pErOfdZeJHBt5fBO5T5QqofFkf1vXr6pw2GtuAJIJkA7rSjSWdlyBVFyfRqEIFCgTa3frmi0p3",
-	"+fXmD6rrj7h5/n9RTH5tur7C5Ij8R013vcmzIqydTK784sEhz7IMKiEv5Rb+OrE+JYMcVlCgcjPHgbvE",
-	"e0i5YIB2/KZJ9xu6ul/hPbyldLfYpa0Tp46uO1qBvMw4ZAzUWdc+QHqtzpu2hxxXanFVZiNPVYZNDNwm",
-	"bnSVS1All2ZnEm7Sfh7Rs1N34ujufJHcxyXeYZHWrEx5gZi3HMuuFpBSktqzP6Nmis5Ph8k2XKNJ0uOI",
-	"LgwBKFuJTTDvogZvERBV+mQ0agXoDpgueLNu/0QMIyLsz1uGc/3vjxFlGM8rqDTn8IKZ9QRSIopkIonG",
-	"i66dtgeVcLwfx7aHd5rPeFiRzUU+mQlO5zr/5vPA6W1cWxY4myi+UQkFugOeVBLTmAwzWk27HpmNLnZb",
-	"NHnpQyVHGy/DmVmA7zDJJ0q3WfUthN23OCvewye91ZHNV86xdi92Ujtqd//Q9t0GkZcj2N8qIAkyEQqS",
-	"0Rg3H0m26o1E6bg2eNlBqiGu08tU2AhCEXkKLTd6gCyFl+YYzTNVh1MMUhN2C0rMgf6XBu5pXatgkebv",
-	"6HvhtW04+53RwPbDB2PPdWmjR4ZNNaVfK2BpJS+WY0YhkvXEjfAQ11YD6Us+8HSozTyXWqpMkCoAqryT",
-	"ta0E50fdXGafJxLUYk44FWJAhD0Q0XXnFry8BkPFXUL/sSj9GZxopdjtaGy//ZTkIIVRdkgKVFVAlP+D",
-	"ZGBtldjzeyP3CFHnhLOEegYuGZkgbjnqfswU188UR8mg1M53XCM8cDWug4l4/yp4Gtwe15O+12DGfUXU",
-	"wufReRHcLHGPjC+EsNZxFNf/K9KNSkd2zAE/lqtLtRtnuEKT2X0KJN50G5+bIK/SnNKDwDVFyXbWNZBV",
-	"z0QsjRgwwb86EPu2eFig5D1iWYH3PqPyrhZeP76/m0XleYHIFvqsjN6TxFZqN+7CllbXCa+zIkE82dXy",
-	"+8BbLop8FdFOlR4wFsN55DhQuP66WBtIL0dxEc07VF0gVJYp4qmqqOB9+3uN2J3d+ttjykI8DHZ+3lXi",
-	"cEHUSDAloDROq/ENTRM8kZCORFi3KHNatQWob7oF6KeDEyMqWl9bmY+IJV/Y+NTjml1EtezTlhFV2LKG",
-	"6QJXXez7djeTIL7sIMf1LkgGS+H+tZrqvPjXc3z7qNdoiUN4UNt0dzsad+HKpv4Kqd2KdWnWJHe1eZaZ",
-	"ybJuipA25URbK762uqo8zJ1+5k8C96kJMho7AE6lGLO+BBEFXh8m72aQhjVWL5m8uWZEkegdJrm8pnqE",
-	"LP/HErrZHEXJ81iX50tqWFonU0zgfDwrS50mZaGD4h5m4vhkBcVZ3AFCpfZL3Kt8ePa8PLBrot6OgluQ",
-	"TJ+V5YUzekiW2yNQDWpJt1re0ncsEgklGVwN0cbo4QHwL0+1EWLd34y2r5ewXaLjWSg7bFv8717Lq/MG",
-	"j0jsGZ/Wu0/BpgCi9m14aPrtg/0a3cd7JOSjxCj6m2mJeFaWvSmMReJYy2I0Fszcz9SEbyTt8nNbCa/C",
-	"ooHKso/stRQO5a+GS0kRcu2ybcynBKkC9H5JVXLmoF4L9715nqsO5zyazgkvaMeV849uEp6IAokEMYb3",
-	"kCccS8FIZzqriQCW3COelIiLhAEHcRra1BBpAHnu0/xWdntw/AVmvQJhAO6/76PR4ktV2hE0+QyMnoat",
-	"OCeR7rhXZyDsLe4qvD66ID4dPTfmGct/dp7pBo9Yigih0qA6B5q05BIjtXQneHuNpbWvBFlK5Bhi6ljh",
-	"okJbsImj0w2GcqIAvZR2TUbml7r1CEvuOj9bSE0Sl2n9mOMtqavVegU5Fk1a6/XKrtOEG7UxAt6Yo28u",
-	"ofEAuBctXXiiU4dJkq2JSlXT0WZTAiqxbDCvrE367SFaygW/+aIM5dGVE97QpojeEVo65Y8F4P/ChRvU",
-	"K7Skp6PKvx9bxM9S1WNR3MeiuH+f6u/Pba4OEj5zczh/rFv/iQf10Zl/WPY9i0RmwIX/m8fJNVWAj8dH",
-	"MBvzAyLl8d57vPcei8EvVww+W/B6Vf/Y0LKk96aKo78svG5mMr6dIAf/tS/Od4JWiQYVJlsHhnQ2LL/G",
-	"8fIRzDEXooKSAW8iaFIAYgm6pbVICNw3ip8L8vMPRqT0KSd4afo8iqCne5ruqDFZW0QkOnGSW5ufg96a",
-	"A0u1HSXI82STx6M44UeJ7nRAucqEdAdu7Ng6/uuwAe+VsW1djfXunAj8wIHpDV+ddwtP7guq0JkHkem+",
-	"w149HpuIZDJ3EACtk4u19T8D7pRt8c/ldK9hjfuBWrRHAjFPqYJBmqf+U1QqNSp8WwvgAbVrNIh2EYzs",
-	"nea6qKE7HNKX/bi3TjOhJ1VyjCIWN42vlVUVx6ohfBKIATpSPVTEhYk7SaE3e2HHDdiRPhLdQbo7pLBD",
-	"uEx10kpPIKqKiJhMgrjHHKsszMRivynRHRfFul4JvIP0MyVxWvRDx8Ga86oP7xWUjugExXK8JZB/j0mv",
-	"NJNcbfxb3p+6tM7NF1WCSTl2dMowhV5dOtWIZl8ksu+yOSO66PdwGjUPVoXR3OeYQwmZgDylVeN2fFKq",
-	"0qkW503B2UXQos8NZzWjvKtvd1gkiHCp2umMRJI24+tB+Ul6MhJ1CZo+KYphQ1mqcgekDGyy18tEh01Q",
-	"z5UWGmst8d3CYjr/IhY8YUqudNNSML7x4ShjSZ4oZehuVCSQXF6rcgOcK6eEDcKlry7iEQbjf2iFvUsp",
-	"LyiBnxJCk1uaH66NXsxtinrkstZ1mD+hXVWCIRt5GBMukJhRmI4BaqvQhW1Tb03T5RPR2tBW9x0GO/oH",
-	"nn6CGI9mu8ZlW/rWyKJjNCGJ2mhikTk7U+NfHLVLur1rQBnB5LJR9JnoJEO0yTLUNWIpIjJHBgfE9EOv",
-	"U+h4pz63dRCi3Dn1mCrnWUw4+bfqj6lho01B/KKhD3IdfW/J5PaQSPj3q/ErVIfo4GZoLAmoWQPSeG3a",
-	"L8VG4FNW1jmk8sY7pANzQkfD77czCiZ3t93gUpg9eZQw3WJU4ADLfWGeEirMUzfCKpozp6B+Tc1vq/Vq",
-	"q7wv5f/Bn87aClvhYYm+2pqlr0PA/tM1uHQbeat+7lFZR7z2yzV+jDAOUZZrY9/IMXXoj2r9VBkt3bUo",
-	"Ku8d0uR09ujLig2hjdAric9k32Vgrvbjet6qOhKommLmn8fWuFiaP0FuT2aQQx3LcUydg8aqpi8hc9B6",
-	"NbXMKjzsR/n0T9qon1OywWz3aKR+NFI/GqkfjdQDfev/LL1gw27UCD8zRtlvHVtDf+XvpfSFyjLRFouf",
-	"dKJ0mh8Sjg48uS8OT+Y7QlfKjbYbLoOUf4phuruaC8lqS5VpUl5zyuauCkpU8Tb2cTa8GWF5KkPIVcbj",
-	"GVq6+FNtm9VQFCrtJ0nQODGJI0BPJ2QKIq2XRicHgXAZDnMaJXR5YTrFKXZqUpzzVUiNO3tiQ9f6L50+",
-	"wFRwsVUyTa30EnOR0I1GN5+H3AhEnrVyjpnhCgrmaHB0xc0MkYQDzARouGzrL6Cqtqpxzg7Xi0cDNHBN",
-	"OAjJfXrmA1PddC58ozKpXmey1KsIz1BgPAboESVkH2Hvgr2EjL2OjwJ8CSiUZeKV/PwIeid7l6A5GvZW",
-	"FPl6c0vpXRNAE74v/9k0nYsM1f0bdBIdbPuKPEUbtCUVJgRy/Z5xKjHAXsd7qv+qX5hcIlM6+H4yC8Bb",
-	"2/jn/VGJAGaQiZrhG6SoIYiuiKRoJpemrDbajbzBfaJw36Urs/rl6OqG8X014Vzbh90zIYDk6JhEpcfQ",
-	"2WKOGxYGsx3Quu8I7SAP/Y5rCiFdvjC9ciFThNupTC9owmEPDJXnJGe8U4UsVGDLlCPlr7LtUf74DZUu",
-	"RnpbVJbADgOreL+N3luc4bwAvC2Em3y9bpjKrdX32naPc1EcZ0J3tcDcponnYRsy5mmJ7yZNzd667pY2",
-	"PEf5MR76geOhHzT6uT3iF7zN69sSc+W/ok6wjs10a2ehYL0ws4vJKL4Aw3tgV8ql2aKPDagx3A9mlGNN",
-	"L4+c75Hzncb5/uqcTmdi6LK543lbI8GFDR960GsyeszNa1fRqi4R6ySw8zkUEbhP7TPMMunsK301KYf0",
-	"nKHNnCz5FeLCWh6CwRK+kkK0wlm/6wyVy7MmHch+7KhnzXGpCPWaio/KBWn1yyuGhB2sr0R18uY6yuge",
-	"WOq/2pe+iL1ON4839DXe0GvLgk6LNnxYheZadJnllJi+9jKdSeZBdJe/SRZDfxKm4EP3t46GCx+i9llc",
-	"HaLwFRx3iFpOFhaX31uh6+/xSKi2Kzf/DUXSjgQ1jVsPmbSviDGTANtbjNesXD1dFUJU/OnNzZeCcvF1",
-	"tV7tEcPyJtdGZCP85bBBKqJVouJJhllWwhNOV0OI/suQs1z1c9UqyaEq6UHKWD8lvc7Kj0w3+o4nWUnr",
-	"/InE0sdmb8PAxXdoD7kRWxHJe7nMjPzfeQ9eD7s/t7WW+drGlelxmmjRzkAqrmw8xvuCAcoVLhhUJQae",
-	"YMJx3im5PRzFdHEtqEnCTTq7suMK6tpgm0zcOZxycfr+Xi6oxOROj9i+wQxH0pFvrqFqxoGvEw6Zqesk",
-	"WQ8lesCK0S1TJ6czmurhGEu/36xViC/JoYG5ffDpvAV1xrNPsA4MgHLgSjYAeafDS4Dc0VylDZLoCpKN",
-	"STbl6L2HhAsGaGeWPUCwbPBOf/esdRhFsrYOz3pAVzaRzvhNgMto7LdQUSYUmexoLnk9Zd2VvdY/qood",
-	"o87/LnBWDGpCIbtUBhngvcS+XOB9AQw643orLwd27yoJ5xjONYi6BaWYaTwl9ZKoyXynfPt2neGMkj0e",
-	"pl+TwRCx+gly3KMF61E+HsTEnDcnXpN8p6sNSnfAAj4JNasOH4I80YFYnc4mhtF1GOmdZAgqNH53C3ku",
-	"j41hr5XkYr1ROHfjXF8UawkxzOydIpfUuKt0hzEesqNRXig6ThTk6qqkKO92+6B/WX39+PX/BQAA//8=",
+	"7L1bjxu3sij8Vwh9H5BzAMWT7L1ejvPkZcdZ2cfe8fYF6yEwGpzukpqZFtkh2RrLhv/7AW99E8lm6zKS",
+	"kwEWVjxqXquKxapiXb4scrapGQUqxeLpl0WNOd6ABK7/el5i+ZaxzYcPv75Qfxcgck5qSRhdPF2oXxFb",
+	"IVkCykssEWds82SxXBD1tcayXCwXFG9g8XShvmfqe9Y0pFgsFxz+bAiHYvFU8gaWC5GXsMFqErmrVQ8h",
+	"OaHrxdevy8VzttkAlb41/Fq0KzCNQvObr1na3IRKWANvJ28okbvXsLkFPr0I3RhtdOvIanSzzDQ7aFkN",
+	"FzC1GtUmuAb18YCZf95O4gJUE1QzEUKHbnDA3PFpOQjW8Bz0H2pCpKYTgTUcMDvdEonVtO/ZHdD9peif",
+	"0YqzjV4CadujitC7wDqkHmveiXgFQjAah0al2wQmNR8PwMBrKEiz2Z/3BVRkC1wRvmrgFkGZJCuSayCE",
+	"EGF6RBfy/3NYLZ4u/r+bjlvdmK/i5r97U9jVqYX2f37DYQUcaA5nWH6/TVa3M2Xn2dYbvIb95atfEW0U",
+	"L1kiITGXhK4RlujHdtF/NsB33aprNc4Ert8A90/3L3aPNpjuEIec8UIgjNR4qGRVIYIzAs+SZmVigr1E",
+	"GIv6dABV/09DPsfn/LMhnwNzqk8HzHmai/WA6/RdjfOJm0OoJoEZ9bfZ+/2qWouaUQFatHiJSdVwTVs5",
+	"oxKoVP/EdV1Zmr/5QzDNYtOOy8+cM/5PVuzMXCO+rACJqwqtMKmg+Env8ZYVOyTwTqD7cvdEQ8YOpuZ6",
+	"lqu+b0E0ldyH1G+NzNkGFLgwRVi3RVKhClNxD1ygeyJLhNGqwmuEaYEw2oAQeK2hWnNWA5fEgMJ+8CBr",
+	"uRBNnoMQvW+3jFWAqV6v/Ynd/gG5VM2fFVtMcyjeAeZ52a0e091vq8XT3+MwHPaGQp3ExdflvE5WWJvd",
+	"z1xps7tpYj5okT2hbnb/Xzhr6tdANTl8/Timt98ooBWpJHAokNB9UEnkU8UnmZBLJ6wu7SW9NAduaaVG",
+	"xDhaqxnQxkzxJIRbTRi4qhKQ+wavCcVmwcsvIxK0fFz9k0jYiKnT5qWzjiAx53jno1AvpPTVwVZKfFNb",
+	"0odqDL6fEOC8tPcNIgIxCi2zskhBd4Sq62cPVh1RPh1vHDeyZNzz+xZLzLOGV+ov2lQVvq3A8bm9Y+oT",
+	"6D1c0PFQH1feO8uKP3l5QknWZUXWpYQic40mVxhaUI25EsV7+lF4tH43e8/6x1QfAzu1X0XVrP0Mz90u",
+	"3pHN12Bn84Png8VjAtSnOMWxlHJLWFK7EnBREQqTFODgfDAFVMxcuEmDhLHa3FYkz5rBLD20rgMfwigT",
+	"wWOUgrcBh95D2kkBaJl0JnIW2ItrEdxsEKxz4ZYCGnvT7gElyHByDlhBCmsGumJ8o/61KLCE7yXZKIn+",
+	"NEzqpGgJwxS0vBZmMvb7fKRo9rQP2LwRkm0y2LA/SFZgfpd+r/R7pnbSrc8EOj/n9VGdkFg24tS0q0XS",
+	"b/EWT5h8q2bc4DWkL/gvdjCD5yoqLTweOHfguBQxWphc3vwze4xo9e4bQ961HoIZ7PSfWJDcI9IOlbJn",
+	"Tg/FAlVESCgQoVrVsr8XhEMuGd/tGzPmslxMMw45kC1kxSZbcbbJ8oZrnWTTLi8wTGsKCbLuDaFk02wW",
+	"T3/0KTGwwaTyC9gx6dvOIPF6qDCPyJhV5kqKk2mfwJMIeq9RQURd4V3mjnykiRP1h+sOEJTT4ntHJEDd",
+	"cSgTkRnlwGfEihwECZ+UXuqHoo+4x8s2djVC1xlQRT1FGinNuNx9x+lUJhmqtm9MGxleSXMQHM6+Bpl5",
+	"u/u5Jh0va/BAVTAuk462ZBJXmVlGlrPGmF9aWvlhmaDXRe1Ffobk0OIkxX1L8IpAVQgE+r3njlBt9a6Z",
+	"kCjHnBPzYDjiarlfjzxEAItrvDOor5N6Y3h9V2LuM3gGJdPRzqXEeblx/gG4KIgCBa7e9JoNKKC3wK5v",
+	"ZuhnSMJj0irlppohVmd1hQnNFJ/wwnPUJrsnsmSNzEZb8vRjdxvFllONYTnmxZbAvZHek1UNY3ez58Iz",
+	"aqcQnE0ZsBeMA/zkHO4ikURWfiKGgsjAvbciXMisIndK89glM6YgAY/JZ1Xh9RoKdRFmuK452+LqKHG4",
+	"JAVkG5A4I3TF/NdXSL4jwtlURZZXTEAR6N9r17umvA016GJfR3edt1lNKNVUkklWZ2yVtTqUt7nkDbVv",
+	"2wURkaGTJeKaVSS33GXETTHNChCSs11WW/btEfVUq8a8E8JEuw2mSp+ON+JQMy4nGjV1EZvOx6O0oXvF",
+	"qordtwJpomU9eEecTBM+TNa8Ek1XvwKEYRTRYkktcZ0ddPVFLi433lgDaN+1x7J2WGidoczlhOcVZISJ",
+	"bIWr6hbnd+HLcKwgidPzX6CSuL1HgBXRU/SjZ2at5VPjEKo0tCwdSzWrqqk2SvsWmWSZAXO2wbUHbV7t",
+	"g9Ukn3/cdbd0ZLxXzX3AbygHwaqtuv/sPWj4mojJGIarzZMZQrxBi6/qiorM6FWirLjls0NoqZxx917e",
+	"F/kF3kKxL6m3wptRPDw24ZZeYoD5Ft+FDxEAT8Wm/14XULrN05GjWmr4xurIJLTqZEI6JREQkRVQgQyJ",
+	"fFa3T3+kdUf9Um4rLas51lWl40PfCeRwbFxPnpdYvjYeXc/yHGoLveFYbyEHUku0Yhxh4+NnvcDQnw00",
+	"UOgvhXVK3edyGstKJm9CD+7Wr8OOmnwdCdUpnXZ8SHZBAz5+buw0nX9TblzmiiFAlQAHiFBEpGfrLpLA",
+	"w2vaIIPBvL4D17a8I7SYaBLkGF2TGnNJclJjGr9vux6iZPdZSYRkfBfQOqwZvDe25z4qNoT6+2Oel2Qb",
+	"OruHua147fcCaJHtOzF6rfOR9SazOMuTjlLtDzT9B31osJCZAIhYo/puNvtPCqwAjoeGkx5oNo2cUrvn",
+	"+M/Yj1GXHd/JNgYcJWniYjZnCV4yhRL3VwT8RiMN2R5xJbqszLfh+c5y+JYdhjOdShqDghxL2BN+fnOx",
+	"xkleGuupA3Xsfn1L8vI9fJLWD9tDQkyWOgygxy5rDlsC95GntEcm98jkZpt6zsD/fDp3xwnjinbqLDGJ",
+	"6nVHfvuiqZMfCXUSpYsa+XZYpmoiSw3U5EVchs2qw1sUUGR6zY6r4jZYo+Vk/gczH5FPklv0XHKoq91R",
+	"Wzr0hgDzOBr3hdjjel4XhL5dbLT5yNkKuSekwFSBjcSP7jFXoFaoCnhAQ9Jss8dhrHCmnrhc2GM99+a/",
+	"DiilUJJxd/Btc5Y1dMTrxT6zd19MnEzL6RHmrNGBZmuyBerug6WJRMsbLhgXSDKkFohWDVeS2P71YGT8",
+	"EHxKLDLtmFIHxSDVRCOWNSLSLMrMQh/n2nvGF2cQbQeh6M1QMQ/40El8R+gaKYqYvJsvLug+irB/cRHW",
+	"Q7uXMsb6jtEp7LJ93jvikU/6IDjVvjcgsfdp91CAnNY63W6+M0+/15eUj2eZ68sEY2rBSF0YjMLARD3L",
+	"JtsKyu37UPzRvf8KdOQLUDn01Uh476B51RSQFbDCNnB6/yDPeCYK2parNgJrAhg6R4vIpiKWTiDOzGia",
+	"ZmI64G62NHe66z3EAc0BuCTjs0fw2JOuj6U5tPZ4d4HO47Pt3tAZbcPQ9euT1hzVOcf9HEqhAKujXE2j",
+	"/jUP7j4acRydawk55+ts51EJtNksnv6+kJx8WjhnpsVHT5+Tu0JGnogjXokHB5fHPARve/4iAe9A40MY",
+	"bqBAOuU0OOUvOMsL8LBIeQ4btj1SgJ7NU9v0HYfYSuLR+4/ed4/ed2f1vgvqSg/nHDepsh3gIWfP5MXk",
+	"lTBLSAwGmivV2P0q+cQynVa40adApyC8FDj05DY1UhAgxwFgkEryO2HyKY5g8IrQO+EPcKrUp1E+SlGy",
+	"e2F8agSieEvW2GQWWk4b7R/C1yxsnz6Zi2qKFfc5Y3cExAsjQfhct57pBF9KXs4rwGpkm4RICMIoys0A",
+	"c7J8+Y+8HuYXoMCxjK9DgJTnWobxQZqMGFZUJ8iaQvE9odb2YC3PdnUCMarUjBJ2KMcUCQB/mN0Wzmri",
+	"bJ314qFXLnIn3MYaCbK4yLMCLBseEmXNAcoqsoVMSA54E3gbNAYW99IWj/FxMVol20DEAO+NjvWI8Jyt",
+	"SAWZCZrM7H70NRrvaIW9e7jVoXFGi4l32TKi82ba5/RIWx+tJhiE44HKFeZryGbSWQ93WUU2RHpQrdt4",
+	"/ARxjXMidwFTdW/gDf6UlUpVmNdF1JBLrMA+ox+jsqx27s+SNVxM9zJ3qCKmYAcfyh4j6VMUbKVarPXj",
+	"3nRw32UC7dmtYhGa4QhY72kDI3yGtho0lyaGFqYsNZqVLsrvh4xwf1eUyWxLBLk1gbFJouQbM+ZLNeQL",
+	"kJhUwrfoswzrtVXYPbpw19HTMM5BXZ/JvJFQIfGa480MbkrvoCA0vcOc5HXynkgJ6bz9Hm4FkYeS3kRG",
+	"PM4qmOfrGH18DMZJxlVckZQqxTf4C+3K/6GuGC7e2sy++4Lhv0vgoD38S3avhNVGdzAJPnXGduBbKFy6",
+	"XBsfYBp55ENtbdCxNME0Obc7CZkgnyHkhgb5nTApwD1mGm0zigTqHKDxmD1lZk+eVISAC+B+81S6HqOg",
+	"GeRtQYYLu0CCG4kLbF41A4Tf9wTiWyW2hR+4tV6QBdCVvsWfN7URYMZ6kM25bGiIMpffQ6lD7178X8RB",
+	"P2QaXXd/1DZvtFep0Umin2tTHxJAiy6xs84krbNK79MpqEGzwrLePSi20vdJcj5re8QzKYEWABFHlPuS",
+	"WUhBgTC1RRq6GgXH53I6JAeTOnI4l7PaBo9nyiBha7vY1pk6yelHW3cJOnBMIuuiFqyWYk7hbYDdjmxG",
+	"dE1bT9oNu1w8aXvt0vfsb9UUDsF9AO49mQcdOc8NpqVdnjV5qGVycttI/zrpiigaI4y2Pre3jZSMZkoK",
+	"Ct1PwU7hlCzeXpMRcr5O4TmKhpumhGYCckaLgNZoNJjM6mOyxPQu27EmHlqhGO/MJJcFDKnE46io2jj5",
+	"0WSeo4xO9SI0q4ELhaU5oqdfWQ4pou2qgpxOc54YrWtmFk3Yoptok0VyaGiRaX+8rE8cAS+ZrjGHDXE+",
+	"0IGGhGa4rrNBJZXEOXxdJ2aczJO5B+0t4bLBVUct6VKL4QjhG0tdv1qg7O7v6RR1HPKGqyGSWM3s07Pi",
+	"8GcDNPdLhyw3kak5BI44x3QdDHb3wWh0jU6/aYttDUWmQZsmJe1dYDa1hC3ZQVmjtjO8uX7d4DWc7uZa",
+	"46oC7nmoLtg9VaqB5os63ZeYmWqq7RMwuESVgxLIupTz/MoOEemXi3tSyDLVNDh116bjeIMLV6hFQwpZ",
+	"TBgkt+LvfzESLPditFj91GJLuZj0qCsJ3DxpYBvqr2fZL/s1ltesTijZ4Plgigf74NQlc9+X0IybofWB",
+	"bWvB7Xl2MUXJFUjI1D1oDPyFLl+FM/spyIOPCBoLhoEVnNT1sX7jdMV4DnO3M2zuiTeeMi7gWgIXM1Sm",
+	"CYNDXK/XycK3mBPnxj1crSybzS21DvQHWLD6doAR1VBc7T4HX6CsMNj7amqTTfMbGwseGHgWB7HRRVkL",
+	"hXS0xPnbzFTY2o64lTLTptW0JXhNPENS9gA5Jdp+RrrB8YT2nprbL9o8SNsUwLgCtcypDSrqvKe9z5Vr",
+	"bo0nQ5KdpaYfG/M3UWDCnyrpfBmLwhfHS1J5bUbaOmvMrVAY5+CunuQ8nngOm+pB5s6Tnuo4SC9l2ekh",
+	"9RRmHQVmG0PjsN9u803vpO3bTdvwE3cgTexbiIZmHc5XZAuhBENKz0ZGz0aMmz8DsXbayBohS0yzMiG5",
+	"aOS7ea+BmEvHyVOI6D7sZHWqThN2d1jVKB/up8xWCV4S4egfo4o7R9qEIPWpHOzqtu3wsU8D2vqiUJKJ",
+	"UruShcMKlWz+Bws9DYYBHIi3PpvR1B3OmVF9bqJJfyTjRsPZlhSBjEG6xQEJdMNxmEaMTLdn+GBwrvOY",
+	"HHpy4kjaQwvBcVbNz9rrqm0nwN6USvYXf/Z7bfiKNyeTu38ir2ewVvTr4WLSQgBUz9jgs+HwoXbvXGer",
+	"RGvm10u//kU8q6ozr0MdzRfaf3Pr3HlHEtDcEfXijq5PfEBRYt9y/hvu+wAWz92FMq5pcp8Ress+pdUD",
+	"WeoOLiBlTp9B3fZDi48Ma8j7TWz9iRAuCiXqGoWpC8KOlRPZoyzzKbuH2+DrEM4lm1MYwrQPZ7E8yKfF",
+	"uEFGNpL0Fq+hh61vWzz8YKLIUEIbbzRiv0vCG1jPWjvXYarbbDYPNpFn136jYG3R/hWnbRpC8iaXtvp6",
+	"uvOqzmxzVHm5ROi1Gf4D+546qobth8z4A96AMAeXZxeKp67OGa7rJbrdoboRpQ6TZhQZL1d1mF0crnl7",
+	"VKe7EeXC+cF6A3IDcoLnre4QY9kI98k87VJmigFfPWm2iwFyn+zt9zXmd8+q6pl4C7h4gzneTMmEwWNl",
+	"uUmMhaVQerJa4cPlG7yGvrPvb+bLvq5RVew+U+czZItgJIdDfLa3uGoOzZg10uUn2Yf265ty/kr3cqzw",
+	"LfgvWPNYkbG6PSPxUOUCcrLBVSACKBxMEIkKJxNQ6VOQDTo+xEW5wjmUrCqiZRZ7NF9hqfZjnOBDSeH/",
+	"bAhPD9sZ0/CleFLgLKVwJ7MLtRRb1PRSezAVVR8sTtf4lz9ZdPv3ysm9mntsZcvuqSG+v8VKVq6IkE9t",
+	"5qY1IHP4ljpOVZDPsET3JcgSOMJUZw82zUyhFbHUvuVawPcEOyZqDAlZ7dyXKQlzDalqSq3zIE+P6j0z",
+	"j14p34pXyqMH66MH66MH66MH66MH66MH6zk8WLWF15Qxfmrf7J2kdavu/aV1elRikon40ZGuSLI1mAzA",
+	"Vp64mNw9kUnltCKr3rzZs5H1n/cOqY4FC+nQEzFdXve5kz0g+CJ6PeWP0rT4uAx7jEa/9xg5CJpOyAt/",
+	"mi0MZrVjnhsYSeA5wtLeriQxVd+E1SnNZmAaYg44qfH8VD3exGqHQOkcpqQ4CM9vVtrgT/7raRgh3hdw",
+	"JNTJ7rEPbPs5FXlYVmgebvuB5+M8wrx97emzmHnVhR4gANYk3I8owkdmtZkq4qhTogenT8wStNcsu43m",
+	"kPe27xA0x8Hp75CWI+5So5M4pKRGSMz20O5MqSaWkk3ASqBW4ddZwo/3UOsdWgD5Hu6wRMb4Z/Nnuhxi",
+	"xjk1+M5+uvpfHHJQGnCxMYq24y8xok1JIxZ2y1rjTacQKt1CpCQMT01EbJdfwRaqxMidfpcsudy/ad73",
+	"y09JAEwU2CQzZtkZizTlPEz/1JvwMonD/oa5r45wQJy8486bJCspC1baVXl8Bqq07EzT2Zgmsy/Nq40y",
+	"yq4Uy6aUYlG5fHokX5//acjnZ1LCppZ+hzBsPiIsEUZ/NuSzTYNJpGh97zAtENeee74nK65DQ7mVbMX0",
+	"S9JDKEwunrLGQigSX3NcBEzd40/9hzZt1DZQiL0mTbBbHUSSRXze/WvsDfFnA2K6aJ3GxOHr7Cl6Rxgz",
+	"BFSQB6X3Y6w1DggRZ3mJJWyGNsp5M5DPmT0Ryf6bulMKZHjr/Lq/cBuBN4Od9072KzLnefWk1tDeKt41",
+	"mw3mu6P9oxQ8HVsypk/PJJ5Qqn4/hIV+p7eF6cPh5Anq9jwx6fwhRYewzwhrCZYeOwXX8h6n6BGKHRvn",
+	"x6imhmKxXJikZl4HxgNO1Fubr/i5AbDfMURLpcilNjY+6vdYIFwUUMxxS+8qkSbVH51XSrQbvOe/G66F",
+	"GnPIHZjJfvd02Z/Lb1lyq/3oE23mPS+8da9xP2+9xYMUO+kezYzO3b7guZQpy2Mf7Y7P3jb1nDzjrXjq",
+	"hc6+wrYJ43x359xHWvV79pkFFKH2a4ZvbzlsSaeEJR3GPoov9dg3IrRjr7beQ26AKPXOBcgZASonih0Z",
+	"JAW4SLWbuS2wlNzzc6nxmZI1I2R3lJivIfExt88b9YAfZ9bemTa8YH4nDgdDZHfJEnJaRb6J4OL0N7yk",
+	"i0h//bg8pkbS3nBt9ocjBz5j8aXHSkoj0L4DzPOyCyzEdJdwS5heULRupimN96tapfUzzd/jdXIP5xg9",
+	"o/UvCoeztqJvNO99pUgTCd0UlUQ+bQswukopba3o9dJ4Vdv/IE1JiPGuNOMIRRdzNe+TydEhPD34GPVE",
+	"/IQA67/UshARugqtjfYRFuja60n0QNLhwcvVQ+5lXXXLh1RV59elnK7INFGadX4hxoNrF05VAkyP7JuX",
+	"ryfM0vb5zTwiOYkvgMcmOv34wSjY473Xfa/Px6iS5Izqqa8258XH60ePjPkeGYmeENkgyHTSV/GBXQym",
+	"qULd7rPO5zRzLMm6rMi6lFCkP1/Ptj9KU1/SiprzXpdOfbTOXuJeP8+b6zjT2VBHYumUDnOY1NFyjmPl",
+	"jjaTa+veYmWLgUzhoq0eXKBIvkNOJHkEhY4pJ5bzlIrUr4WK9NoXb18ITHemQ3WFPQN3nVqvhFm9ktlH",
+	"v9NAYJrV0yWtmtVJs+Lz8Tm9mwPSbD107ksniu4x5Gnx93SlRw+v/Xu6K+GdH/LH3akHpSgMeS5NM0SP",
+	"J9O064J70zn/CU8+p6ci9wcl7gcgT2N0+SblPoMIZ/m7kPCX+yPwnyH7fNvPBb9EJasKQtc2K6snfr7g",
+	"pFa6Cg6k0jxFpvZIpuqCMzV8QEsyi44Y8k+xukjS7ekjFtnaN58j+6him/qJbZcJ2RRTmcgjdB5IPWxJ",
+	"XYzrHiQqGLk/KdFy8a7E3GtDCtRbw0IXXafoFgQpANmnEFMv4p4zCSZD8Z3Pz2GmpnC0TeKxEu+353Ac",
+	"NvO12etNnFvQWtPaA8cE1lkcz+Z+m46sj34m4MTZvatOP5zYp4JWOtBvLpX6smLchAEvjZOAWKK8xFKY",
+	"VxbFLUTMry0oCbMtzMnK2Gt/mPx7glPmStinhVp3HSS+jZ5JIwvdQ5WzDWS3mNJQiEwb3mrzUh8lvRdg",
+	"dGybUiCWNUNtOZhvO3Jvx8J91ElX08eTVqhWXGeBnR0fUJGceEVgTE2ecbP/cEZ6k6uh/wzub1cB3kLW",
+	"quqx9PdTrXTu7GAbb7Rb1LBgfQwyyWqSZ8Y5Opxfo2T3Op+L8fS3tckjbSuW32UkZ1TdPDqZShRWE1qZ",
+	"UQaiVUBsmwmtYmD+S81SGgShBl28LHSAYbi4QIlvhS9hcgRUtUsxMU0CQW7/T1tsyl/4gd6hmlDqypVo",
+	"IHhUGstwZqcRVBNEZaOHtWpM7mNKwJmh2qbnikkUUSYxfNEEei2ZnSIzqSYbH2G6LRs9Ijlhvc056/d8",
+	"F+UcYPfn7CUVmZkBtKE6L7Ar8xPjKqZlwL9yfvo1u41YOt0u98ccu4MuzRK51+K+DebrXMoPKbP6Wy/H",
+	"rQt8TtdoQzkh3xkf8aNTyK8qvEaMVjtPWZ+oG/rA1dO29PkJvlf3lY/n64sMNTbhunGVMtmNYqK81mEy",
+	"teB50t8MjOoVXzCKyEDsaPal5QTNqT7oo/u8xPItY5sArapjo4stCUMnJasKZA69qzPg06xcHaSjHVO6",
+	"Rb4v1b8CyyQmO5ZerTQN99fLoa5IcLmmW0KBoIRFC+CvyN3lUsZ6rVqny8kt0H3JjJULCbYBWRK6fqIH",
+	"FJA3nMjdO7WUvgj53tV7uQXMgb90ltv/+vf7xTJobtMMBOlaMWjF2UYv4lkjS/Tsza8KkXrL+rDrYbsH",
+	"jlLKevH1q/bFNQ/N+1SjLWwgxPdrhmrOFAy+E4jdU9Rrq7b+XLsmfyfQv2wPZGCqV4F+1tlvc1xViqUK",
+	"bYxgtGenaLdDC5RjzglY6mxTnPc3ukTsVmKiZIt2y+287d7RC7JyEoVp1y5Sm6ZECQUqWN4o7UhnxLex",
+	"foQiVgPFNbkBzrHET3Z4UylYWge+hRnIt1f0v3og+9+L5WILXBh4bn804bF65MXTxX8++eHJf6qThmWp",
+	"yeBGzei632x/vMHFFtMcCutrojPXGp97Rfv6LPxaLJ7ax6RntrUekuMNSK2WBI5V10TngA66/PbbAW+b",
+	"ErWjPxvgu4W7I9o/uxvOSPHm0HkvEf9A1ou+6+dC9tZAgeNqsWy1LqdidR4bCxfivuheS2w6R/0PKonc",
+	"ZQrVehjrrP5xmbo42yUTOQus0shQzh9esU5FOpp5qoOsnW4CE8KnumJFq//45l+RSpqddzP7/HBi2Y2c",
+	"1TvEy8MGZCcEzu3WPrE4IDV1zjaqtY4Bld7oS2PtmDmZ1xdC7vS5LQDq3zpOPsg28B8//DAKGMJ1XVmJ",
+	"/eYP+67UwTx2vbijOHRZ17x2yGOtNKqljX/88GNo3HahNy8xqRoOg5tEn/HBHfL7R7U94aKcLYNwd9PS",
+	"GYLdkbFu92Lp3kS7vJlW3rVEp3mgfiz53Y650GbqPc5129dovTxLyYmd3nspltUW8g6yHG1abLmL79ie",
+	"k5A6CF2OeBQAlcjImnU5LDvSYrlPF92SP1oD2D7yTWx0a3EwVwaINmowGXajmrwDbM5BovPJDKi3e9HL",
+	"ru1yNOe+IvfVdB7Qx48npw8fedgA9LPzFrwFG9nTi9gZ1gJLoZUoG7n5QoqvRkStwLwhDCnqhf69R1Hz",
+	"+MmvL3wXwj/2heIXjMJPiDJ0y4rduUH7FjZsC1pSdpCYA72e0hbnw33l8eyc+Jzssr+RK2KYI6W7NWrZ",
+	"ah59nPZ3MI3VG2eGTMX0vrHgjNjYn+xyOFGb16D32UGcR9i+FeRAtDhu5cXDL9A7cCfiVOc4QhfE1kuQ",
+	"eWksBB2euoxihyHICrs3X7p4wK83dqg4ezTt39qmczFmuyvELR9MsNXODT55llUFaGGowtL8A1d1iW9B",
+	"klxr1tpbu/2eWYfZxdL2bH94YEn4uVPvr4ivW+IxD1xtqHKPKN2apyRhRVq7Ywjr46lE6DwUSRyMlJGk",
+	"lrjO/Ak6Dk3b0Waj2M+wu5fHYjrDwvEpIx4qPcTXw375Oja6nVPnaIP+L6Zy6OOScupm3wOJesbR53V5",
+	"8Xv+mX7adJkMLsZTDTx1DqPavKV6mWdIkPoLICJynB5c2oojocbSPEIM0eBqEjwcJh4vuseLLnjRXeBk",
+	"/jDjZM49yar9P8518n8uiJzgvelXaBfrGbtAP1DVxIH2WJH3r305vsd3gG5xfoew9iVwsT17Io9xpQhe",
+	"lD0l9pXV7q5JhT0nJjtHk6t7QOn7iExg1a87vno8SMnWvzuIwzjE5kz0C7TZQ6PnSzf+2XkaXOZF07zU",
+	"6gStv3e5Wj8ObEGDoNBFsudDf2igxekGtt4BB3iK1FjIrPXt2Ove+V2eW4Lvo/6KOI19wx+HhfVPgF30",
+	"1BFoAwGmT8Ar3fQhAG5muoJXBePvPoCxDoMViFBtsqZ4S9Z6r2M5SzeeBH8XgRV8UzCFiqwr4zmhbyba",
+	"c568sP6qUyTqWujfE9qrjeVg7XJDpUH6ptDZyF3AWtgc5Fo9GPjNDN3ExUWtN24VXvBbV1Gc63CHw5GR",
+	"yHdedz6BF7l62wAJz03UcyUJdDbpxLQKf8BFOMhG1u+f7jY38yFp9Gw0fld6aEcpLEi+RwlXJ/N3KdeO",
+	"OA1G7R6lSPvaauXRw2Kmet75ys5XG3oQ/gYVwmt8R3SY6zLz6UQZpyeRNhx1gj7eWJ/qvxtxmH1fEWWY",
+	"uK6zk4VJg1p3hUhDQqYlD9vwBARyVmwOyqteg3xqAI0soMdVXE+LVNHGV04c9ncuWuJvd9pNRJlNwnZV",
+	"594GwLYH/xYqRtcCSTaHUNgdiRvjzevrc9vwrLeunuIFCMnZ7qI6y/MKMO9CwQQIQRhFFlrDCAf9adJ7",
+	"5+Hg94uOf7qszvcOZBB6OrBPdS60P2WN1xA3PnUg9lNww4VNejKlA6qW703Db9qFuQuiviJ2ZDAwijnv",
+	"hZp39iz9UxSd+r7SeFW3lA04mvSYfWUy+82/pNRM1+HoYbdwDX4eBurjVIEnwKIt96h+UxJO/NAagLzU",
+	"7c6JWDPPNyig9AF0RdxAYxaZugguvYtB/OmpaJC1M+Z/ZGD1xjV/GHo6mTfSfnwsoS69qQlcq03pjI+T",
+	"1ePMSB8v7DszQsflqPetKaU0iEVzRIUIPRHpDmrUJkgqvVrE56XVq+Jn42LTJ6WKszpKhWNgB3WmDUHt",
+	"36hq459nEZToJfudoKU2L/DhdHROpLfLu4JnWl+SZBNWJEsgvJ8SPI0XGHN+1tQVs6F3MUXxhW79QTc+",
+	"XdBzxW49v+4kZIJ8DtTUzkvI74S6aby1T0xSs2CSPSUABLNL3MEukHVC4gJL7MuxBlSSFQmmwu7fb73G",
+	"Xq/Sflu1lN5qRztb9oDUg8jkqBrgaYHepztFfdJ5aye56K0qgG8BYYoM7SNRMWmr5GvbJqYFWoNE9yVw",
+	"pUAiAbRAZPAK/MEeG//ZMr4rN1/0fzVTNP9SzJYWkGLZ0r4tz2z72fxR9z43exwu8XIY/TeRZcHx/SA+",
+	"mbONQnFb6nzPZyjicDrYmDgc+N+YjDPa9hWpbe25sckNY1iN3WKPhyrdVkrWtH+gmtqwyBjwfaxwVZny",
+	"ehY4k4LGS9P+uYXlqUSN0TImG+iiiaHEkr6247wtb0zelufRvC014xKKjAMWjGbB8J1xw/FcJeZYCOtM",
+	"LWq8WSy1Es61hOfqLSyWC7zGhAqZrRtSQEWoZm5MlsCntfMAgCLQCCw8sPFJ4WWMwodOWPPaZMQMe4Q/",
+	"XAgp47KtSO2y1jDucna2CWxcgYeBVvDa/Bp+uijZBqK627/YBg5zszh7ioA2M0DN6qbCfODdZeNHRt5f",
+	"FO4z7QqofVkf1vXr6pw2WtuAIgK0AlPpxpHOS1Cqi5dodKECDQLjbn3zRae7/HrzBzP1R/w8/78Yob+2",
+	"XV8RekD+o7a72eRZEdZNplZ+8eCQZ3kOtVSXcgd/k1if0VEOKyhxtZrjwF2RLWRCcsAbcdOm+41d3a/I",
+	"Ft4ytjnZpW0Sp+5dd6wGdZkJyDnos258gMxavTftADm+1OK6zEaR6QybBIRL3Ogrl6BLLs3OJNym/Tyg",
+	"Z6/uxMHdxUlyH1dkQ2TW8CoTJebBciybRkLGaObO/oyaKSY/HaHreI0mRY97dGEJQNtKXIJ5HzUEi4Do",
+	"0id7o9aA74CbgjfL7k/MCabS/bzmpDD//phQhvG8gkp7Di+YWU9iLaIoJoIMXkzttC3ohOPDOLYtvDN8",
+	"JsCKXC7yyUxwJtf5N58Hzmzj2rLAuUTxrUoo8R0IVCtMEzrOaDXtemQ3erLbos1LHys52noZzswCfEdo",
+	"MVG6zalvMey+JXn5Hj6Zre7ZfNUcS/9iJ7WjbvcPbd9tEXk5gv2tBoqwjVBQjMa6+Siy1W8kWsd1wcse",
+	"Uo1xnUGmwlYQSshT6LjRA2QpvDTHaJ+pepxilJqwX1BiDvS/tHDPmkYHi7R/J98Lr13D2e+MFrYfPlh7",
+	"rk8bPTBsqi39WgPPanWxHDIKVawnbYSHuLZaSF/ygadHbfa51FElwroAqPZONrYSUhx0c9l9HklQJ3PC",
+	"qTEHKt2BSK47d8LLazRU2iX0HyelP4sToxT7HY3dt59QAUoY5TtU4roGqv0fFAPrqsSe3xt5QIgmJ5wj",
+	"1DNwycQEcaej7sdMccNMcYyOSu18JwzCI1fjMpqI96+Cp9HtcT3pey1m/FdEI0MenRfBzSnukf0LIa51",
+	"HMT1/4p0o9ORHXLAD+XqSu0mOanxZHafEss3/cbnJsirNKcMIHBNUbK9dY1k1TMRSysGTPCvHsS+LR4W",
+	"KXmPeV6SbciovGlk0I/v72ZReV5iuoYhK2P3FLlK7dZd2NHqEokmLxEWaNOo7yNvuSTy1UQ7VXrAWgzn",
+	"keNI4frrYm0kvRzERQzv0HWBcFVlWGS6okLw7e815ndu628PKQvxMNj5eVPL3QVRo8CEQGucTuMbmyYE",
+	"UpBORFi/KHNWdwWob/oF6KeDExMqWl9bmY+EJV/Y+DTgmn1EdezTlRHV2HKG6ZLUfeyHdjeTIL5soCDN",
+	"JkoGp8L9az3VefFv5vj2UW/QkobwqLbp73Yw7uKVTcMVUvsV67K8Te7q8ixzm2XdFiFty4l2VnxjddV5",
+	"mHv97J8U7jMbZLTvADiVYsz5EiQUeH2YvJtRGjZYvWTy5oZTTaJ3hBbqmhoQsvofR2y1OoiS57GuwJfM",
+	"srReppjI+XhWVSZNyokOin+YieOTl4zkaQcIV8Yvcavz4bnz8sCuiWY7Gm5RMn1WVRfO6KFY7oBADagV",
+	"3Rp5y9yxWCJGc7gaok3RwyPgPz3VJoh1fzPavl7C9omOZ6HsuG3xvwctr84bPCGxZ3pa7yEF2wKIxrfh",
+	"oel3CPZrdB8fkFCIEpPob6Yl4llVDaawFolDLYvJWLBzP9MTvlG0K85tJbwKiwauqiGyl0o4VL9aLqVE",
+	"yKXPtjGfEpQKMPgl08mZo3ot3A/mea47nPNoeie8oB1Xzb93kwgkSywR5pxsoUCCKMHIZDprqASO7rFA",
+	"FRYScRAgj0ObHiKLIM9/mt+qbg+Ov8isVyAMwP33QzQ6fOlKO5Khz8DZcdhKcxLpj3t1BsLB4q7C66MP",
+	"4uPRc2OfscJn55lp8IilhBAqA6pzoMlILilSS3+Ct9dYWvtKkKVFjjGmDhUuarwGlzg6WxGoJgrQK2nX",
+	"ZmR+aVrvYclf52cNmU3iMq0fC7KmTb1YLqAgsk1rvVy4ddpwoy5GIBhz9M0lNB4B96KlC4906rBJsg1R",
+	"6Wo6xmxKQSeWjeaVdUm/A0TLhBQ3X7ShPLlywhvWFtE7QEtn4rEA/F+4cIN+hVb0dFD590OL+DmqeiyK",
+	"+1gU9+9T/f25y9VB42duDudPdes/8qA+OvOPy77niciMuPB/8zi5pgrw6fiIZmN+QKQ83nuP995jMfjT",
+	"FYPPT3i96n+sWFWxe1vFMVwW3jSzGd+OkIP/2hfnO8lqZEBF6NqDIZMNK6xxvHwEc8qFqKFkwYskQyVg",
+	"jvAtaySicN8qfj7Izz8YidKnmuCl7fMogh7vabph1mTtEIFM4iS/Nj8HvY0Anhk7SpTnqSaPR3HCjxLf",
+	"mYBynQnpDvzYcXX8l3ED3itr27oa6905EfhBADcbvjrvFoHuS6bRWUSR6b/DXj0em4RkMncQAa2Xi3X1",
+	"PyPulF3xz9PpXuMa9yO1aIsl5oFSBaM0T8OnqExpVOS2kSAiatfeIMZFMLF3Vpiihv5wyFD248E67YSB",
+	"VMkpiljaNKFWTlXcVw3hk8Qc8IHqoSYuQv1JCoPZC3tuwJ70kfgOss0ugw0mVWaSVgYCUXVExGQSxC0R",
+	"RGdhpg77bYnutCjW5UKSDWSfGU3Toh86DtaeV3N4r6B0RC8oVpA1heJ7QgelmdRq09/y/jSldW6+6BJM",
+	"2rGjV4Yp9urSq0Y0+yJRfU+bM6KP/gCn0fMQXRjNf44FVJBLKDJWt27HR6UqnWpx3hScfQSd9LnhrGaU",
+	"d83thkiEqVCqnclIpGgzvR5UmKQnI1FPQdNHRTGsGM907oCMg0v2epnosAnqudJCY50lvl9YzORfJFIg",
+	"ruVKPy1F4xsfjjJOyROVDN2PigRaqGtVbUAI7ZSwwqQK1UU8wGD8D6Ow9ynlBaPwE6IM3bJid230Ym9T",
+	"PCCXpanD/Alv6gos2ajDiITEckZhOg64q0IXt029tU1Pn4jWhbb67zDYsD/I9BPE/miua1q2pW+NLHpG",
+	"E4r0RpFD5uxMjX9x1J7S7d0Aygoml42iz2UvGaJLlqGvEUcRiTkyBGBuHnq9Qsc7/bmrg5DkzmnG1DnP",
+	"UsLJv1V/TAMbYwoSFw19UOsYekui2x1S8B9W49eojtHBzdhYElGzRqTx2rY/FRuBT3nVFJCpG2+XjcwJ",
+	"PQ1/2M4qmMLfdkUqafcUUMJMi70CB0Tti4iMMmmfujHR0ZwFA/1rZn9bLBdr7X2p/g/+9NZWWMsASwzV",
+	"1qxCHSL2n77Bpd8oWPVzi6sm4bVfrfFjgnGI8cIY+/YcU8f+qM5PlbPKX4uiDt4hbU7ngL6s2RBeSbOS",
+	"9Ez2fQbma79fz1tXRwJdU8z+89AaF6fmT1C4kxnlUIdyHFvnoLWqmUvIHrRBTS27igD70T79kzbq54yu",
+	"CN88GqkfjdSPRupHI/VI3/o/p16wZTd6hJ85Z/y3nq1huPL3SvrCVYWMxeInkyidFTsk8E6g+3L3ZL4j",
+	"dK3daPvhMlj7p1imu2mEVKy20pkm1TWnbe66oESdbmPfz4Y3IyxPZwi5yng8S0sXf6rtshrKUqf9pAjv",
+	"JybxBOiZhExRpA3S6BQgManiYU57CV1e2E5pip2elBRiEVPjzp7Y0Lf+S6cPsBVcXJVMWyu9IkIitjLo",
+	"FvOQm4DIs1bOsTNcQcEcA46+uJljigTATIDGy7b+Arpqqx7n7HC9eDRAC1ckQCruMzAf2Oqmc+GblEn1",
+	"OpOlXkV4hgbjIUBPKCH7CHsf7BVk3HV8EOArwLEsE6/U50fQe9m7As3BsHeiyNebW8bu2gCa+H35z7bp",
+	"XGTo7t+gk+ho21fkKdqiDdWEUijMe8axxABbE++p/6t/4WqJXOvg28ksAG9d45+3ByUCmEEmeoZvkKLG",
+	"ILoikmK5Wpq22hg38hb3SOO+T1d29aejqxsutvWEc+0Qds+kBFrgQxKVHkJnJ3PccDCY7YDWf0foBnno",
+	"d1xbCOnyhem1C5km3F5lesmQgC1wXJ2TnMlGF7LQgS1TjpS/qrYH+eO3VHoy0lvjqgK+G1nFh23M3tIM",
+	"5yWQdSn95Bt0w9RuraHXtntSyPIwE7qvBREuTbyI25CJyCpyN2lqDtZ1d7QROMqP8dAPHA/9oNHP3RG/",
+	"4G3e3FZEaP8VfYJNbKZfO4sF68WZXUpG8RMwvAd2pTw1WwyxAT2G/8GMCWLo5ZHzPXK+4zjfX53TmUwM",
+	"fTZ3OG9rJbi44cMMek1Gj7l57WpWNxXmvQR2IYciCveZe4Y5TTr72lxN2iG94Hg1J0t+jYV0lodosESo",
+	"pBCrST7sOkPlCqzJBLIfOupZc1xqQr2m4qNqQUb9CoohcQfrK1GdgrmOcrYFnoWv9lNfxEGnm8cb+hpv",
+	"6KVjQcdFGz6sQnMtuszplJih9jKdSeZBdJe/SRbDcBKm6EP3t46GCx+i7llcH6L4FZx2iDpOFheX3zuh",
+	"6+/xSKi3qzb/DUXS7glqBrcBMuleEVMmAb51GG94tXi6KKWsxdObmy8lE/LrYrnYYk7UTW6MyFb4K2CF",
+	"dUSrQsWTnPC8gieCLcYQ/ZclZ7Xq57oVKqCu2E7JWD+hQWftR2YafSdQXrGmeKKw9LHd2zhw8R3eQmHF",
+	"VkyLQS4zK//33oOX4+7PXa1lsXRxZWacNlq0N5COK9sf433JARcaFxzqioBAhApS9Epuj0exXXwLapNw",
+	"096u3LiS+TbYJRP3DqddnL6/VwuqCL0zI3ZvMOORTOSbb6iGCxBLJCC3dZ0U62HUDFhztub65PRG0z08",
+	"Y5n3m6UO8aUFtDB3Dz69t6DeeO4J1oMB0A5caAVQ9Dq8BCg8zXXaIIWuKNnYZFOe3ltAQnLAG7vsEYJV",
+	"g3fme2Ct4yiSpXN4NgP6son0xm8DXPbGfgs141KTyYYVitcz3l/Za/Ojrtix1/nfJcnLUU0o7JbKIQey",
+	"VdhXC7wvgUNv3GDl5cjufSXhPMP5BtG3oBIzraekWRKzme+0b9+mN5xVsveHGdZksESsf4KCDGjBeZTv",
+	"D2JjztsTb0i+19UFpXtgAZ+kntWED0GBTCBWr7ONYfQdRnanGIIOjd/cQlGoY2PZa6242GAUIfw4NxfF",
+	"UkGMcHenqCW17ir9YayH7N4oLzQdIw25pq4YLvrdPphfFl8/fv1/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
