@@ -1,0 +1,280 @@
+package circle
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// DefaultBaseURL is the address of Circle's cloud, used unless [WithBaseURL]
+// names another.
+const DefaultBaseURL = "https://app.circle.so"
+
+// Defaults of the options below.
+const (
+	// DefaultMaxRetries is how many more attempts an idempotent request gets
+	// after a connection error or a retryable status; see [WithMaxRetries].
+	DefaultMaxRetries = 2
+	// DefaultExpiryMargin is how long before its expiry an access token is
+	// refreshed; see [WithExpiryMargin].
+	DefaultExpiryMargin = 60 * time.Second
+	// DefaultCacheSize is how many member token sources an [AuthClient]
+	// keeps; see [WithCacheSize].
+	DefaultCacheSize = 10000
+)
+
+const (
+	defaultInitialBackoff = 500 * time.Millisecond
+	defaultMaxBackoff     = 8 * time.Second
+	defaultMaxRetryAfter  = 60 * time.Second
+	// defaultFlightTimeout bounds one mint or refresh, which runs detached
+	// from the contexts of the callers waiting for it.
+	defaultFlightTimeout = time.Minute
+	userAgentBase        = "headless-go"
+)
+
+// Doer sends one HTTP request and returns its response, like
+// [*http.Client.Do]. It is the HttpRequestDoer of the generated clients;
+// pass one with [WithDoer].
+type Doer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// An Option configures [NewAuthClient] or [NewMemberClient]. Options that
+// do not concern a client are accepted and ignored by it: [WithCacheSize],
+// [WithTokenStore] and [WithExpiryMargin] matter to the member token
+// sources of an [AuthClient] only.
+type Option func(*config) error
+
+type config struct {
+	baseURL        string
+	doer           Doer
+	userAgent      string
+	maxRetries     int
+	initialBackoff time.Duration
+	maxBackoff     time.Duration
+	maxRetryAfter  time.Duration
+	logger         *slog.Logger
+	cacheSize      int
+	store          TokenStore
+	margin         time.Duration
+	now            func() time.Time
+	rawErrors      bool
+	flightTimeout  time.Duration
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		baseURL:        DefaultBaseURL,
+		userAgent:      userAgentBase,
+		maxRetries:     DefaultMaxRetries,
+		initialBackoff: defaultInitialBackoff,
+		maxBackoff:     defaultMaxBackoff,
+		maxRetryAfter:  defaultMaxRetryAfter,
+		cacheSize:      DefaultCacheSize,
+		margin:         DefaultExpiryMargin,
+		now:            time.Now,
+		flightTimeout:  defaultFlightTimeout,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.doer == nil {
+		c.doer = defaultHTTPClient()
+	}
+	if c.store == nil {
+		c.store = NewMemoryStore()
+	}
+	return c, nil
+}
+
+var defaultHTTPClient = sync.OnceValue(func() *http.Client {
+	// http.DefaultTransport keeps two idle connections per host, too few
+	// for a backend that sends many requests to one Circle host at once.
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+})
+
+// WithBaseURL sets the scheme, host and optional path prefix the API paths
+// are resolved against, instead of [DefaultBaseURL]. Use it for a Circle
+// deployment of your own, or for a test server such as circletest's.
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil {
+			return fmt.Errorf("circle: WithBaseURL: %w", err)
+		}
+		if p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+			return fmt.Errorf("circle: WithBaseURL: %q is not an absolute http or https URL", u)
+		}
+		if p.User != nil {
+			return errors.New("circle: WithBaseURL: the URL must not carry credentials")
+		}
+		c.baseURL = p.String()
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests with hc instead of a default client. The
+// client is used as it is, never modified. Its Timeout, if any, bounds each
+// attempt; the caller's context bounds the whole call, retries included.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("circle: WithHTTPClient: nil client")
+		}
+		c.doer = hc
+		return nil
+	}
+}
+
+// WithDoer sends requests with d, any value with the Do method of
+// [*http.Client] (a tracing or recording client, for example). The retries,
+// replay on 401 and error conversion of this package wrap it.
+func WithDoer(d Doer) Option {
+	return func(c *config) error {
+		if d == nil {
+			return errors.New("circle: WithDoer: nil doer")
+		}
+		c.doer = d
+		return nil
+	}
+}
+
+// WithUserAgent puts product (for example "my-community-site/1.4") in
+// front of the SDK's own User-Agent on every request.
+func WithUserAgent(product string) Option {
+	return func(c *config) error {
+		if product == "" {
+			return errors.New("circle: WithUserAgent: empty product")
+		}
+		c.userAgent = product + " " + userAgentBase
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many more attempts (default [DefaultMaxRetries])
+// a request gets after a connection error or a 408, 429, 500, 502, 503 or
+// 504 answer. Only GET, HEAD, PUT, DELETE and OPTIONS are retried. Zero
+// turns retries off.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("circle: WithMaxRetries: %d is negative", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithRetryBackoff sets the wait before the first retry (default 0.5 s) and
+// the longest wait between two attempts (default 8 s). The wait doubles
+// with each retry and is shortened by a random jitter of up to a quarter.
+func WithRetryBackoff(initial, max time.Duration) Option {
+	return func(c *config) error {
+		if initial <= 0 || max < initial {
+			return fmt.Errorf("circle: WithRetryBackoff: need 0 < initial <= max, got %v and %v", initial, max)
+		}
+		c.initialBackoff, c.maxBackoff = initial, max
+		return nil
+	}
+}
+
+// WithMaxRetryAfter sets the longest Retry-After wait (default 60 s) the
+// client honours. When Circle asks for a longer wait, the client does not
+// retry and returns the [*APIError] at once, with its RetryAfter set.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("circle: WithMaxRetryAfter: %v is negative", d)
+		}
+		c.maxRetryAfter = d
+		return nil
+	}
+}
+
+// WithLogger logs one debug line per attempt (method, path, status,
+// attempt, duration, request id) to l. Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithCacheSize sets how many member token sources [AuthClient.TokenSource]
+// keeps (default [DefaultCacheSize]); the least recently used one is
+// dropped first.
+func WithCacheSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("circle: WithCacheSize: %d is less than 1", n)
+		}
+		c.cacheSize = n
+		return nil
+	}
+}
+
+// WithTokenStore makes the member token sources of an [AuthClient] load
+// and save token pairs in s, so that a restarted process reuses them
+// instead of minting new ones. The default is a [MemoryStore] of the
+// client's own.
+func WithTokenStore(s TokenStore) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("circle: WithTokenStore: nil store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithExpiryMargin sets how long before its expiry an access token is
+// refreshed (default [DefaultExpiryMargin]). The margin used for a token is
+// never more than half the lifetime the token was issued with.
+func WithExpiryMargin(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("circle: WithExpiryMargin: %v is negative", d)
+		}
+		c.margin = d
+		return nil
+	}
+}
+
+// WithClock makes the client read the time from now instead of [time.Now]
+// when it decides whether a token has expired and when it reads a
+// Retry-After date. Tests use it to move through token lifetimes without
+// sleeping; it should agree with the clock of the server issuing tokens.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("circle: WithClock: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithRawErrorResponses makes the client return non-2xx answers as
+// responses, as the generated clients do on their own, instead of turning
+// them into an [*APIError]. Retries and the replay on 401 still apply, and
+// the body of such an answer is cut at 1 MiB. Use it when you read the
+// typed JSON401, JSON404... fields of the generated responses yourself.
+// The token sources of an [AuthClient] still see typed errors.
+func WithRawErrorResponses() Option {
+	return func(c *config) error {
+		c.rawErrors = true
+		return nil
+	}
+}
