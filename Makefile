@@ -29,7 +29,7 @@ conformance: ## Print the conformance report of our specs against Circle's docum
 quickstart: ## Run the quick start (against the embedded fake Circle unless CIRCLE_APP_TOKEN is set).
 	$(GO) run ./examples/quickstart
 
-check: vet check-generate test quickstart ## Everything CI runs.
+check: vet check-generate test conformance quickstart ## Everything CI runs.
 
 bench: ## Benchmarks with their baselines; compare with benchstat.
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./circle/ | tee bench.out

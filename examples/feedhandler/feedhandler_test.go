@@ -1,0 +1,81 @@
+package feedhandler
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/circletest"
+	"github.com/circlekit/headless-go/gen/memberv1"
+)
+
+func newHandler(t *testing.T, srv *circletest.Server) *Handler {
+	t.Helper()
+	auth, err := circle.NewAuthClient(srv.AppToken(), circle.WithBaseURL(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := circle.NewMemberClient(nil, circle.WithBaseURL(srv.URL()), circle.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Handler{Auth: auth, API: api}
+}
+
+func get(h http.Handler, email string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/feed", nil)
+	req.Header.Set("X-Member-Email", email)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestFeed(t *testing.T) {
+	srv := circletest.Start(t) // a fake Circle, closed when the test ends
+	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
+	hello, news := "Hello", "News"
+	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: &hello}, {Name: &news}})
+
+	rec := get(newHandler(t, srv), ada.Email)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var titles []string
+	if err := json.Unmarshal(rec.Body.Bytes(), &titles); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(titles, []string{"Hello", "News"}) {
+		t.Fatalf("titles = %q", titles)
+	}
+	// What reached Circle: one mint, then the feed, for Ada.
+	var ops []string
+	for _, r := range srv.Requests() {
+		ops = append(ops, r.OperationID)
+		if r.ValidationError != nil {
+			t.Errorf("%s was invalid: %s", r.OperationID, r.ValidationError)
+		}
+	}
+	if !slices.Equal(ops, []string{"createMemberToken", "listHomePosts"}) {
+		t.Fatalf("calls = %q", ops)
+	}
+}
+
+func TestFeedWhenCircleFails(t *testing.T) {
+	srv := circletest.Start(t)
+	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
+	srv.InjectFault("listHomePosts", circletest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+
+	if rec := get(newHandler(t, srv), ada.Email); rec.Code != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", rec.Code)
+	}
+}
+
+func TestFeedUnknownMember(t *testing.T) {
+	srv := circletest.Start(t)
+	if rec := get(newHandler(t, srv), "nobody@example.com"); rec.Code != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", rec.Code)
+	}
+}
