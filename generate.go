@@ -5,4 +5,4 @@ package headless
 
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config openapi/auth/v1/codegen.yaml openapi/auth/v1/openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config openapi/member/v1/codegen.yaml openapi/member/v1/openapi.yaml
-//go:generate go run ./internal/cmd/genpages -spec openapi/member/v1/openapi.yaml -out circle/pages.gen.go
+//go:generate go run ./internal/cmd/genpages -spec openapi/member/v1/openapi.yaml -out circle/pages.gen.go -test-out circle/pages.gen_test.go

@@ -1,6 +1,7 @@
 package circletest
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,7 +151,7 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 			if !hasRecords {
 				records, _ = m["records"].([]any)
 			}
-			paginate(m, records, r, op)
+			paginate(m, records, r, rec.Body, op)
 		}
 	} else {
 		echoParams(body, schema, params)
@@ -175,11 +176,21 @@ func responseSchema(op *operation, status int) (*openapi3.SchemaRef, string) {
 }
 
 // paginate fills the envelope m with the page of records selected by r's
-// page and per_page parameters.
-func paginate(m map[string]any, records []any, r *http.Request, op *operation) {
+// page and per_page parameters: query parameters, or for the operations
+// that take them in their JSON body (searchCommunityMembers), body fields.
+func paginate(m map[string]any, records []any, r *http.Request, body []byte, op *operation) {
 	q := r.URL.Query()
-	page := positive(q.Get("page"), 1)
-	perPage := positive(q.Get("per_page"), op.perPageDefault)
+	pageArg, perPageArg := q.Get("page"), q.Get("per_page")
+	var b struct {
+		Page    json.Number `json:"page"`
+		PerPage json.Number `json:"per_page"`
+	}
+	if len(body) > 0 && json.Unmarshal(body, &b) == nil {
+		pageArg = cmp.Or(pageArg, b.Page.String())
+		perPageArg = cmp.Or(perPageArg, b.PerPage.String())
+	}
+	page := positive(pageArg, 1)
+	perPage := positive(perPageArg, op.perPageDefault)
 	total := len(records)
 	pages := total / perPage
 	if total%perPage != 0 {

@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$root"
 git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$tmp" 2>/dev/null || true
 # Drop every generated file in the copy so stale outputs cannot survive.
-find "$tmp" -name '*.gen.go' -delete
+find "$tmp" \( -name '*.gen.go' -o -name '*.gen_test.go' \) -delete
 (cd "$tmp" && go generate ./...)
 status=0
 while IFS= read -r f; do
@@ -17,9 +17,9 @@ while IFS= read -r f; do
     echo "check-generate: $rel differs from a fresh generation (run 'make generate' and commit)" >&2
     status=1
   fi
-done < <(find "$tmp" -name '*.gen.go')
+done < <(find "$tmp" \( -name '*.gen.go' -o -name '*.gen_test.go' \))
 while IFS= read -r f; do
   [ -f "$tmp/$f" ] || { echo "check-generate: $f is no longer generated; remove it" >&2; status=1; }
-done < <(git ls-files '*.gen.go')
+done < <(git ls-files '*.gen.go' '*.gen_test.go')
 [ $status -eq 0 ] && echo "check-generate: generated code is current"
 exit $status
