@@ -15,7 +15,8 @@ import (
 // (CreateMemberTokenWithResponse, RefreshAccessTokenWithResponse,
 // RevokeAccessTokenWithResponse, RevokeRefreshTokenWithResponse) with the
 // app token attached; a non-2xx answer is returned as an [*APIError]
-// unless [WithRawErrorResponses] was given. Most programs need only
+// unless [WithRawErrorResponses] was given, and a 2xx answer that is not
+// JSON as a [*DecodeError]. Most programs need only
 // [AuthClient.TokenSource].
 //
 // An AuthClient is safe for concurrent use. Its String and Format methods

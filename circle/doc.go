@@ -36,6 +36,9 @@
 // all its concurrent callers. When the Member API answers 401 to a token
 // the source believed valid, the member client refreshes it (once for all
 // concurrent 401s) and sends the request again, body included, once.
+// [MemberTokenSource.Revoke] withdraws the member's tokens and forgets
+// those Circle withdrew; a token it could not withdraw is kept, so that
+// calling Revoke again retries it.
 //
 // # Retries
 //
@@ -52,8 +55,35 @@
 // A non-2xx answer is returned as an [*APIError] (unless
 // [WithRawErrorResponses]), so a nil error means a 2xx answer. It matches
 // [ErrUnauthorized], [ErrForbidden], [ErrNotFound] and [ErrRateLimited]
-// with [errors.Is]. No token appears in an error, in a log line
-// ([WithLogger]) or in the String of a [Token].
+// with [errors.Is]. A 2xx answer the client cannot use is returned as a
+// [*DecodeError] (see Answers). No token appears in an error, in a log
+// line ([WithLogger]) or in the String of a [Token].
+//
+// # Answers
+//
+// Every 2xx answer of the specs but 204 is a JSON body, and the clients
+// hold Circle to that before the generated code decodes it: a 2xx answer
+// (other than 204 and 205, or to a HEAD request) whose Content-Type is not
+// JSON (application/json, text/json or a +json type; a login page, a wrong
+// base URL), or whose body is empty, cut short or not well-formed JSON, is
+// returned as a [*DecodeError] naming the call, the status, the
+// Content-Type and the request id, with a short excerpt of the body in
+// which string values are masked. So a nil error from a ...WithResponse
+// method means that the typed field of the answer's status (JSON200,
+// JSON201...) is set, for any status the spec declares a body for. A
+// well-formed body without a Content-Type is taken as JSON.
+//
+// The clients do not validate answers against the schema: a well-formed
+// body with values the schema forbids (an id below its minimum, a null
+// where none is allowed, a required property missing) decodes without
+// error, as Circle sent it. A body whose JSON types do not fit the
+// generated Go types (a string where an integer is expected) makes the
+// generated decoder fail after the circle layer has passed the answer on,
+// so the ...WithResponse method returns encoding/json's own error, a
+// [*encoding/json.UnmarshalTypeError], which names the field but not the
+// call: the circle layer cannot wrap it without wrapping every generated
+// method. The calls the circle layer makes itself, those of a
+// [MemberTokenSource], do return it as a [*DecodeError].
 //
 // # Pagination
 //

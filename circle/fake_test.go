@@ -71,8 +71,15 @@ type fakeCircle struct {
 	refreshStatus int
 	// mintStatus, when set, is the status every mint is answered.
 	mintStatus atomic.Int64
+	// revokeAccessFail and revokeRefreshFail, when set, are the status and
+	// message every revoke call of that kind is answered.
+	revokeAccessFail, revokeRefreshFail atomic.Pointer[fakeFailure]
+	// revokeGate, when set, holds every revoke call until it is closed;
+	// revokeArrived is told of each call it holds.
+	revokeGate    chan struct{}
+	revokeArrived chan struct{}
 
-	mints, refreshes, revokedAccess, revokedRefresh, memberCalls atomic.Int64
+	mints, refreshes, revokedAccess, revokedRefresh, revokeCalls, memberCalls atomic.Int64
 }
 
 func newFakeCircle(t testing.TB) *fakeCircle {
@@ -96,6 +103,35 @@ func newFakeCircle(t testing.TB) *fakeCircle {
 	t.Cleanup(f.srv.Close)
 	f.URL = f.srv.URL + basePath
 	return f
+}
+
+// fakeFailure is an answer a fake call is made to give.
+type fakeFailure struct {
+	status int
+	msg    string
+}
+
+// holdRevoke makes the revoke calls wait for the returned release.
+func (f *fakeCircle) holdRevoke() (arrived <-chan struct{}, release func()) {
+	f.revokeGate, f.revokeArrived = make(chan struct{}), make(chan struct{}, 16)
+	return f.revokeArrived, sync.OnceFunc(func() { close(f.revokeGate) })
+}
+
+// revokeFails answers the call with p's failure, if any, and reports so.
+func revokeFails(w http.ResponseWriter, p *atomic.Pointer[fakeFailure]) bool {
+	if ff := p.Load(); ff != nil {
+		writeFailure(w, ff.status, ff.msg)
+		return true
+	}
+	return false
+}
+
+func (f *fakeCircle) revokeCall() {
+	f.revokeCalls.Add(1)
+	if f.revokeGate != nil {
+		f.revokeArrived <- struct{}{}
+		<-f.revokeGate
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -195,7 +231,8 @@ func (f *fakeCircle) refreshToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeCircle) revokeAccess(w http.ResponseWriter, r *http.Request) {
-	if !f.appTokenOK(w, r) {
+	f.revokeCall()
+	if !f.appTokenOK(w, r) || revokeFails(w, &f.revokeAccessFail) {
 		return
 	}
 	var b struct {
@@ -215,7 +252,8 @@ func (f *fakeCircle) revokeAccess(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeCircle) revokeRefresh(w http.ResponseWriter, r *http.Request) {
-	if !f.appTokenOK(w, r) {
+	f.revokeCall()
+	if !f.appTokenOK(w, r) || revokeFails(w, &f.revokeRefreshFail) {
 		return
 	}
 	var b struct {

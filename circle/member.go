@@ -13,7 +13,8 @@ import (
 // call that names none fails with [ErrNoTokenSource].
 //
 // The client retries as described at [WithMaxRetries], returns non-2xx
-// answers as [*APIError], and, when a call is answered 401 and its source
+// answers as [*APIError] and 2xx answers that are not JSON as
+// [*DecodeError] (see "Answers" in the package documentation), and, when a call is answered 401 and its source
 // is a [Refresher] (a [*MemberTokenSource] is), refreshes the token and
 // sends the call once more. Options set the base URL, HTTP client, user
 // agent, retries and logger.

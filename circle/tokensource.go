@@ -2,10 +2,12 @@ package circle
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,11 +54,13 @@ func (c *cachedToken) usable(now time.Time) bool {
 	return c != nil && !c.rejected && (c.noExpiry || now.Before(c.refreshAt))
 }
 
-// flight is one mint or refresh, with the callers waiting for it.
+// flight is one mint or refresh, with the callers waiting for it, or a
+// Revoke, which callers wait for before they look at the source again.
 type flight struct {
-	done chan struct{}
-	tok  Token
-	err  error
+	done   chan struct{}
+	tok    Token
+	err    error
+	revoke bool
 }
 
 // Identity returns the member the source acts for.
@@ -86,32 +90,37 @@ func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (Token, e
 	if !s.id.valid() {
 		return Token{}, fmt.Errorf("circle: invalid member identity %v", s.id)
 	}
-	now := s.auth.cfg.now()
-	s.mu.Lock()
-	c := s.cur.Load()
-	if c != nil && rejected != "" && c.tok.AccessToken == rejected && !c.rejected {
-		r := *c
-		r.rejected = true
-		s.cur.Store(&r)
-		c = &r
-	}
-	if c.usable(now) {
+	for {
+		now := s.auth.cfg.now()
+		s.mu.Lock()
+		c := s.cur.Load()
+		if c != nil && rejected != "" && c.tok.AccessToken == rejected && !c.rejected {
+			r := *c
+			r.rejected = true
+			s.cur.Store(&r)
+			c = &r
+		}
+		if c.usable(now) {
+			s.mu.Unlock()
+			return c.tok, nil
+		}
+		f := s.flight
+		if f == nil {
+			f = &flight{done: make(chan struct{})}
+			s.flight = f
+			go s.run(context.WithoutCancel(ctx), f, c)
+		}
 		s.mu.Unlock()
-		return c.tok, nil
-	}
-	f := s.flight
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		s.flight = f
-		go s.run(context.WithoutCancel(ctx), f, c)
-	}
-	s.mu.Unlock()
 
-	select {
-	case <-f.done:
-		return f.tok, f.err
-	case <-ctx.Done():
-		return Token{}, ctx.Err()
+		select {
+		case <-f.done:
+			if !f.revoke {
+				return f.tok, f.err
+			}
+			// A Revoke ended: look again at what the source holds.
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
+		}
 	}
 }
 
@@ -154,7 +163,8 @@ func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cac
 	if err != nil {
 		s.warn(ctx, "circle: token store load failed", err)
 	} else if ok {
-		if c := s.cache(stored); stored.AccessToken != stale && c.usable(cfg.now()) {
+		// A pair a failed Revoke left may lack its access token.
+		if c := s.cache(stored); stored.AccessToken != "" && stored.AccessToken != stale && c.usable(cfg.now()) {
 			return c, nil
 		}
 		base = &stored
@@ -198,7 +208,11 @@ func (s *MemberTokenSource) save(ctx context.Context, tok Token) *cachedToken {
 }
 
 func (s *MemberTokenSource) mint(ctx context.Context) (Token, error) {
-	resp, err := s.auth.tokens.CreateMemberTokenWithResponse(ctx, s.id.body())
+	rsp, err := s.auth.tokens.CreateMemberToken(ctx, s.id.body())
+	if err != nil {
+		return Token{}, err
+	}
+	resp, err := parseTokenAnswer(rsp, authv1.ParseCreateMemberTokenResponse)
 	if err != nil {
 		return Token{}, err
 	}
@@ -217,7 +231,11 @@ func (s *MemberTokenSource) mint(ctx context.Context) (Token, error) {
 }
 
 func (s *MemberTokenSource) refresh(ctx context.Context, base Token) (Token, error) {
-	resp, err := s.auth.tokens.RefreshAccessTokenWithResponse(ctx, authv1.RefreshTokenBody{RefreshToken: base.RefreshToken})
+	rsp, err := s.auth.tokens.RefreshAccessToken(ctx, authv1.RefreshTokenBody{RefreshToken: base.RefreshToken})
+	if err != nil {
+		return Token{}, err
+	}
+	resp, err := parseTokenAnswer(rsp, authv1.ParseRefreshAccessTokenResponse)
 	if err != nil {
 		return Token{}, err
 	}
@@ -233,35 +251,59 @@ func (s *MemberTokenSource) refresh(ctx context.Context, base Token) (Token, err
 
 // Revoke withdraws the member's access and refresh tokens (those the
 // source holds and those in the store) through the Auth API, and forgets
-// them. It waits for a mint or refresh in progress first. Tokens Circle
-// already considers unusable are not an error. The next call to Token
-// mints a new pair.
+// those Circle has withdrawn or no longer knows. It waits for a mint or
+// refresh in progress first, and Token calls made while it runs wait for
+// it. Tokens Circle already considers unusable are not an error: it
+// answers 404 or 422 for an unknown, expired or revoked token, and 401
+// saying the token has expired. Expired tokens are not sent.
+//
+// When it returns nil, the source and the store hold no token of the
+// member, and the next call to Token mints a new pair. When some token
+// could not be withdrawn (Circle answered 5xx, the app token was rejected,
+// the context ended...), Revoke returns the errors (an [*APIError] for
+// each answer) and keeps that token where it was, in the source or the
+// store, so that calling Revoke again retries it; until then Token may
+// hand out an access token that was kept. If the store cannot be read,
+// Revoke reports it and leaves the store as it is.
 func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	if !s.id.valid() {
 		return fmt.Errorf("circle: invalid member identity %v", s.id)
 	}
-	var pairs []Token
+	// Become the flight: Token waits for the outcome, instead of handing
+	// out a token being revoked or minting a pair meanwhile.
+	f := &flight{done: make(chan struct{}), revoke: true}
+	var held *cachedToken
 	for {
 		s.mu.Lock()
-		f := s.flight
-		if f == nil {
-			break // s.mu stays locked, so that no flight starts meanwhile
+		g := s.flight
+		if g == nil {
+			s.flight = f
+			held = s.cur.Swap(nil)
+			s.mu.Unlock()
+			break
 		}
 		s.mu.Unlock()
 		select {
-		case <-f.done:
+		case <-g.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	if c := s.cur.Load(); c != nil {
-		pairs = append(pairs, c.tok)
-	}
-	s.cur.Store(nil)
+	var keep *cachedToken // what of held the source holds again
+	defer func() {
+		s.mu.Lock()
+		if keep != nil {
+			s.cur.Store(keep)
+		}
+		s.flight = nil
+		s.mu.Unlock()
+		close(f.done)
+	}()
+
 	store := s.auth.cfg.store
 	if l, ok := store.(TokenLocker); ok {
 		// So that no other process saves a refreshed pair between the
-		// Load and the Delete below.
+		// Load and the Save or Delete below.
 		unlock, err := l.Lock(ctx, s.id)
 		if err != nil {
 			s.warn(ctx, "circle: token store lock failed; going on without it", err)
@@ -269,49 +311,115 @@ func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 			defer unlock()
 		}
 	}
-	stored, ok, err := store.Load(ctx, s.id)
+	var (
+		errs  []error
+		pairs []Token
+	)
+	if held != nil {
+		pairs = append(pairs, held.tok)
+	}
+	stored, hasStored, err := store.Load(ctx, s.id)
 	if err != nil {
-		s.warn(ctx, "circle: token store load failed", err)
-	} else if ok {
+		errs = append(errs, fmt.Errorf("circle: reading the pair to revoke from the token store: %w", err))
+		hasStored = false // and leave the store alone
+	} else if hasStored {
 		pairs = append(pairs, stored)
 	}
-	delErr := store.Delete(ctx, s.id)
-	s.mu.Unlock()
 
-	var errs []error
-	if delErr != nil {
-		errs = append(errs, fmt.Errorf("circle: forgetting the revoked pair: %w", delErr))
+	gone := s.revokeAll(ctx, pairs, &errs)
+
+	if held != nil {
+		if left, ok := remaining(held.tok, gone); ok {
+			k := *held
+			k.tok = left
+			if left.AccessToken == "" {
+				k.rejected = true // nothing to hand out; refresh with what is left
+			}
+			keep = &k
+		}
 	}
-	seen := map[string]bool{"": true}
-	now := s.auth.cfg.now()
-	for _, p := range pairs {
-		if !seen[p.AccessToken] && (p.AccessTokenExpiresAt.IsZero() || now.Before(p.AccessTokenExpiresAt)) {
-			_, err := s.auth.tokens.RevokeAccessTokenWithResponse(ctx, authv1.AccessTokenBody{AccessToken: p.AccessToken})
-			if err != nil && !alreadyUnusable(err, true) {
-				errs = append(errs, err)
+	if hasStored {
+		left, ok := remaining(stored, gone)
+		switch {
+		case !ok:
+			if err := store.Delete(ctx, s.id); err != nil {
+				errs = append(errs, fmt.Errorf("circle: forgetting the revoked pair: %w", err))
+			}
+		case left != stored:
+			if err := store.Save(ctx, s.id, left); err != nil {
+				errs = append(errs, fmt.Errorf("circle: saving the tokens left to revoke: %w", err))
 			}
 		}
-		seen[p.AccessToken] = true
-		if !seen[p.RefreshToken] && (p.RefreshTokenExpiresAt.IsZero() || now.Before(p.RefreshTokenExpiresAt)) {
-			_, err := s.auth.tokens.RevokeRefreshTokenWithResponse(ctx, authv1.RefreshTokenBody{RefreshToken: p.RefreshToken})
-			if err != nil && !alreadyUnusable(err, false) {
-				errs = append(errs, err)
-			}
-		}
-		seen[p.RefreshToken] = true
 	}
 	return errors.Join(errs...)
 }
 
+// revokeAll revokes each token of pairs once, appending the failures to
+// errs, and returns the set of tokens that are gone: revoked, unknown to
+// Circle, or expired. The empty token is gone.
+func (s *MemberTokenSource) revokeAll(ctx context.Context, pairs []Token, errs *[]error) map[string]bool {
+	gone := map[string]bool{"": true}
+	tried := map[string]bool{"": true}
+	now := s.auth.cfg.now()
+	live := func(exp time.Time) bool { return exp.IsZero() || now.Before(exp) }
+	for _, p := range pairs {
+		if a := p.AccessToken; !tried[a] {
+			tried[a] = true
+			var err error
+			if live(p.AccessTokenExpiresAt) {
+				_, err = s.auth.tokens.RevokeAccessTokenWithResponse(ctx, authv1.AccessTokenBody{AccessToken: a})
+			}
+			if err == nil || alreadyUnusable(err) {
+				gone[a] = true
+			} else {
+				*errs = append(*errs, err)
+			}
+		}
+		if r := p.RefreshToken; !tried[r] {
+			tried[r] = true
+			var err error
+			if live(p.RefreshTokenExpiresAt) {
+				_, err = s.auth.tokens.RevokeRefreshTokenWithResponse(ctx, authv1.RefreshTokenBody{RefreshToken: r})
+			}
+			if err == nil || alreadyUnusable(err) {
+				gone[r] = true
+			} else {
+				*errs = append(*errs, err)
+			}
+		}
+	}
+	return gone
+}
+
+// remaining returns p without the tokens that are gone, and whether it
+// still holds one. The expiry times stay, so that a [MemoryStore] still
+// drops the pair once its refresh token would have expired.
+func remaining(p Token, gone map[string]bool) (Token, bool) {
+	if gone[p.AccessToken] {
+		p.AccessToken = ""
+	}
+	if gone[p.RefreshToken] {
+		p.RefreshToken = ""
+	}
+	return p, p.AccessToken != "" || p.RefreshToken != ""
+}
+
 // alreadyUnusable reports whether a revoke call failed because the token
-// no longer works anyway: unknown (404), or, for an access token, invalid,
-// expired or already revoked (422).
-func alreadyUnusable(err error, access bool) bool {
+// no longer works anyway: unknown (404), invalid, expired or already
+// revoked (422), or expired (a 401 whose message says so; any other 401
+// is the app token being rejected, a failure to report).
+func alreadyUnusable(err error) bool {
 	var e *APIError
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.StatusCode == http.StatusNotFound || access && e.StatusCode == http.StatusUnprocessableEntity
+	switch e.StatusCode {
+	case http.StatusNotFound, http.StatusUnprocessableEntity:
+		return true
+	case http.StatusUnauthorized:
+		return strings.Contains(strings.ToLower(e.Message), "expired")
+	}
+	return false
 }
 
 // String describes the source without its tokens.
@@ -343,12 +451,35 @@ func (s *MemberTokenSource) secrets() []string {
 
 // malformed is the error for a 2xx answer without the expected body.
 func malformed(resp *http.Response, what string) error {
-	if resp == nil || resp.Request == nil {
+	if resp == nil {
 		return fmt.Errorf("circle: the answer carries no %s", what)
 	}
-	return fmt.Errorf("circle: %s %s: %d answer carries no %s (Content-Type %q)",
-		resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, what, resp.Header.Get("Content-Type"))
+	return newDecodeError(resp.Request, resp, "carries no "+what, nil, nil, false, nil)
 }
+
+// parseTokenAnswer decodes rsp, a 2xx answer of the Auth API, with the
+// generated parse function, returning a decoding failure as a
+// *DecodeError. The cause is kept only when it is a
+// *json.UnmarshalTypeError, whose text names types and fields alone:
+// another (a time that does not parse, say) could quote a value, which
+// could be a token.
+func parseTokenAnswer[T any](rsp *http.Response, parse func(*http.Response) (T, error)) (T, error) {
+	v, err := parse(rsp)
+	if err == nil {
+		return v, nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		err = typeErr
+	} else {
+		err = errUndecodableValue
+	}
+	return v, newDecodeError(rsp.Request, rsp, "does not decode", err, nil, false, nil)
+}
+
+// errUndecodableValue stands for a decoding error of a token answer whose
+// text could hold a token.
+var errUndecodableValue = errors.New("a value is malformed (not shown: it could be a token)")
 
 func deref[T any](p *T) T {
 	if p == nil {

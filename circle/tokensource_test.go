@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -332,10 +334,183 @@ func TestRevokeReportsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stored, _, _ := e.auth.cfg.store.Load(t.Context(), ByEmail("hal@example.com"))
 	err = bad.TokenSource(ByEmail("hal@example.com")).Revoke(t.Context())
 	e.scan.seen(err)
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized (bad app token)", err)
+	}
+	// A 401 that is not about an expired token is the app token's: the
+	// pair is kept for a Revoke that can succeed.
+	if kept, ok, _ := e.auth.cfg.store.Load(t.Context(), ByEmail("hal@example.com")); !ok || kept != stored {
+		t.Error("a Revoke refused with a bad app token dropped the stored pair")
+	}
+	if err := e.auth.TokenSource(ByEmail("hal@example.com")).Revoke(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if e.revokedAccess.Load() != 1 || e.revokedRefresh.Load() != 1 {
+		t.Errorf("revoked %d access and %d refresh tokens, want 1 and 1", e.revokedAccess.Load(), e.revokedRefresh.Load())
+	}
+}
+
+// TestRevokeKeepsWhatItCouldNotRevoke fails one revoke call at a time:
+// Revoke reports it, forgets only the token that was withdrawn, and a
+// second Revoke withdraws the rest; then nothing is left to revoke.
+func TestRevokeKeepsWhatItCouldNotRevoke(t *testing.T) {
+	t.Parallel()
+	busy := &fakeFailure{http.StatusServiceUnavailable, "Service Unavailable"}
+
+	t.Run("access token", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		id := ByEmail("ida@example.com")
+		ts := e.auth.TokenSource(id)
+		old, err := ts.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.revokeAccessFail.Store(busy)
+		err = ts.Revoke(t.Context())
+		e.scan.seen(err)
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Path != basePath+"/api/v1/headless/access_token/revoke" {
+			t.Fatalf("err = %v, want the access token revocation's 503", err)
+		}
+		if e.revokedAccess.Load() != 0 || e.revokedRefresh.Load() != 1 {
+			t.Fatalf("revoked %d access and %d refresh tokens, want 0 and 1", e.revokedAccess.Load(), e.revokedRefresh.Load())
+		}
+		want := old
+		want.RefreshToken = ""
+		if got, ok, _ := e.auth.cfg.store.Load(t.Context(), id); !ok || got != want {
+			t.Errorf("the store holds %v (%t), want the access token alone", got, ok)
+		}
+		// The access token is still good, and still handed out.
+		if tok, err := ts.Token(t.Context()); err != nil || tok.AccessToken != old.AccessToken {
+			t.Errorf("Token after the failed Revoke: %v, %v; want the kept access token", tok, err)
+		}
+		if e.mints.Load() != 1 {
+			t.Errorf("%d mints, want 1", e.mints.Load())
+		}
+
+		e.revokeAccessFail.Store(nil)
+		calls := e.revokeCalls.Load()
+		if err := ts.Revoke(t.Context()); err != nil {
+			e.scan.seen(err)
+			t.Fatalf("the second Revoke: %v", err)
+		}
+		if e.revokedAccess.Load() != 1 || e.revokeCalls.Load() != calls+1 {
+			t.Errorf("the second Revoke made %d calls, revoking %d access tokens; want 1, 1", e.revokeCalls.Load()-calls, e.revokedAccess.Load())
+		}
+		if _, ok, _ := e.auth.cfg.store.Load(t.Context(), id); ok {
+			t.Error("the store still holds a revoked token")
+		}
+		calls = e.revokeCalls.Load()
+		if err := ts.Revoke(t.Context()); err != nil || e.revokeCalls.Load() != calls {
+			t.Errorf("a Revoke with nothing left: %v after %d calls; want nil after none", err, e.revokeCalls.Load()-calls)
+		}
+		if tok, err := ts.Token(t.Context()); err != nil || tok.AccessToken == old.AccessToken || e.mints.Load() != 2 {
+			t.Errorf("Token after the Revoke: %v, %v, %d mints; want a new pair", tok, err, e.mints.Load())
+		}
+	})
+
+	t.Run("refresh token", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		id := ByEmail("jan@example.com")
+		ts := e.auth.TokenSource(id)
+		old, err := ts.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.revokeRefreshFail.Store(busy)
+		err = ts.Revoke(t.Context())
+		e.scan.seen(err)
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Path != basePath+"/api/v1/headless/refresh_token/revoke" {
+			t.Fatalf("err = %v, want the refresh token revocation's 503", err)
+		}
+		if e.revokedAccess.Load() != 1 || e.revokedRefresh.Load() != 0 {
+			t.Fatalf("revoked %d access and %d refresh tokens, want 1 and 0", e.revokedAccess.Load(), e.revokedRefresh.Load())
+		}
+		// No access token to hand out: Token refreshes with the kept
+		// refresh token.
+		tok, err := ts.Token(t.Context())
+		if err != nil || tok.AccessToken == old.AccessToken || tok.RefreshToken != old.RefreshToken || e.refreshes.Load() != 1 || e.mints.Load() != 1 {
+			t.Fatalf("Token after the failed Revoke: %v, %v (%d refreshes, %d mints); want a refresh with the kept refresh token",
+				tok, err, e.refreshes.Load(), e.mints.Load())
+		}
+		e.revokeRefreshFail.Store(nil)
+		if err := ts.Revoke(t.Context()); err != nil {
+			e.scan.seen(err)
+			t.Fatalf("the second Revoke: %v", err)
+		}
+		if e.revokedAccess.Load() != 2 || e.revokedRefresh.Load() != 1 {
+			t.Errorf("revoked %d access and %d refresh tokens, want 2 and 1", e.revokedAccess.Load(), e.revokedRefresh.Load())
+		}
+	})
+
+	t.Run("expired is gone", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		id := ByEmail("kai@example.com")
+		ts := e.auth.TokenSource(id)
+		if _, err := ts.Token(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// Circle's answer for a refresh token past its expiry, which the
+		// client did not know about.
+		e.revokeRefreshFail.Store(&fakeFailure{http.StatusUnauthorized, "The refresh token is expired. Please generate/get new auth token."})
+		if err := ts.Revoke(t.Context()); err != nil {
+			e.scan.seen(err)
+			t.Fatalf("Revoke: %v; a refresh token Circle says has expired is gone", err)
+		}
+		if _, ok, _ := e.auth.cfg.store.Load(t.Context(), id); ok {
+			t.Error("the store still holds the pair")
+		}
+	})
+}
+
+// TestTokenWaitsForRevoke calls Token while Revoke waits on Circle: it
+// must neither hand out the token being revoked nor mint before Revoke
+// is done, and a caller whose context ends stops waiting.
+func TestTokenWaitsForRevoke(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ts := e.auth.TokenSource(ByEmail("lea@example.com"))
+	old, err := ts.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := e.holdRevoke()
+	t.Cleanup(release)
+	revoked := make(chan error, 1)
+	go func() { revoked <- ts.Revoke(t.Context()) }()
+	<-arrived // Revoke is calling Circle
+
+	short, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := ts.Token(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Token during Revoke, with a short context: %v, want its deadline", err)
+	}
+	got := make(chan Token, 1)
+	go func() {
+		tok, err := ts.Token(t.Context())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- tok
+	}()
+	select {
+	case tok := <-got:
+		t.Fatalf("Token returned %v while Revoke was running", tok)
+	case <-time.After(20 * time.Millisecond):
+	}
+	release()
+	if err := <-revoked; err != nil {
+		t.Fatal(err)
+	}
+	if tok := <-got; tok.AccessToken == old.AccessToken || e.mints.Load() != 2 {
+		t.Errorf("Token after Revoke: %v (%d mints), want a new pair", tok, e.mints.Load())
 	}
 }
 
@@ -573,18 +748,36 @@ func TestMemoryStoreDropsExpiredPairs(t *testing.T) {
 
 func TestTokenAnswerWithoutTokens(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Write([]byte("ok"))
-	}))
-	t.Cleanup(srv.Close)
-	a, err := NewAuthClient(testAppToken, WithBaseURL(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = a.TokenSource(ByEmail("nil@example.com")).Token(t.Context())
-	want := `circle: POST /api/v1/headless/auth_token: 200 answer carries no token pair (Content-Type "text/plain")`
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %v, want %s", err, want)
+	for _, tc := range []struct{ contentType, body, want string }{
+		{"text/plain", "ok", `circle: POST /api/v1/headless/auth_token: 200 OK answer is not JSON (Content-Type "text/plain", request id r-1)`},
+		{"application/json", "{}", `circle: POST /api/v1/headless/auth_token: 200 OK answer carries no token pair (Content-Type "application/json", request id r-1)`},
+		{"application/json", `{"access_token":7,"refresh_token":"ref-` + secretMark + `"}`,
+			`circle: POST /api/v1/headless/auth_token: 200 OK answer does not decode: json: cannot unmarshal number into Go struct field MemberToken.access_token of type string (Content-Type "application/json", request id r-1)`},
+		{"application/json", `{"access_token":"acc-` + secretMark + `","refresh_token":"r","access_token_expires_at":"acc-` + secretMark + `"}`,
+			`circle: POST /api/v1/headless/auth_token: 200 OK answer does not decode: a value is malformed (not shown: it could be a token) (Content-Type "application/json", request id r-1)`},
+		{"application/json", `{"access_token":"acc-` + secretMark,
+			`circle: POST /api/v1/headless/auth_token: 200 OK answer is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id r-1)`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", tc.contentType)
+			w.Header().Set("X-Request-Id", "r-1")
+			w.Write([]byte(tc.body))
+		}))
+		t.Cleanup(srv.Close)
+		a, err := NewAuthClient(testAppToken, WithBaseURL(srv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.TokenSource(ByEmail("nil@example.com")).Token(t.Context())
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v\nwant  %s", err, tc.want)
+		}
+		var de *DecodeError
+		if !errors.As(err, &de) || de.StatusCode != 200 || de.Path != "/api/v1/headless/auth_token" || de.ContentType != tc.contentType || de.Excerpt != "" {
+			t.Errorf("err = %#v, want a *DecodeError without an excerpt", err)
+		}
+		if s := fmt.Sprintf("%v %+v %#v", err, err, de); strings.Contains(s, secretMark) {
+			t.Errorf("a token shows: %s", s)
+		}
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
 // transport is the Doer the generated clients are given. Around the user's
 // Doer it retries, replays a Member API request once after a 401, turns
-// non-2xx answers into *APIError and logs each attempt. It never modifies
+// non-2xx answers into *APIError, 2xx answers that are not well-formed
+// JSON into *DecodeError, and logs each attempt. It never modifies
 // the request it is given: every attempt but an unmodified first one is a
 // clone.
 type transport struct {
@@ -71,6 +73,9 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if err := t.checkAnswer(cur, resp, getBody); err != nil {
+				return nil, err
+			}
 			return resp, nil
 		}
 
@@ -221,4 +226,156 @@ func bufferBody(resp *http.Response) []byte {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
 	return b
+}
+
+// maxPrealloc is the largest Content-Length a 2xx body's buffer is
+// allocated for at once; a longer body (or a false header) grows it as it
+// is read.
+const maxPrealloc = 16 << 20
+
+// excerptRead is how much of a 2xx body that is not JSON is read for the
+// excerpt of its error.
+const excerptRead = 4 << 10
+
+// checkAnswer makes sure that the 2xx answer resp to req is one the
+// generated code decodes: every 2xx answer of the specs but 204 is an
+// application/json body. A 204 or 205 answer, and the answer to a HEAD
+// request, pass as they are. Any other must declare a JSON Content-Type
+// (application/json, text/json or a +json type), or none, and have a
+// non-empty body that is well-formed JSON; otherwise checkAnswer closes
+// the body and returns a *DecodeError. It reads a good body into memory
+// (the generated code reads it whole anyway) and replaces resp.Body with
+// a reader of those bytes; a body without a Content-Type, or with one the
+// generated code's case-sensitive test for "json" would miss, gets the
+// header it needs to be decoded. The body is not checked against the
+// schema.
+func (t *transport) checkAnswer(req *http.Request, resp *http.Response, getBody func() (io.ReadCloser, error)) error {
+	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || req.Method == http.MethodHead {
+		return nil
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct != "" && !jsonMediaType(ct) {
+		var head []byte
+		if resp.Body != nil {
+			head, _ = io.ReadAll(io.LimitReader(resp.Body, excerptRead))
+			_ = resp.Body.Close()
+		}
+		return t.decodeError(req, resp, getBody, "is not JSON", nil, head)
+	}
+	ab, err := readAnswer(resp)
+	body := ab.b
+	switch {
+	case err != nil:
+		return t.decodeError(req, resp, getBody, "was cut short", err, body)
+	case len(body) == 0:
+		return t.decodeError(req, resp, getBody, "has an empty body", nil, nil)
+	case !validJSON(body): // json.Valid, faster
+		// Unmarshal says where, as a *json.SyntaxError.
+		return t.decodeError(req, resp, getBody, "is not valid JSON", json.Unmarshal(body, new(json.RawMessage)), body)
+	}
+	if ct == "" {
+		resp.Header.Set("Content-Type", "application/json")
+	} else if !strings.Contains(ct, "json") {
+		resp.Header.Set("Content-Type", strings.ToLower(ct))
+	}
+	resp.Body = newAnswerBody(ab)
+	return nil
+}
+
+// decodeError builds the *DecodeError of an unusable 2xx answer, with an
+// excerpt of body for the Member API only: an Auth API answer may carry
+// tokens this client has never seen, which could not be redacted.
+func (t *transport) decodeError(req *http.Request, resp *http.Response, getBody func() (io.ReadCloser, error), reason string, err error, body []byte) error {
+	withBody := !t.auth && len(body) > 0
+	var secrets []string
+	if withBody {
+		secrets = t.secrets(req, getBody)
+	}
+	return newDecodeError(req, resp, reason, err, body, withBody, secrets)
+}
+
+// jsonMediaType reports whether the Content-Type value ct names JSON:
+// application/json, text/json, or a type with the +json suffix, in any
+// case, with any parameters.
+func jsonMediaType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	if strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "text/json") {
+		return true
+	}
+	const suffix = "+json"
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && typ != "" && len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
+}
+
+// readAnswer reads resp's whole body into a buffer of bufPool, and closes
+// it. A buffer too small for the Content-Length, when there is one, is
+// replaced by one of that size, so that a body is read without growing the
+// buffer. On a read error it returns what was read with the error.
+func readAnswer(resp *http.Response) (*answerBuf, error) {
+	ab, _ := bufPool.Get().(*answerBuf)
+	if ab == nil {
+		ab = new(answerBuf)
+	}
+	b := ab.b[:0]
+	if resp.Body == nil {
+		ab.b = b
+		return ab, nil
+	}
+	defer resp.Body.Close()
+	if cl := resp.ContentLength; cl >= 0 && cl < maxPrealloc && int(cl) >= cap(b) {
+		b = make([]byte, 0, int(cl)+1) // one more, so that reading the EOF needs no growth
+	} else if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		m, err := resp.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			ab.b = b
+			return ab, nil
+		}
+		if err != nil {
+			ab.b = b
+			return ab, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// answerBuf is a buffer a 2xx body is read into. Buffers of answers that
+// were closed go back to bufPool, up to maxPooled bytes.
+type answerBuf struct{ b []byte }
+
+var bufPool sync.Pool
+
+const maxPooled = 64 << 10
+
+// answerBody is the body of a checked 2xx answer: its bytes, read anew.
+// Close hands the buffer back to bufPool: the bytes were only ever copied
+// out (by Read or ReadAt, or by WriteTo into a Writer, which must not keep
+// them), and the body reads as empty once closed.
+type answerBody struct {
+	bytes.Reader
+	buf *answerBuf
+}
+
+func newAnswerBody(ab *answerBuf) *answerBody {
+	a := &answerBody{buf: ab}
+	a.Reset(ab.b)
+	return a
+}
+
+// Close ends the body and recycles its buffer.
+func (a *answerBody) Close() error {
+	if ab := a.buf; ab != nil {
+		a.buf = nil
+		a.Reset(nil)
+		if cap(ab.b) <= maxPooled {
+			bufPool.Put(ab)
+		}
+	}
+	return nil
 }
