@@ -31,8 +31,11 @@ quickstart: ## Run the quick start (against the embedded fake Circle unless CIRC
 
 check: vet check-generate test conformance quickstart ## Everything CI runs.
 
-bench: ## Benchmarks with their baselines; compare with benchstat.
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./circle/ | tee bench.out
+BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+bench: ## Benchmarks with their baselines in one run, then benchstat's ratios.
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./circle/ > bench.out
+	$(GO) run $(BENCHSTAT) -col /impl bench.out
 
 sync-specs: ## Download Circle's current documents into openapi/upstream/ and compare with upstream.lock.
 	$(GO) run ./internal/cmd/specsync sync

@@ -18,7 +18,7 @@ import (
 // the same run; benchstat gives the ratios:
 //
 //	go test -run '^$' -bench . -benchmem -count 6 ./circle/ > bench.out
-//	go run golang.org/x/perf/cmd/benchstat@latest -col /impl bench.out
+//	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col /impl bench.out
 
 // benchServer serves a fixed page of ten bookmarks to the bearer token
 // "acc-bench", and mints that token for any member.
