@@ -43,7 +43,8 @@
 // # Retries
 //
 // GET, HEAD, PUT, DELETE and OPTIONS requests are retried after a
-// connection error or a 408, 429, 500, 502, 503 or 504 answer, up to
+// connection error (a 2xx body the connection cut short counts as one) or a
+// 408, 429, 500, 502, 503 or 504 answer, up to
 // [WithMaxRetries] more times (2 by default), with exponential backoff and
 // jitter ([WithRetryBackoff]), honouring Retry-After up to a cap
 // ([WithMaxRetryAfter]), and never past the context's deadline. POST and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,10 +74,25 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if err := t.checkAnswer(cur, resp, getBody); err != nil {
-				return nil, err
+			err := t.checkAnswer(cur, resp, getBody)
+			if err == nil {
+				return resp, nil
 			}
-			return resp, nil
+			// A body cut short by the connection is a connection error:
+			// an idempotent request is sent again.
+			var de *DecodeError
+			if errors.As(err, &de) && de.Reason == reasonCutShort && policy == retryIdempotent &&
+				retries < t.cfg.maxRetries && ctx.Err() == nil {
+				wait := t.cfg.backoff(retries)
+				if fitsDeadline(ctx, wait) && sleep(ctx, wait) {
+					retries++
+					if cur, err = cloneRequest(ctx, cur, getBody); err != nil {
+						return nil, err
+					}
+					continue
+				}
+			}
+			return nil, err
 		}
 
 		// A non-2xx answer: keep (at most 1 MiB of) its body, so that it
@@ -266,7 +282,7 @@ func (t *transport) checkAnswer(req *http.Request, resp *http.Response, getBody 
 	body := ab.b
 	switch {
 	case err != nil:
-		return t.decodeError(req, resp, getBody, "was cut short", err, body)
+		return t.decodeError(req, resp, getBody, reasonCutShort, err, body)
 	case len(body) == 0:
 		return t.decodeError(req, resp, getBody, "has an empty body", nil, nil)
 	case !validJSON(body): // json.Valid, faster
@@ -281,6 +297,10 @@ func (t *transport) checkAnswer(req *http.Request, resp *http.Response, getBody 
 	resp.Body = newAnswerBody(ab)
 	return nil
 }
+
+// reasonCutShort is the Reason of a *DecodeError for a 2xx body that the
+// connection cut short; the transport retries it like a connection error.
+const reasonCutShort = "was cut short"
 
 // decodeError builds the *DecodeError of an unusable 2xx answer, with an
 // excerpt of body for the Member API only: an Auth API answer may carry

@@ -211,6 +211,59 @@ func TestBadAnswers(t *testing.T) {
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("err = %v does not unwrap to io.ErrUnexpectedEOF", err)
 		}
+		// A cut body is a connection error: the GET was sent again, up
+		// to the default two retries.
+		if n := rc.calls.Load(); n != 3 {
+			t.Errorf("a GET whose body was cut was sent %d times, want 3", n)
+		}
+	})
+
+	t.Run("connection cut mid-body on a POST", func(t *testing.T) {
+		t.Parallel()
+		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: raw-post-cut\r\nContent-Length: 500\r\n\r\n{\"succ")
+			_ = buf.Flush()
+		})
+		_, err := rc.api.LikePostWithResponse(ctx(t), 1)
+		wantDecodeError(t, err, "POST", "/api/headless/v1/posts/1/user_likes", 200, "application/json", "was cut short")
+		// The POST may have taken effect: it is never sent twice.
+		if n := rc.calls.Load(); n != 1 {
+			t.Errorf("a POST whose body was cut was sent %d times, want 1", n)
+		}
+	})
+
+	t.Run("connection cut mid-body once", func(t *testing.T) {
+		t.Parallel()
+		var rc *rawCircle
+		rc = newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+			if rc.calls.Load() > 1 {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, `{"id":1,"name":"Ada"}`)
+				return
+			}
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":1,\"na")
+			_ = buf.Flush()
+		})
+		resp, err := rc.api.GetCurrentMemberWithResponse(ctx(t))
+		if err != nil {
+			t.Fatalf("a GET whose first answer was cut short: %v", err)
+		}
+		if resp.JSON200 == nil || resp.JSON200.Name == nil || *resp.JSON200.Name != "Ada" {
+			t.Errorf("the retried answer did not decode: %s", resp.Body)
+		}
+		if n := rc.calls.Load(); n != 2 {
+			t.Errorf("sent %d times, want 2", n)
+		}
 	})
 
 	t.Run("empty 200 declared JSON", func(t *testing.T) {
