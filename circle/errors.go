@@ -64,20 +64,7 @@ type APIError struct {
 // token is expired. (request id 4f1c)`.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	b.WriteString("circle: ")
-	if e.Method != "" {
-		b.WriteString(e.Method)
-		b.WriteByte(' ')
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	if t := http.StatusText(e.StatusCode); t != "" {
-		b.WriteByte(' ')
-		b.WriteString(t)
-	}
+	writeCall(&b, e.Method, e.Path, e.StatusCode)
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
@@ -258,20 +245,7 @@ type DecodeError struct {
 // (Content-Type "text/html", request id 4f1c); body "<!DOCTYPE html>…"`.
 func (e *DecodeError) Error() string {
 	var b strings.Builder
-	b.WriteString("circle: ")
-	if e.Method != "" {
-		b.WriteString(e.Method)
-		b.WriteByte(' ')
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	if t := http.StatusText(e.StatusCode); t != "" {
-		b.WriteByte(' ')
-		b.WriteString(t)
-	}
+	writeCall(&b, e.Method, e.Path, e.StatusCode)
 	b.WriteString(" answer ")
 	b.WriteString(e.Reason)
 	if e.Err != nil {
@@ -407,3 +381,22 @@ func writeClean(b *strings.Builder, s []byte) {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// writeCall writes the start shared by the messages of APIError and
+// DecodeError: "circle: METHOD /path: 404 Not Found".
+func writeCall(b *strings.Builder, method, path string, status int) {
+	b.WriteString("circle: ")
+	if method != "" {
+		b.WriteString(method)
+		b.WriteByte(' ')
+	}
+	if path != "" {
+		b.WriteString(path)
+		b.WriteString(": ")
+	}
+	b.WriteString(strconv.Itoa(status))
+	if t := http.StatusText(status); t != "" {
+		b.WriteByte(' ')
+		b.WriteString(t)
+	}
+}
