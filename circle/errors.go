@@ -94,8 +94,8 @@ func (e *APIError) Is(target error) bool {
 }
 
 // notEligible reports whether Circle said the community may not use the
-// headless APIs ("Community does not eligible for headless API access.",
-// "Your community isn't eligible ..."), which the Member API sends as 401.
+// headless APIs: its message then says the community is not "eligible".
+// The Member API sends this as 401, the Auth API as 403.
 func (e *APIError) notEligible() bool {
 	return (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) &&
 		strings.Contains(strings.ToLower(e.Message), "eligible")

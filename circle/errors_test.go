@@ -23,11 +23,11 @@ func TestAPIErrorIs(t *testing.T) {
 		msg    string
 		want   error // nil: none of the four
 	}{
-		{401, "The access token is expired.", ErrUnauthorized},
-		{401, "Community does not eligible for headless API access.", ErrForbidden},
-		{403, "Your community isn't eligible for headless API access. Please upgrade or contact support", ErrForbidden},
-		{403, "You cannot perform this action.", ErrForbidden},
-		{404, "Oops! Missing record. Please try again later.", ErrNotFound},
+		{401, "This access token has expired (test).", ErrUnauthorized},
+		{401, "Not eligible for headless access on this plan (test).", ErrForbidden},
+		{403, "This community's plan is not eligible for the headless APIs (test).", ErrForbidden},
+		{403, "This action is not allowed for you (test).", ErrForbidden},
+		{404, "No such record (test).", ErrNotFound},
 		{429, "", ErrRateLimited},
 		{400, "", nil}, {422, "Record invalid", nil}, {500, "", nil},
 	} {
@@ -57,7 +57,7 @@ func TestParseErrorBody(t *testing.T) {
 	for _, tc := range []struct {
 		body, msg, details string
 	}{
-		{`{"success":false,"message":"The access token is expired.","error_details":{}}`, "The access token is expired.", "map[]"},
+		{`{"success":false,"message":"This access token has expired (test).","error_details":{}}`, "This access token has expired (test).", "map[]"},
 		{`{"success":false,"message":"x","error_details":{"message":"JWT::EncodeError"}}`, "x", "map[message:JWT::EncodeError]"},
 		{`{"message":"x","error_details":null}`, "x", "<nil>"},
 		{`{"message":["a","b"]}`, `["a","b"]`, "<nil>"},
@@ -76,7 +76,7 @@ func TestParseErrorBody(t *testing.T) {
 
 func FuzzParseErrorBody(f *testing.F) {
 	for _, s := range []string{
-		`{"success":false,"message":"The access token is invalid.","error_details":{}}`,
+		`{"success":false,"message":"This access token is not valid (test).","error_details":{}}`,
 		`{"success":false,"message":"m","error_details":{"message":"JWT::EncodeError"}}`,
 		`{"message":null,"error_details":null}`, `{"message":{"a":[1,2]}}`, `{"error":"e"}`,
 		`<html></html>`, `null`, `"s"`, `{"message":"\u00e9\ud800"}`, ``,

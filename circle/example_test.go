@@ -31,7 +31,7 @@ func startCircle() *httptest.Server {
 	}
 	mux.HandleFunc("POST /api/v1/headless/auth_token", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer app-token" {
-			reply(w, 401, map[string]any{"success": false, "message": "Your account could not be authenticated."})
+			reply(w, 401, map[string]any{"success": false, "message": "The app token was not accepted (test)."})
 			return
 		}
 		var id struct{ Email string }
@@ -52,7 +52,7 @@ func startCircle() *httptest.Server {
 	mux.HandleFunc("GET /api/headless/v1/bookmarks", func(w http.ResponseWriter, r *http.Request) {
 		m, err := strconv.Atoi(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer acc-"))
 		if err != nil {
-			reply(w, 401, map[string]any{"success": false, "message": "The access token is invalid."})
+			reply(w, 401, map[string]any{"success": false, "message": "This access token is not valid (test)."})
 			return
 		}
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
@@ -90,7 +90,7 @@ func ExampleNewAuthClient() {
 	// Output:
 	// member 1 of community 7
 	// true
-	// circle: POST /api/v1/headless/auth_token: 401 Unauthorized: Your account could not be authenticated.
+	// circle: POST /api/v1/headless/auth_token: 401 Unauthorized: The app token was not accepted (test).
 }
 
 // A member client acts for one member: its token source mints, caches
@@ -191,7 +191,7 @@ func ExampleAPIError() {
 	}
 	fmt.Println(errors.Is(err, circle.ErrUnauthorized))
 	// Output:
-	// 401 The access token is invalid.
+	// 401 This access token is not valid (test).
 	// true
 }
 

@@ -146,7 +146,7 @@ func writeFailure(w http.ResponseWriter, status int, msg string) {
 
 func (f *fakeCircle) appTokenOK(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("Authorization") != "Bearer "+testAppToken {
-		writeFailure(w, http.StatusUnauthorized, "Your account could not be authenticated.")
+		writeFailure(w, http.StatusUnauthorized, "The app token was not accepted (test).")
 		return false
 	}
 	return true
@@ -161,12 +161,12 @@ func (f *fakeCircle) mint(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(f.mintDelay)
 	}
 	if s := f.mintStatus.Load(); s != 0 {
-		writeFailure(w, int(s), "The access token generation failed. Please contact support.")
+		writeFailure(w, int(s), "Could not issue an access token (test).")
 		return
 	}
 	var id map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&id); err != nil || len(id) != 1 {
-		writeFailure(w, http.StatusUnprocessableEntity, "Oops! Missing parameter. Please try again later.")
+		writeFailure(w, http.StatusUnprocessableEntity, "A required parameter is missing (test).")
 		return
 	}
 	var key string
@@ -203,7 +203,7 @@ func (f *fakeCircle) refreshToken(w http.ResponseWriter, r *http.Request) {
 		<-g
 	}
 	if f.refreshStatus != 0 {
-		writeFailure(w, f.refreshStatus, "The refresh token is expired. Please generate/get new auth token.")
+		writeFailure(w, f.refreshStatus, "This refresh token has expired; mint a new pair (test).")
 		return
 	}
 	var b struct {
@@ -215,12 +215,12 @@ func (f *fakeCircle) refreshToken(w http.ResponseWriter, r *http.Request) {
 	ref, ok := f.refresh[b.RefreshToken]
 	if !ok {
 		f.mu.Unlock()
-		writeFailure(w, http.StatusNotFound, "Refresh token not found.")
+		writeFailure(w, http.StatusNotFound, "No such refresh token (test).")
 		return
 	}
 	if !now.Before(ref.expires) {
 		f.mu.Unlock()
-		writeFailure(w, http.StatusUnauthorized, "The refresh token is expired. Please generate/get new auth token.")
+		writeFailure(w, http.StatusUnauthorized, "This refresh token has expired; mint a new pair (test).")
 		return
 	}
 	f.seq++
@@ -244,7 +244,7 @@ func (f *fakeCircle) revokeAccess(w http.ResponseWriter, r *http.Request) {
 	delete(f.access, b.AccessToken)
 	f.mu.Unlock()
 	if !ok {
-		writeFailure(w, http.StatusUnprocessableEntity, "The access token not found.")
+		writeFailure(w, http.StatusUnprocessableEntity, "No such access token (test).")
 		return
 	}
 	f.revokedAccess.Add(1)
@@ -265,7 +265,7 @@ func (f *fakeCircle) revokeRefresh(w http.ResponseWriter, r *http.Request) {
 	delete(f.refresh, b.RefreshToken)
 	f.mu.Unlock()
 	if !ok {
-		writeFailure(w, http.StatusNotFound, "Refresh token not found.")
+		writeFailure(w, http.StatusNotFound, "No such refresh token (test).")
 		return
 	}
 	f.revokedRefresh.Add(1)
@@ -283,10 +283,10 @@ func (f *fakeCircle) member(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	switch {
 	case !ok:
-		writeFailure(w, http.StatusUnauthorized, "The access token not found.")
+		writeFailure(w, http.StatusUnauthorized, "No such access token (test).")
 		return
 	case !f.clock.Now().Before(a.expires):
-		writeFailure(w, http.StatusUnauthorized, "The access token is expired.")
+		writeFailure(w, http.StatusUnauthorized, "This access token has expired (test).")
 		return
 	}
 	if fn != nil {

@@ -39,7 +39,7 @@ func serveBookmarks(t *testing.T, e *env, total, perPage int) {
 			}
 			writeJSON(w, 201, map[string]any{"id": 1, "record_id": b.RecordID, "bookmark_type": b.BookmarkType})
 		default:
-			writeFailure(w, 404, "Oops! Missing record. Please try again later.")
+			writeFailure(w, 404, "No such record (test).")
 		}
 	})
 }
@@ -111,7 +111,7 @@ func TestMemberClientErrors(t *testing.T) {
 	e.scan.seen(err)
 	var apiErr *APIError
 	if resp != nil || !errors.Is(err, ErrNotFound) || !errors.As(err, &apiErr) ||
-		apiErr.Path != basePath+"/api/headless/v1/spaces/5" || apiErr.Message != "Oops! Missing record. Please try again later." {
+		apiErr.Path != basePath+"/api/headless/v1/spaces/5" || apiErr.Message != "No such record (test)." {
 		t.Fatalf("GetSpace: %v, %v; want nil and a 404 *APIError", resp, err)
 	}
 	// No member named: the call fails before any request.

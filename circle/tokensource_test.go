@@ -459,7 +459,7 @@ func TestRevokeKeepsWhatItCouldNotRevoke(t *testing.T) {
 		}
 		// Circle's answer for a refresh token past its expiry, which the
 		// client did not know about.
-		e.revokeRefreshFail.Store(&fakeFailure{http.StatusUnauthorized, "The refresh token is expired. Please generate/get new auth token."})
+		e.revokeRefreshFail.Store(&fakeFailure{http.StatusUnauthorized, "This refresh token has expired; mint a new pair (test)."})
 		if err := ts.Revoke(t.Context()); err != nil {
 			e.scan.seen(err)
 			t.Fatalf("Revoke: %v; a refresh token Circle says has expired is gone", err)

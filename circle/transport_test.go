@@ -79,7 +79,7 @@ func TestConcurrent401sCauseOneRefresh(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Error("the requests did not arrive together")
 			}
-			writeFailure(w, http.StatusUnauthorized, "The access token is invalid.")
+			writeFailure(w, http.StatusUnauthorized, "This access token is not valid (test).")
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{})
@@ -116,7 +116,7 @@ func TestReplayOn401OnlyOnce(t *testing.T) {
 	ts := e.auth.TokenSource(ByEmail("ned@example.com"))
 	tr := e.memberTransport(ts)
 	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
-		writeFailure(w, http.StatusUnauthorized, "The access token is invalid.")
+		writeFailure(w, http.StatusUnauthorized, "This access token is not valid (test).")
 	})
 	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
 	if !errors.Is(err, ErrUnauthorized) {
@@ -133,7 +133,7 @@ func TestNoReplayWhenTheCommunityIsNotEligible(t *testing.T) {
 	ts := e.auth.TokenSource(ByEmail("ola@example.com"))
 	tr := e.memberTransport(ts)
 	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
-		writeFailure(w, http.StatusUnauthorized, "Community does not eligible for headless API access.")
+		writeFailure(w, http.StatusUnauthorized, "Not eligible for headless access on this plan (test).")
 	})
 	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
 	if !errors.Is(err, ErrForbidden) || errors.Is(err, ErrUnauthorized) {
