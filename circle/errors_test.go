@@ -29,7 +29,7 @@ func TestAPIErrorIs(t *testing.T) {
 		{403, "This action is not allowed for you (test).", ErrForbidden},
 		{404, "No such record (test).", ErrNotFound},
 		{429, "", ErrRateLimited},
-		{400, "", nil}, {422, "Record invalid", nil}, {500, "", nil},
+		{400, "", nil}, {422, "Validation failed (test)", nil}, {500, "", nil},
 	} {
 		e := &APIError{StatusCode: tc.status, Message: tc.msg}
 		var wrapped error = fmt.Errorf("wrapped: %w", e)
