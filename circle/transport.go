@@ -52,19 +52,32 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	retries, replayed := 0, false
+	// again waits wait and prepares the next attempt, if the retry budget,
+	// the context and its deadline allow; it reports whether to send again.
+	again := func(wait time.Duration) (bool, error) {
+		if retries >= t.cfg.maxRetries || ctx.Err() != nil || !fitsDeadline(ctx, wait) || !sleep(ctx, wait) {
+			return false, nil
+		}
+		retries++
+		next, err := cloneRequest(ctx, cur, getBody)
+		if err != nil {
+			return false, err
+		}
+		cur = next
+		return true, nil
+	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		resp, err := t.next.Do(cur)
 		t.logAttempt(ctx, cur, attempt, resp, err, time.Since(start))
 
 		if err != nil {
-			if retries < t.cfg.maxRetries && ctx.Err() == nil && retryableError(err, policy) {
-				wait := t.cfg.backoff(retries)
-				if fitsDeadline(ctx, wait) && sleep(ctx, wait) {
-					retries++
-					if cur, err = cloneRequest(ctx, cur, getBody); err != nil {
-						return nil, err
-					}
+			if retryableError(err, policy) {
+				ok, cerr := again(t.cfg.backoff(retries))
+				if cerr != nil {
+					return nil, cerr
+				}
+				if ok {
 					continue
 				}
 			}
@@ -81,14 +94,12 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			// A body cut short by the connection is a connection error:
 			// an idempotent request is sent again.
 			var de *DecodeError
-			if errors.As(err, &de) && de.Reason == reasonCutShort && policy == retryIdempotent &&
-				retries < t.cfg.maxRetries && ctx.Err() == nil {
-				wait := t.cfg.backoff(retries)
-				if fitsDeadline(ctx, wait) && sleep(ctx, wait) {
-					retries++
-					if cur, err = cloneRequest(ctx, cur, getBody); err != nil {
-						return nil, err
-					}
+			if errors.As(err, &de) && de.Reason == reasonCutShort && policy == retryIdempotent {
+				ok, cerr := again(t.cfg.backoff(retries))
+				if cerr != nil {
+					return nil, cerr
+				}
+				if ok {
 					continue
 				}
 			}
@@ -110,18 +121,19 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 			}
 		}
 
-		if policy == retryIdempotent && retryableStatus(resp.StatusCode) && retries < t.cfg.maxRetries {
-			wait := t.cfg.backoff(retries)
-			ok := true
+		if policy == retryIdempotent && retryableStatus(resp.StatusCode) {
+			wait, capped := t.cfg.backoff(retries), true
 			if ra, has := retryAfter(resp.Header, t.cfg.now()); has {
-				wait, ok = ra, ra <= t.cfg.maxRetryAfter
+				wait, capped = ra, ra <= t.cfg.maxRetryAfter
 			}
-			if ok && fitsDeadline(ctx, wait) && sleep(ctx, wait) {
-				retries++
-				if cur, err = cloneRequest(ctx, cur, getBody); err != nil {
-					return nil, err
+			if capped {
+				ok, cerr := again(wait)
+				if cerr != nil {
+					return nil, cerr
 				}
-				continue
+				if ok {
+					continue
+				}
 			}
 		}
 
