@@ -3,6 +3,7 @@ package circle
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/circlekit/headless-go/gen/authv1"
 )
@@ -30,6 +31,9 @@ type AuthClient struct {
 	// answers as errors.
 	tokens  *authv1.ClientWithResponses
 	sources *sourceCache
+
+	stopWatch func() // ends the store's RevocationWatcher watch, if any
+	closeOnce sync.Once
 }
 
 // NewAuthClient returns a client of the Auth API that sends appToken, the
@@ -56,7 +60,35 @@ func NewAuthClient(appToken string, opts ...Option) (*AuthClient, error) {
 			return nil, err
 		}
 	}
+	if w, ok := cfg.store.(RevocationWatcher); ok {
+		stop, err := w.WatchRevocations(a.forget)
+		if err != nil {
+			return nil, fmt.Errorf("circle: NewAuthClient: watching the token store for revocations: %w", err)
+		}
+		a.stopWatch = stop
+	}
 	return a, nil
+}
+
+// forget drops the pair the source of id holds, if the cache has one: a
+// process revoked it (see [RevocationWatcher]).
+func (a *AuthClient) forget(id Identity) {
+	if s := a.sources.peek(id); s != nil {
+		s.forget()
+	}
+}
+
+// Close stops what the client runs in the background: the watch for
+// revocations of a store that is a [RevocationWatcher]. The client keeps
+// working after Close, without that watch. Close is safe to call more than
+// once; it returns nil.
+func (a *AuthClient) Close() error {
+	a.closeOnce.Do(func() {
+		if a.stopWatch != nil {
+			a.stopWatch()
+		}
+	})
+	return nil
 }
 
 func newAuthAPI(cfg *config, appToken string) (*authv1.ClientWithResponses, error) {

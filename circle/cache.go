@@ -37,6 +37,17 @@ func (c *sourceCache) get(id Identity, mk func() *MemberTokenSource) *MemberToke
 	return s
 }
 
+// peek returns id's source if the cache holds one, without making it the
+// most recent.
+func (c *sourceCache) peek(id Identity) *MemberTokenSource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok {
+		return e.Value.(*MemberTokenSource)
+	}
+	return nil
+}
+
 func (c *sourceCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

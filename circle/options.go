@@ -25,6 +25,9 @@ const (
 	// DefaultCacheSize is how many member token sources an [AuthClient]
 	// keeps; see [WithCacheSize].
 	DefaultCacheSize = 10000
+	// DefaultStoreTimeout bounds each call a member token source makes to
+	// its [TokenStore]; see [WithStoreTimeout].
+	DefaultStoreTimeout = time.Second
 )
 
 const (
@@ -65,6 +68,7 @@ type config struct {
 	now            func() time.Time
 	rawErrors      bool
 	flightTimeout  time.Duration
+	storeTimeout   time.Duration
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -79,6 +83,7 @@ func newConfig(opts []Option) (*config, error) {
 		margin:         DefaultExpiryMargin,
 		now:            time.Now,
 		flightTimeout:  defaultFlightTimeout,
+		storeTimeout:   DefaultStoreTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -275,6 +280,23 @@ func WithClock(now func() time.Time) Option {
 func WithRawErrorResponses() Option {
 	return func(c *config) error {
 		c.rawErrors = true
+		return nil
+	}
+}
+
+// WithStoreTimeout bounds each call a member token source makes to its
+// [TokenStore] (Load, Save, Delete, and the wait for a [TokenLocker]'s
+// lock) to d (default [DefaultStoreTimeout]), whatever the store does with
+// the context it is given. A call that takes longer is abandoned and the
+// source goes on without the store for that mint, refresh or revoke, so a
+// slow or frozen store costs a caller at most about d per refresh, never
+// a failed Token.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("circle: WithStoreTimeout: %v is not positive", d)
+		}
+		c.storeTimeout = d
 		return nil
 	}
 }

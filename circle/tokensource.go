@@ -422,6 +422,14 @@ func alreadyUnusable(err error) bool {
 	return false
 }
 
+// forget drops the pair the source holds, because another process revoked
+// it: the next Token goes through the store again.
+func (s *MemberTokenSource) forget() {
+	s.mu.Lock()
+	s.cur.Store(nil)
+	s.mu.Unlock()
+}
+
 // String describes the source without its tokens.
 func (s *MemberTokenSource) String() string {
 	return "circle.MemberTokenSource{" + s.id.String() + "}"
