@@ -80,13 +80,13 @@ func TestDecodeErrorMessage(t *testing.T) {
 	t.Parallel()
 	url := answerServer(t, 200, "application/json", `{"id":1,"token":"tok-`+secretMark, false)
 	_, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/api/headless/v1/me", "")
-	want := `circle: GET /api/headless/v1/me: 200 OK answer is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id req-7); body "{\"id\":1,\"token\":\"…"`
+	want := `circle: GET /api/headless/v1/me: 200 OK response is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id req-7); body "{\"id\":1,\"token\":\"…"`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 	url = answerServer(t, 201, "", "", false)
 	_, err = doRaw(t, newTestTransport(t), http.MethodPost, url+"/x", "{}")
-	want = `circle: POST /x: 201 Created answer has an empty body (no Content-Type, request id req-7)`
+	want = `circle: POST /x: 201 Created response has an empty body (no Content-Type, request id req-7)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -218,11 +218,11 @@ func TestJSONMediaType(t *testing.T) {
 	}
 }
 
-// TestCheckAnswerAllocations pins the cost of checking a good 2xx answer
+// TestCheck2xxAllocations pins the cost of checking a good 2xx answer
 // with a Content-Length, then reading and closing it as the generated code
 // does: one allocation (the reader handed on) more than reading it alone,
 // the buffer the check reads the body into being recycled.
-func TestCheckAnswerAllocations(t *testing.T) {
+func TestCheck2xxAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers")
 	}
@@ -230,7 +230,7 @@ func TestCheckAnswerAllocations(t *testing.T) {
 	tr := newTestTransport(t)
 	req, _ := http.NewRequest(http.MethodGet, "http://circle.test/api/headless/v1/bookmarks", nil)
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(page))}
-	in := &answerBody{}
+	in := &respBody{}
 	read := func() {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -246,8 +246,9 @@ func TestCheckAnswerAllocations(t *testing.T) {
 	checked := testing.AllocsPerRun(100, func() {
 		in.Reset(page)
 		resp.Body = in
-		if err := tr.checkAnswer(req, resp, nil); err != nil {
-			t.Fatal(err)
+		c := &call{t: tr, ctx: req.Context(), req: req, cur: req}
+		if o := c.check2xx(resp); o.err != nil {
+			t.Fatal(o.err)
 		}
 		read()
 	})
@@ -256,10 +257,10 @@ func TestCheckAnswerAllocations(t *testing.T) {
 	}
 }
 
-// TestClosedAnswerBodyIsEmpty: once closed, a checked body, whose buffer
+// TestClosedResponseBodyIsEmpty: once closed, a checked body, whose buffer
 // may serve another answer, reads as empty, and closing it again is
 // harmless.
-func TestClosedAnswerBodyIsEmpty(t *testing.T) {
+func TestClosedResponseBodyIsEmpty(t *testing.T) {
 	t.Parallel()
 	url := answerServer(t, 200, "application/json", `{"id":1}`, false)
 	resp, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/x", "")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,47 +15,48 @@ import (
 
 // Kinds of failure an [*APIError] matches with [errors.Is].
 var (
-	// ErrUnauthorized matches a 401 answer: the app token, the access token
+	// ErrUnauthorized matches a 401 response: the app token, the access token
 	// or the refresh token was rejected. Circle's "community not eligible"
-	// answer, which the Member API sends with status 401, matches
+	// response, which the Member API sends with status 401, matches
 	// ErrForbidden instead.
 	ErrUnauthorized = errors.New("circle: unauthorized")
-	// ErrForbidden matches a 403 answer, and any answer saying the
+	// ErrForbidden matches a 403 response, and any response saying the
 	// community is not eligible for headless API access (its plan does not
 	// include it).
 	ErrForbidden = errors.New("circle: forbidden")
-	// ErrNotFound matches a 404 answer.
+	// ErrNotFound matches a 404 response.
 	ErrNotFound = errors.New("circle: not found")
-	// ErrRateLimited matches a 429 answer.
+	// ErrRateLimited matches a 429 response.
 	ErrRateLimited = errors.New("circle: rate limited")
 )
 
 // maxErrorBody is the most of an error body that is read.
 const maxErrorBody = 1 << 20
 
-// APIError is a non-2xx answer of the Auth or Member API. The clients of
+// APIError is a non-2xx response of the Auth or Member API. The clients of
 // this package return it as the error of the call, so a nil error means a
-// 2xx answer (and a 2xx answer they cannot use is a [*DecodeError]). Use [errors.Is] with [ErrUnauthorized], [ErrForbidden],
+// 2xx response (and a 2xx response they cannot use is a [*DecodeError]).
+// Use [errors.Is] with [ErrUnauthorized], [ErrForbidden],
 // [ErrNotFound] or [ErrRateLimited] for the common kinds, and [errors.As]
 // for the details. Any token the request carried is replaced by
 // "[redacted]" in Message, Details and Body.
 type APIError struct {
-	// StatusCode is the HTTP status of the answer.
+	// StatusCode is the HTTP status of the response.
 	StatusCode int
 	// Message is Circle's "message", for people; empty when the body has
-	// none (an answer from a proxy, for example).
+	// none (a response from a proxy, for example).
 	Message string
 	// Details is Circle's "error_details" decoded as JSON (usually a
 	// map[string]any), or nil.
 	Details any
 	// Method and Path are those of the request, without query or host.
 	Method, Path string
-	// RequestID is the X-Request-Id header of the answer, if any; quote it
+	// RequestID is the X-Request-Id header of the response, if any; quote it
 	// to Circle's support.
 	RequestID string
-	// Body is the answer's body, at most its first MiB.
+	// Body is the response's body, at most its first MiB.
 	Body []byte
-	// RetryAfter is the wait the answer's Retry-After header asked for, or
+	// RetryAfter is the wait the response's Retry-After header asked for, or
 	// zero.
 	RetryAfter time.Duration
 }
@@ -101,7 +103,7 @@ func (e *APIError) notEligible() bool {
 		strings.Contains(strings.ToLower(e.Message), "eligible")
 }
 
-// newAPIError describes the non-2xx answer resp, whose body is body, to
+// newAPIError describes the non-2xx response resp, whose body is body, to
 // req, with every secret in secrets redacted.
 func newAPIError(req *http.Request, resp *http.Response, body []byte, secrets []string, now time.Time) *APIError {
 	body = redact(body, secrets)
@@ -201,31 +203,33 @@ func redactAny(v any, secrets []string) any {
 	return v
 }
 
-// DecodeError is a 2xx answer of the Auth or Member API that cannot be
+// DecodeError is a 2xx response of the Auth or Member API that cannot be
 // what the specs promise: its Content-Type is not JSON, or its body is
-// empty, cut short or not well-formed JSON (every 2xx answer of the specs
+// empty, cut short or not well-formed JSON (every 2xx response of the specs
 // but 204 is a JSON body). The clients of this package return it as the
-// error of the call instead of the answer, so that a nil error means a 2xx
-// answer whose body, if it has one, is well-formed JSON; a caller never
+// error of the call instead of the response, so that a nil error means a 2xx
+// response whose body, if it has one, is well-formed JSON; a caller never
 // sees a 200 with a nil JSON200 because a login page or a proxy answered.
-// A [MemberTokenSource] also returns it for an Auth API answer that does
+// A [MemberTokenSource] also returns it for an Auth API response that does
 // not decode into, or lacks, the token it asked for.
 //
-// The body is not validated against the schema: see "Answers" in the
+// The body is not validated against the schema: see "Responses" in the
 // package documentation.
 //
 // Use [errors.As] to get it; it unwraps to the cause, when there is one (a
-// [*json.SyntaxError], a read error, a [*json.UnmarshalTypeError]). It
-// holds no token: Excerpt masks the body's string values, and is empty for
-// the Auth API, whose answers carry newly issued tokens.
+// [*json.SyntaxError], a read error, a [*json.UnmarshalTypeError],
+// [ErrResponseTooLarge]). It holds no token: Excerpt masks the body's
+// string values and anything that looks like a token, and a member token
+// source's own calls, whose responses carry newly issued tokens, leave it
+// empty.
 type DecodeError struct {
-	// StatusCode is the HTTP status of the answer.
+	// StatusCode is the HTTP status of the response.
 	StatusCode int
 	// Method and Path are those of the request, without query or host.
 	Method, Path string
-	// RequestID is the X-Request-Id header of the answer, if any.
+	// RequestID is the X-Request-Id header of the response, if any.
 	RequestID string
-	// ContentType is the answer's Content-Type header, "" if it had none.
+	// ContentType is the response's Content-Type header, "" if it had none.
 	ContentType string
 	// Reason says what is wrong, for people: "is not JSON", "has an empty
 	// body", "is not valid JSON", "was cut short", "does not decode",
@@ -233,20 +237,22 @@ type DecodeError struct {
 	Reason string
 	// Excerpt is the start of the body, for people: at most about 80
 	// characters, white space collapsed, every double-quoted string but an
-	// object key replaced by "…" and the request's credentials redacted.
-	// It is empty for Auth API answers.
+	// object key replaced by "…", every run of letters, digits and
+	// punctuation that could be a token (8 characters or more with a
+	// digit, or 16 or more with both upper and lower case letters)
+	// replaced by "…", and the request's credentials redacted.
 	Excerpt string
 	// Err is the cause, or nil.
 	Err error
 }
 
 // Error returns a one-line description such as `circle: GET
-// /api/headless/v1/community_member: 200 OK answer is not JSON
+// /api/headless/v1/community_member: 200 OK response is not JSON
 // (Content-Type "text/html", request id 4f1c); body "<!DOCTYPE html>…"`.
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	writeCall(&b, e.Method, e.Path, e.StatusCode)
-	b.WriteString(" answer ")
+	b.WriteString(" response ")
 	b.WriteString(e.Reason)
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -273,24 +279,119 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the cause of the error, or nil.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// newDecodeError describes the unusable 2xx answer resp to req. body is
-// what was read of it, for the excerpt, which is left out when withBody
-// is false; every secret in secrets is redacted from it.
-func newDecodeError(req *http.Request, resp *http.Response, reason string, err error, body []byte, withBody bool, secrets []string) *DecodeError {
+// decodeFailure is what is wrong with a 2xx response: the reason, for
+// people, its cause, and what was read of the body, for the excerpt.
+type decodeFailure struct {
+	reason string
+	err    error
+	body   []byte
+}
+
+// newDecodeError describes the unusable 2xx response resp to req, with
+// every secret in secrets redacted from the excerpt of its body.
+func newDecodeError(req *http.Request, resp *http.Response, f decodeFailure, secrets []string) *DecodeError {
 	e := &DecodeError{
 		StatusCode:  resp.StatusCode,
 		RequestID:   resp.Header.Get("X-Request-Id"),
 		ContentType: resp.Header.Get("Content-Type"),
-		Reason:      reason,
-		Err:         err,
+		Reason:      f.reason,
+		Err:         f.err,
 	}
 	if req != nil {
 		e.Method, e.Path = req.Method, req.URL.Path
 	}
-	if withBody {
-		e.Excerpt = excerpt(body, secrets)
+	if len(f.body) > 0 {
+		e.Excerpt = excerpt(f.body, secrets)
 	}
 	return e
+}
+
+// decodeError is newDecodeError for a response of the call.
+func (c *call) decodeError(resp *http.Response, f decodeFailure) *DecodeError {
+	var secrets []string
+	if len(f.body) > 0 {
+		secrets = c.secrets()
+	}
+	return newDecodeError(c.cur, resp, f, secrets)
+}
+
+// failure is the error a call ends with: its typed errors as they are, and
+// an error of the Doer (the connection) named with the call.
+func (c *call) failure(err error) error {
+	var (
+		api      *APIError
+		decode   *DecodeError
+		redirect *RedirectError
+	)
+	switch {
+	case errors.As(err, &redirect):
+		return redirect
+	case errors.As(err, &api), errors.As(err, &decode):
+		return err
+	case c.retries > 0:
+		return wrapf(err, "%s %s: after %d attempts", c.req.Method, c.req.URL.Path, c.attempt)
+	}
+	return wrapf(err, "%s %s", c.req.Method, c.req.URL.Path)
+}
+
+// tokenResponseError is the error of a 2xx Auth API response that does not
+// carry the tokens asked for. Its cause is kept only when it is a
+// *json.UnmarshalTypeError or a *json.SyntaxError, whose texts name types,
+// fields and offsets alone: another (a time that does not parse, say)
+// could quote a value, which could be a token.
+func tokenResponseError(resp *http.Response, reason string, cause error) *DecodeError {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case cause == nil:
+	case errors.As(cause, &typeErr):
+		cause = typeErr
+	case errors.As(cause, &syntaxErr):
+		cause = syntaxErr
+	default:
+		cause = errUndecodableValue
+	}
+	return newDecodeError(resp.Request, resp, decodeFailure{reason: reason, err: cause}, nil)
+}
+
+// errUndecodableValue stands for a decoding error of a token response
+// whose text could hold a token.
+var errUndecodableValue = errors.New("a value is malformed (not shown: it could be a token)")
+
+// ErrResponseTooLarge matches (with [errors.Is]) the [*DecodeError] of a
+// 2xx response whose body is longer than the limit of
+// [WithMaxResponseSize]. Such a call is not retried.
+var ErrResponseTooLarge = errors.New("circle: response too large")
+
+// byteSize writes n bytes for people: "32 MiB", "1500 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// wrapError adds what was being done to an error, keeping the package's
+// prefix once: "circle: member token: POST /...: 401 Unauthorized".
+type wrapError struct {
+	msg string
+	err error
+}
+
+func (e *wrapError) Error() string {
+	return "circle: " + e.msg + ": " + strings.TrimPrefix(e.err.Error(), "circle: ")
+}
+
+func (e *wrapError) Unwrap() error { return e.err }
+
+// wrapf wraps err with the message format makes of args.
+func wrapf(err error, format string, args ...any) error {
+	return &wrapError{msg: fmt.Sprintf(format, args...), err: err}
 }
 
 const (
@@ -306,7 +407,8 @@ const (
 // secrets: each secret is redacted (in the whole body, so that none is cut
 // in two), then every double-quoted string that is not followed by a colon
 // (that is, every JSON string but an object key, and every quoted HTML
-// attribute) is replaced by "…", runs of white space become one space,
+// attribute) is replaced by "…", so is every run of token characters
+// that could be a token, runs of white space become one space,
 // control characters and invalid UTF-8 are dropped, and the result is cut
 // at about excerptMax bytes, ending in "…" if anything was left out.
 func excerpt(body []byte, secrets []string) string {
@@ -340,6 +442,22 @@ func excerpt(body []byte, secrets []string) string {
 				b.WriteByte(' ')
 			}
 			i, space = i+1, true
+		case tokenByte(c):
+			end := i
+			var digit, upper, lower bool
+			for ; end < len(w) && tokenByte(w[end]); end++ {
+				c := w[end]
+				digit = digit || '0' <= c && c <= '9'
+				upper = upper || 'A' <= c && c <= 'Z'
+				lower = lower || 'a' <= c && c <= 'z'
+			}
+			if run := end - i; run >= 8 && digit || run >= 16 && upper && lower {
+				b.WriteString("…")
+			} else {
+				end = min(end, i+excerptMax-b.Len())
+				b.Write(w[i:end])
+			}
+			i, space = end, false
 		default:
 			r, n := utf8.DecodeRune(w[i:])
 			if r != utf8.RuneError && !unicode.IsControl(r) {
@@ -381,6 +499,14 @@ func writeClean(b *strings.Builder, s []byte) {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// tokenByte reports whether c can be part of a token as Circle or a proxy
+// might spell one: a JWT, base64 (standard or URL), hex, or
+// percent-encoded text.
+func tokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=' || c == '%'
+}
 
 // writeCall writes the start shared by the messages of APIError and
 // DecodeError: "circle: METHOD /path: 404 Not Found".

@@ -385,6 +385,9 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	base := []Option{
 		WithBaseURL(f.URL), WithClock(f.clock.Now), WithLogger(log),
 		WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
+		// The waits that protect Circle run on the real clock; the tests
+		// that are about them set their own.
+		WithMinRefreshInterval(0), WithTokenBackoff(time.Millisecond, 5*time.Millisecond),
 	}
 	auth, err := NewAuthClient(testAppToken, append(base, opts...)...)
 	if err != nil {
@@ -394,27 +397,28 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	return &env{fakeCircle: f, auth: auth, scan: scan, log: log}
 }
 
-// memberTransport is the transport NewMemberClient installs, for raw
-// requests against the fake Member API.
-func (e *env) memberTransport(ts TokenSource, opts ...Option) *transport {
+// memberTransport is the Doer NewMemberClient gives the generated client
+// (made by the same function), for raw requests against the fake Member
+// API.
+func (e *env) memberTransport(ts TokenSource, opts ...Option) Doer {
 	cfg, err := newConfig(append([]Option{
-		WithClock(e.clock.Now), WithLogger(e.log), WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
+		WithBaseURL(e.URL), WithClock(e.clock.Now), WithLogger(e.log), WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
 	}, opts...))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &transport{cfg: cfg, next: cfg.doer, member: true, source: ts}
+	return newMemberDoer(cfg, ts)
 }
 
-// memberGet sends GET path of the Member API through tr, with the token
-// editor of ts, as the generated client would.
-func (e *env) memberDo(ctx context.Context, tr *transport, ts TokenSource, method, path string, body io.Reader) (*http.Response, error) {
+// memberDo sends method path of the Member API through tr, on behalf of
+// ts when it is not nil (as WithTokenSource names a call's member), as
+// the generated client would.
+func (e *env) memberDo(ctx context.Context, tr Doer, ts TokenSource, method, path string, body io.Reader) (*http.Response, error) {
+	if _, named := TokenSourceFromContext(ctx); !named {
+		ctx = WithTokenSource(ctx, ts)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, e.URL+"/api/headless/v1/"+path, body)
 	if err != nil {
-		return nil, err
-	}
-	if err := MemberTokenEditor(ts)(ctx, req); err != nil {
-		e.scan.seen(err)
 		return nil, err
 	}
 	resp, err := tr.Do(req)

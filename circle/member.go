@@ -1,8 +1,6 @@
 package circle
 
 import (
-	"fmt"
-
 	"github.com/circlekit/headless-go/gen/memberv1"
 )
 
@@ -13,23 +11,30 @@ import (
 // call that names none fails with [ErrNoTokenSource].
 //
 // The client retries as described at [WithMaxRetries], returns non-2xx
-// answers as [*APIError] and 2xx answers that are not JSON as
-// [*DecodeError] (see "Answers" in the package documentation), and, when a call is answered 401 and its source
-// is a [Refresher] (a [*MemberTokenSource] is), refreshes the token and
-// sends the call once more. Options set the base URL, HTTP client, user
-// agent, retries and logger.
+// responses as [*APIError] and 2xx responses that are not JSON as
+// [*DecodeError] (see "Responses" in the package documentation), and,
+// when a call is answered 401 and its source is a [Refresher] (a
+// [*MemberTokenSource] is), asks the source to replace the rejected token
+// and sends the call once more. Options set the base URL, HTTP client,
+// user agent, retries, response size limit and logger.
 func NewMemberClient(ts TokenSource, opts ...Option) (*memberv1.ClientWithResponses, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
 	c, err := memberv1.NewClientWithResponses(cfg.baseURL,
-		memberv1.WithHTTPClient(&transport{cfg: cfg, next: cfg.doer, member: true, source: ts}),
+		memberv1.WithHTTPClient(newMemberDoer(cfg, ts)),
 		memberv1.WithRequestEditorFn(userAgentEditor(cfg.userAgent)),
-		memberv1.WithRequestEditorFn(MemberTokenEditor(ts)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("circle: NewMemberClient: %w", err)
+		return nil, wrapf(err, "NewMemberClient")
 	}
 	return c, nil
+}
+
+// newMemberDoer is the Doer of a Member API client: the member's token
+// over the retrying transport over the user's guarded Doer, which follows
+// redirects within the base URL's origin only.
+func newMemberDoer(cfg *config, ts TokenSource) Doer {
+	return &memberAuth{src: ts, next: &transport{cfg: cfg, next: guard(cfg.doer, cfg.base, true)}}
 }

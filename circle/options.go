@@ -28,6 +28,9 @@ const (
 	// DefaultStoreTimeout bounds each call a member token source makes to
 	// its [TokenStore]; see [WithStoreTimeout].
 	DefaultStoreTimeout = time.Second
+	// DefaultMaxResponseSize is the largest body of a 2xx response the
+	// clients read; see [WithMaxResponseSize].
+	DefaultMaxResponseSize = 32 << 20
 )
 
 const (
@@ -37,7 +40,15 @@ const (
 	// defaultFlightTimeout bounds one mint or refresh, which runs detached
 	// from the contexts of the callers waiting for it.
 	defaultFlightTimeout = time.Minute
-	userAgentBase        = "headless-go"
+	// defaultRefreshFloor is the shortest time between two Auth API calls
+	// of one member's source, whatever the expiry times say.
+	defaultRefreshFloor = time.Second
+	// defaultTokenBackoff and defaultMaxTokenBackoff bound the wait after
+	// a failed mint or refresh before a source asks Circle again; it
+	// doubles with each failure in a row.
+	defaultTokenBackoff    = time.Second
+	defaultMaxTokenBackoff = 5 * time.Minute
+	userAgentBase          = "headless-go"
 )
 
 // Doer sends one HTTP request and returns its response, like
@@ -55,6 +66,7 @@ type Option func(*config) error
 
 type config struct {
 	baseURL        string
+	base           *url.URL
 	doer           Doer
 	userAgent      string
 	maxRetries     int
@@ -69,21 +81,35 @@ type config struct {
 	rawErrors      bool
 	flightTimeout  time.Duration
 	storeTimeout   time.Duration
+	maxBody        int64
+	// clockSet is true when WithClock gave the clock: it then reads time
+	// as the server does, and a response's Date header is not used.
+	clockSet bool
+	// refreshFloor, tokenBackoff and maxTokenBackoff: see their defaults.
+	refreshFloor    time.Duration
+	tokenBackoff    time.Duration
+	maxTokenBackoff time.Duration
+	// storeCapacity is the capacity of the default MemoryStore.
+	storeCapacity int
 }
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		baseURL:        DefaultBaseURL,
-		userAgent:      userAgentBase,
-		maxRetries:     DefaultMaxRetries,
-		initialBackoff: defaultInitialBackoff,
-		maxBackoff:     defaultMaxBackoff,
-		maxRetryAfter:  defaultMaxRetryAfter,
-		cacheSize:      DefaultCacheSize,
-		margin:         DefaultExpiryMargin,
-		now:            time.Now,
-		flightTimeout:  defaultFlightTimeout,
-		storeTimeout:   DefaultStoreTimeout,
+		baseURL:         DefaultBaseURL,
+		userAgent:       userAgentBase,
+		maxRetries:      DefaultMaxRetries,
+		initialBackoff:  defaultInitialBackoff,
+		maxBackoff:      defaultMaxBackoff,
+		maxRetryAfter:   defaultMaxRetryAfter,
+		cacheSize:       DefaultCacheSize,
+		margin:          DefaultExpiryMargin,
+		now:             time.Now,
+		flightTimeout:   defaultFlightTimeout,
+		storeTimeout:    DefaultStoreTimeout,
+		maxBody:         DefaultMaxResponseSize,
+		refreshFloor:    defaultRefreshFloor,
+		tokenBackoff:    defaultTokenBackoff,
+		maxTokenBackoff: defaultMaxTokenBackoff,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -93,6 +119,11 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
+	base, err := url.Parse(c.baseURL)
+	if err != nil {
+		return nil, wrapf(err, "base URL")
+	}
+	c.base = base
 	if c.doer == nil {
 		c.doer = defaultHTTPClient()
 	}
@@ -105,9 +136,17 @@ func newConfig(opts []Option) (*config, error) {
 var defaultHTTPClient = sync.OnceValue(func() *http.Client {
 	// http.DefaultTransport keeps two idle connections per host, too few
 	// for a backend that sends many requests to one Circle host at once.
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
+	// A program (a tracing library, a test tool) may have replaced it by
+	// another RoundTripper: that one is then used as it is.
+	rt := http.DefaultTransport
+	if t, ok := rt.(*http.Transport); ok {
+		t = t.Clone()
+		t.MaxIdleConnsPerHost = 64
+		rt = t
+	} else if rt == nil {
+		rt = &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64}
+	}
+	return &http.Client{Transport: rt}
 })
 
 // WithBaseURL sets the scheme, host and optional path prefix the API paths
@@ -261,12 +300,17 @@ func WithExpiryMargin(d time.Duration) Option {
 // when it decides whether a token has expired and when it reads a
 // Retry-After date. Tests use it to move through token lifetimes without
 // sleeping; it should agree with the clock of the server issuing tokens.
+// Without it, the expiry times of a token are read against the Date
+// header of the response that issued it, so that a server clock ahead of
+// or behind this machine's does not shorten or stretch a token's life.
+// The waits that protect Circle (the backoff after a failed mint and the
+// floor between two refreshes) always use the real clock.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
 			return errors.New("circle: WithClock: nil clock")
 		}
-		c.now = now
+		c.now, c.clockSet = now, true
 		return nil
 	}
 }
@@ -297,6 +341,55 @@ func WithStoreTimeout(d time.Duration) Option {
 			return fmt.Errorf("circle: WithStoreTimeout: %v is not positive", d)
 		}
 		c.storeTimeout = d
+		return nil
+	}
+}
+
+// WithMaxResponseSize sets the largest body of a 2xx response the clients
+// read, in bytes (default [DefaultMaxResponseSize], 32 MiB, far above a
+// page of the Member API). A longer body is not read further: the call
+// fails with a [*DecodeError] that matches [ErrResponseTooLarge] and is
+// not retried. The body of a non-2xx response is always cut at 1 MiB.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("circle: WithMaxResponseSize: %d is less than 1", n)
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// WithTokenBackoff sets how long a member token source waits after a
+// failed mint or refresh before it asks Circle again: initial after the
+// first failure in a row (default 1 s), doubling with each further one up
+// to max (default 5 minutes), less a random jitter of up to a quarter, and
+// never shorter than a Retry-After Circle gave. Until then, Token returns
+// a [*BackoffError] at once. The same waits follow a run of access tokens
+// the Member API rejected. Tests of failures against a fake Circle may
+// shorten them; a production program has little reason to.
+func WithTokenBackoff(initial, max time.Duration) Option {
+	return func(c *config) error {
+		if initial <= 0 || max < initial {
+			return fmt.Errorf("circle: WithTokenBackoff: need 0 < initial <= max, got %v and %v", initial, max)
+		}
+		c.tokenBackoff, c.maxTokenBackoff = initial, max
+		return nil
+	}
+}
+
+// WithMinRefreshInterval sets the shortest time between two Auth API
+// calls (mints or refreshes) of one member's token source (default 1 s),
+// whatever the expiry times of its tokens say: a token that has expired
+// by the time it arrives is handed out until then. Zero removes the floor,
+// which leaves Circle unprotected from a source whose tokens expire at
+// once; tests that move a fake clock may want it.
+func WithMinRefreshInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("circle: WithMinRefreshInterval: %v is negative", d)
+		}
+		c.refreshFloor = d
 		return nil
 	}
 }

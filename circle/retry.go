@@ -3,12 +3,15 @@ package circle
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,27 +19,36 @@ import (
 type retryPolicy uint8
 
 const (
+	// retryByMethod: the policy follows from the method (the default).
+	retryByMethod retryPolicy = iota
 	// retryNever: the request may have had effects; never send it twice.
-	retryNever retryPolicy = iota
-	// retryIdempotent: retry connection errors and retryable statuses.
+	retryNever
+	// retryIdempotent: retry transient failures and retryable statuses.
 	retryIdempotent
-	// retryUnsent: retry only connection errors that happened before any
-	// byte of the request was sent (used for the Auth API refresh call).
+	// retryUnsent: retry only failures that happened before any byte of
+	// the request was sent (a member token source's refresh call).
 	retryUnsent
 )
 
-// refreshPath is the Auth API refresh call, the one PATCH that is retried
-// when it could not be sent at all.
-const refreshPath = "/api/v1/headless/access_token/refresh"
+type retryPolicyKey struct{}
 
-func policyFor(req *http.Request, auth bool) retryPolicy {
+// withRetryPolicy returns a copy of ctx whose requests are retried under
+// p, whatever their method: the caller that knows a call is safe to send
+// again says so, instead of the transport guessing from its path.
+func withRetryPolicy(ctx context.Context, p retryPolicy) context.Context {
+	return context.WithValue(ctx, retryPolicyKey{}, p)
+}
+
+// policyFor returns the retry policy of req: the one its context names, or
+// else retryIdempotent for GET, HEAD, PUT, DELETE and OPTIONS and
+// retryNever for any other method.
+func policyFor(req *http.Request) retryPolicy {
+	if p, ok := req.Context().Value(retryPolicyKey{}).(retryPolicy); ok && p != retryByMethod {
+		return p
+	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
 		return retryIdempotent
-	case http.MethodPatch:
-		if auth && strings.HasSuffix(req.URL.Path, refreshPath) {
-			return retryUnsent
-		}
 	}
 	return retryNever
 }
@@ -50,28 +62,49 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryableError reports whether the connection error err may be retried
-// under policy p, the caller's context being still alive.
-func retryableError(err error, p retryPolicy) bool {
-	switch p {
-	case retryIdempotent:
-		// The caller's context is checked apart; a deadline error here is
-		// a per-attempt timeout (http.Client.Timeout), worth retrying. A
-		// certificate that does not verify will not verify next time.
-		var cert *tls.CertificateVerificationError
-		return !errors.As(err, &cert)
-	case retryUnsent:
-		return notSent(err)
+// transient reports whether err, an error of the Doer, is a failure that
+// may not happen again: the connection could not be made, was reset or
+// cut, or an attempt timed out (http.Client.Timeout). Anything else (a
+// request that cannot be sent as it is, a certificate that does not
+// verify, a refused redirect, a canceled request) fails the same way every
+// time, and is not retried.
+func transient(err error) bool {
+	var redirect *RedirectError
+	var cert *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, context.Canceled),
+		errors.As(err, &redirect),
+		errors.As(err, &cert), errors.As(err, &unknownAuthority),
+		errors.As(err, &hostname), errors.As(err, &invalid):
+		return false
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH):
+		return true
 	}
-	return false
-}
-
-// notSent reports whether err shows the request never left: the name did
-// not resolve, or no connection could be made.
-func notSent(err error) bool {
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTimeout || dnsErr.IsTemporary
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
 		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}
+
+// unsent reports whether err shows the request never left: the name did
+// not resolve, or no connection could be made.
+func unsent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTimeout || dnsErr.IsTemporary
 	}
 	var opErr *net.OpError
 	return errors.As(err, &opErr) && opErr.Op == "dial"

@@ -104,3 +104,11 @@ func appendTime(b []byte, t time.Time) []byte {
 	}
 	return t.UTC().AppendFormat(b, time.RFC3339)
 }
+
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

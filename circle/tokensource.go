@@ -2,17 +2,14 @@ package circle
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/circlekit/headless-go/gen/authv1"
 )
 
 // MemberTokenSource is the [TokenSource] of one member, made by
@@ -28,37 +25,69 @@ import (
 // for its result. A caller whose context ends stops waiting at once; the
 // mint or refresh goes on for the others (bounded by a timeout of its
 // own). A failure is returned to the callers that waited for it, typed
-// (an [*APIError] when Circle answered), and the next call tries again.
+// (an [*APIError] when Circle answered).
+//
+// A source never hammers the Auth API, whatever Circle answers:
+//   - after a failed mint or refresh, Token returns a [*BackoffError]
+//     (which unwraps to the failure) without calling Circle until a
+//     backoff has passed: 1 s, doubling with each failure in a row up to
+//     5 minutes, with jitter, and never shorter than a Retry-After Circle
+//     gave. The first success ends it;
+//   - two mints or refreshes of one source are at least a second apart: a
+//     token that has expired by the time it arrives (a clock far from
+//     Circle's) is handed out until then, not refreshed at once;
+//   - when an access token the source obtained is rejected by the Member
+//     API (401) before any call accepted it, and so was the one before it,
+//     the problem is not the token (the member or the community lost
+//     access): the source stops replacing tokens for a backoff, and calls
+//     fail with an error matching [ErrUnauthorized].
+//
+// A revoke is final: see [MemberTokenSource.Revoke].
 //
 // A MemberTokenSource is safe for concurrent use. Token on a valid cached
 // token takes no lock and allocates nothing.
 type MemberTokenSource struct {
-	auth *AuthClient
-	id   Identity
+	api   tokenAPI
+	cfg   *config
+	id    Identity
+	idErr error // why id is invalid, or nil
 
 	cur atomic.Pointer[cachedToken]
 
-	mu     sync.Mutex // guards flight, and serialises changes to cur
-	flight *flight
+	mu      sync.Mutex // guards what follows, and serialises changes to cur
+	flight  *flight
+	gate    gate
+	revoked revokedTokens
 }
 
-// cachedToken is a pair and when Token stops handing it out.
+func newMemberTokenSource(api tokenAPI, cfg *config, id Identity) *MemberTokenSource {
+	return &MemberTokenSource{api: api, cfg: cfg, id: id, idErr: id.validate()}
+}
+
+// cachedToken is a pair, the Authorization header of its access token, and
+// when Token stops handing it out. It is never copied: rejected and
+// accepted change in place.
 type cachedToken struct {
 	tok       Token
-	refreshAt time.Time
-	noExpiry  bool // the pair came without an access token expiry
-	rejected  bool // the Member API rejected it; never hand it out again
+	header    []string
+	refreshAt time.Time // on the configured clock
+	noExpiry  bool      // the pair came without an access token expiry
+	// expired is set when the token was past its refresh time when it
+	// arrived (an expiry time in the past, a clock far from Circle's).
+	expired  bool
+	rejected atomic.Bool
+	accepted  atomic.Bool // the Member API took it at least once
 }
 
 func (c *cachedToken) usable(now time.Time) bool {
-	return c != nil && !c.rejected && (c.noExpiry || now.Before(c.refreshAt))
+	return c != nil && !c.rejected.Load() && (c.noExpiry || now.Before(c.refreshAt))
 }
 
 // flight is one mint or refresh, with the callers waiting for it, or a
 // Revoke, which callers wait for before they look at the source again.
 type flight struct {
 	done   chan struct{}
-	tok    Token
+	tok    *cachedToken
 	err    error
 	revoke bool
 }
@@ -69,8 +98,17 @@ func (s *MemberTokenSource) Identity() Identity { return s.id }
 // Token returns the member's current token, minting or refreshing it
 // first if it is missing or about to expire.
 func (s *MemberTokenSource) Token(ctx context.Context) (Token, error) {
-	if c := s.cur.Load(); c.usable(s.auth.cfg.now()) {
-		return c.tok, nil
+	c, err := s.current(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	return c.tok, nil
+}
+
+// current is Token, giving the cached token itself.
+func (s *MemberTokenSource) current(ctx context.Context) (*cachedToken, error) {
+	if c := s.cur.Load(); c.usable(s.cfg.now()) {
+		return c, nil
 	}
 	return s.wait(ctx, "")
 }
@@ -78,63 +116,93 @@ func (s *MemberTokenSource) Token(ctx context.Context) (Token, error) {
 // RefreshRejected replaces an access token the Member API answered 401 to.
 // If the source already holds another valid token (a concurrent call
 // refreshed it), that one is returned; otherwise the token is refreshed,
-// once for all the callers reporting it. It makes *MemberTokenSource a
-// [Refresher].
+// once for all the callers reporting it. It returns an error matching
+// [ErrUnauthorized] instead, calling Circle not at all, when the token was
+// revoked by this source (or by another process sharing its store), and
+// when the source stopped replacing rejected tokens for a while (see
+// [MemberTokenSource]). It makes *MemberTokenSource a [Refresher].
 func (s *MemberTokenSource) RefreshRejected(ctx context.Context, rejectedAccessToken string) (Token, error) {
-	return s.wait(ctx, rejectedAccessToken)
+	c, err := s.wait(ctx, rejectedAccessToken)
+	if err != nil {
+		return Token{}, err
+	}
+	return c.tok, nil
 }
 
 // wait returns a usable token, joining or starting a flight if needed. A
 // non-empty rejected is an access token the Member API refused.
-func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (Token, error) {
-	if !s.id.valid() {
-		return Token{}, fmt.Errorf("circle: invalid member identity %v", s.id)
+func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (*cachedToken, error) {
+	if s.idErr != nil {
+		return nil, s.idErr
 	}
+	afterRevoke := false
 	for {
-		now := s.auth.cfg.now()
 		s.mu.Lock()
-		c := s.cur.Load()
-		if c != nil && rejected != "" && c.tok.AccessToken == rejected && !c.rejected {
-			r := *c
-			r.rejected = true
-			s.cur.Store(&r)
-			c = &r
-		}
-		if c.usable(now) {
-			s.mu.Unlock()
-			return c.tok, nil
-		}
-		f := s.flight
-		if f == nil {
-			f = &flight{done: make(chan struct{})}
-			s.flight = f
-			go s.run(context.WithoutCancel(ctx), f, c)
-		}
+		c, err, f := s.decide(ctx, rejected, afterRevoke)
 		s.mu.Unlock()
-
+		if f == nil {
+			return c, err
+		}
 		select {
 		case <-f.done:
 			if !f.revoke {
 				return f.tok, f.err
 			}
-			// A Revoke ended: look again at what the source holds.
+			// A Revoke ended: what it kept may be handed out, but this
+			// call, which began before it returned, mints nothing.
+			afterRevoke = true
 		case <-ctx.Done():
-			return Token{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
 
+// decide, with s.mu held, returns the token to hand out, the error to
+// return, or the flight to wait for, starting one if needed.
+func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRevoke bool) (*cachedToken, error, *flight) {
+	c := s.cur.Load()
+	if rejected != "" {
+		if s.revoked.has(rejected) {
+			return nil, errRevokedToken, nil
+		}
+		if c != nil && c.tok.AccessToken == rejected && !c.rejected.Load() {
+			c.rejected.Store(true)
+			s.gate.rejected(c.accepted.Load(), s.cfg)
+		}
+	}
+	switch {
+	case c.usable(s.cfg.now()):
+		return c, nil, nil
+	case c != nil && c.expired && !c.rejected.Load() && !s.gate.floorPassed(s.cfg):
+		// Expired on arrival: refresh no more than once per floor.
+		return c, nil, nil
+	case s.flight != nil:
+		return nil, nil, s.flight
+	case afterRevoke:
+		return nil, errRevokedWhileWaiting, nil
+	}
+	if err := s.gate.closed(); err != nil {
+		return nil, err, nil
+	}
+	f := &flight{done: make(chan struct{})}
+	s.flight = f
+	go s.run(context.WithoutCancel(ctx), f, c)
+	return nil, nil, f
+}
+
 // run performs flight f, replacing prev (nil if the source holds nothing).
 func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToken) {
-	ctx, cancel := context.WithTimeout(ctx, s.auth.cfg.flightTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.flightTimeout)
 	defer cancel()
 	c, err := s.obtain(ctx, prev)
 	s.mu.Lock()
 	if err == nil {
 		s.cur.Store(c)
-		f.tok = c.tok
+		f.tok = c
+		s.gate.succeeded()
 	} else {
 		f.err = err
+		s.gate.failed(err, s.cfg)
 	}
 	s.flight = nil
 	s.mu.Unlock()
@@ -144,290 +212,101 @@ func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToke
 // obtain returns the pair that replaces prev: one another process stored,
 // a refreshed one, or a newly minted one, in this order of preference.
 func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cachedToken, error) {
-	cfg := s.auth.cfg
-	if l, ok := cfg.store.(TokenLocker); ok {
-		unlock, err := l.Lock(ctx, s.id)
-		if err != nil {
-			s.warn(ctx, "circle: token store lock failed; going on without it", err)
-		} else {
-			defer unlock()
-		}
-	}
+	st := s.openStore()
+	defer st.lock(ctx)()
 
 	var base *Token // the pair whose refresh token may be used
 	stale := ""     // the access token being replaced
 	if prev != nil {
 		base, stale = &prev.tok, prev.tok.AccessToken
 	}
-	stored, ok, err := cfg.store.Load(ctx, s.id)
-	if err != nil {
-		s.warn(ctx, "circle: token store load failed", err)
-	} else if ok {
+	if stored, ok := st.load(ctx); ok {
 		// A pair a failed Revoke left may lack its access token.
-		if c := s.cache(stored); stored.AccessToken != "" && stored.AccessToken != stale && c.usable(cfg.now()) {
-			return c, nil
+		if a := stored.AccessToken; a != "" && a != stale && !s.revokedToken(a) {
+			if c := s.cache(stored); c.usable(s.cfg.now()) {
+				return c, nil
+			}
 		}
 		base = &stored
 	}
-
+	s.awaitFloor(ctx)
 	if base != nil && base.RefreshToken != "" &&
-		(base.RefreshTokenExpiresAt.IsZero() || cfg.now().Before(base.RefreshTokenExpiresAt)) {
-		tok, err := s.refresh(ctx, *base)
+		(base.RefreshTokenExpiresAt.IsZero() || s.cfg.now().Before(base.RefreshTokenExpiresAt)) {
+		tok, err := s.api.refresh(ctx, *base)
 		if err == nil {
-			return s.save(ctx, tok), nil
+			st.save(ctx, tok)
+			return s.cache(tok), nil
 		}
 		if !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
 		// Circle no longer knows the refresh token: mint a new pair.
 	}
-	tok, err := s.mint(ctx)
+	tok, err := s.api.mint(ctx, s.id)
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, tok), nil
+	st.save(ctx, tok)
+	return s.cache(tok), nil
+}
+
+// awaitFloor waits until the floor between two Auth API calls of the
+// source has passed since the last, and marks the start of this one.
+func (s *MemberTokenSource) awaitFloor(ctx context.Context) {
+	s.mu.Lock()
+	wait := s.gate.floorWait(s.cfg)
+	s.mu.Unlock()
+	sleep(ctx, wait)
+	s.mu.Lock()
+	s.gate.called()
+	s.mu.Unlock()
 }
 
 // cache wraps tok with the time Token stops handing it out: the margin
 // before its expiry, at most half the time it has left (which, for a token
 // just issued, is half its lifetime).
 func (s *MemberTokenSource) cache(tok Token) *cachedToken {
+	c := &cachedToken{tok: tok, header: []string{"Bearer " + tok.AccessToken}}
 	if tok.AccessTokenExpiresAt.IsZero() {
-		return &cachedToken{tok: tok, noExpiry: true}
+		c.noExpiry = true
+		return c
 	}
-	left := tok.AccessTokenExpiresAt.Sub(s.auth.cfg.now())
-	margin := max(min(s.auth.cfg.margin, left/2), 0)
-	return &cachedToken{tok: tok, refreshAt: tok.AccessTokenExpiresAt.Add(-margin)}
+	now := s.cfg.now()
+	left := tok.AccessTokenExpiresAt.Sub(now)
+	margin := max(min(s.cfg.margin, left/2), 0)
+	c.refreshAt = tok.AccessTokenExpiresAt.Add(-margin)
+	c.expired = !now.Before(c.refreshAt)
+	return c
 }
 
-func (s *MemberTokenSource) save(ctx context.Context, tok Token) *cachedToken {
-	if err := s.auth.cfg.store.Save(ctx, s.id, tok); err != nil {
-		s.warn(ctx, "circle: token store save failed", err)
+// accepted records that the Member API took access, ending a run of
+// rejected tokens.
+func (s *MemberTokenSource) accepted(access string) {
+	c := s.cur.Load()
+	if c == nil || c.accepted.Load() || c.tok.AccessToken != access {
+		return
 	}
-	return s.cache(tok)
+	c.accepted.Store(true)
+	s.mu.Lock()
+	s.gate.streak = 0
+	s.mu.Unlock()
 }
 
-func (s *MemberTokenSource) mint(ctx context.Context) (Token, error) {
-	rsp, err := s.auth.tokens.CreateMemberToken(ctx, s.id.body())
-	if err != nil {
-		return Token{}, err
-	}
-	resp, err := parseTokenAnswer(rsp, authv1.ParseCreateMemberTokenResponse)
-	if err != nil {
-		return Token{}, err
-	}
-	j := resp.JSON200
-	if j == nil || j.AccessToken == nil || *j.AccessToken == "" || j.RefreshToken == nil || *j.RefreshToken == "" {
-		return Token{}, malformed(resp.HTTPResponse, "token pair")
-	}
-	return Token{
-		AccessToken:           *j.AccessToken,
-		RefreshToken:          *j.RefreshToken,
-		AccessTokenExpiresAt:  deref(j.AccessTokenExpiresAt),
-		RefreshTokenExpiresAt: deref(j.RefreshTokenExpiresAt),
-		CommunityMemberID:     deref(j.CommunityMemberID),
-		CommunityID:           deref(j.CommunityID),
-	}, nil
-}
-
-func (s *MemberTokenSource) refresh(ctx context.Context, base Token) (Token, error) {
-	rsp, err := s.auth.tokens.RefreshAccessToken(ctx, authv1.RefreshTokenBody{RefreshToken: base.RefreshToken})
-	if err != nil {
-		return Token{}, err
-	}
-	resp, err := parseTokenAnswer(rsp, authv1.ParseRefreshAccessTokenResponse)
-	if err != nil {
-		return Token{}, err
-	}
-	j := resp.JSON200
-	if j == nil || j.AccessToken == nil || *j.AccessToken == "" {
-		return Token{}, malformed(resp.HTTPResponse, "access token")
-	}
-	tok := base
-	tok.AccessToken = *j.AccessToken
-	tok.AccessTokenExpiresAt = deref(j.AccessTokenExpiresAt)
-	return tok, nil
-}
-
-// Revoke withdraws the member's access and refresh tokens (those the
-// source holds and those in the store) through the Auth API, and forgets
-// those Circle has withdrawn or no longer knows. It waits for a mint or
-// refresh in progress first, and Token calls made while it runs wait for
-// it. Tokens Circle already considers unusable are not an error: it
-// answers 404 or 422 for an unknown, expired or revoked token, and 401
-// saying the token has expired. Expired tokens are not sent.
-//
-// When it returns nil, the source and the store hold no token of the
-// member, and the next call to Token mints a new pair. When some token
-// could not be withdrawn (Circle answered 5xx, the app token was rejected,
-// the context ended...), Revoke returns the errors (an [*APIError] for
-// each answer) and keeps that token where it was, in the source or the
-// store, so that calling Revoke again retries it; until then Token may
-// hand out an access token that was kept. If the store cannot be read,
-// Revoke reports it and leaves the store as it is.
-func (s *MemberTokenSource) Revoke(ctx context.Context) error {
-	if !s.id.valid() {
-		return fmt.Errorf("circle: invalid member identity %v", s.id)
-	}
-	// Become the flight: Token waits for the outcome, instead of handing
-	// out a token being revoked or minting a pair meanwhile.
-	f := &flight{done: make(chan struct{}), revoke: true}
-	var held *cachedToken
-	for {
-		s.mu.Lock()
-		g := s.flight
-		if g == nil {
-			s.flight = f
-			held = s.cur.Swap(nil)
-			s.mu.Unlock()
-			break
-		}
-		s.mu.Unlock()
-		select {
-		case <-g.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	var keep *cachedToken // what of held the source holds again
-	defer func() {
-		s.mu.Lock()
-		if keep != nil {
-			s.cur.Store(keep)
-		}
-		s.flight = nil
-		s.mu.Unlock()
-		close(f.done)
-	}()
-
-	store := s.auth.cfg.store
-	if l, ok := store.(TokenLocker); ok {
-		// So that no other process saves a refreshed pair between the
-		// Load and the Save or Delete below.
-		unlock, err := l.Lock(ctx, s.id)
-		if err != nil {
-			s.warn(ctx, "circle: token store lock failed; going on without it", err)
-		} else {
-			defer unlock()
-		}
-	}
-	var (
-		errs  []error
-		pairs []Token
-	)
-	if held != nil {
-		pairs = append(pairs, held.tok)
-	}
-	stored, hasStored, err := store.Load(ctx, s.id)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("circle: reading the pair to revoke from the token store: %w", err))
-		hasStored = false // and leave the store alone
-	} else if hasStored {
-		pairs = append(pairs, stored)
-	}
-
-	gone := s.revokeAll(ctx, pairs, &errs)
-
-	if held != nil {
-		if left, ok := remaining(held.tok, gone); ok {
-			k := *held
-			k.tok = left
-			if left.AccessToken == "" {
-				k.rejected = true // nothing to hand out; refresh with what is left
-			}
-			keep = &k
-		}
-	}
-	if hasStored {
-		left, ok := remaining(stored, gone)
-		switch {
-		case !ok:
-			if err := store.Delete(ctx, s.id); err != nil {
-				errs = append(errs, fmt.Errorf("circle: forgetting the revoked pair: %w", err))
-			}
-		case left != stored:
-			if err := store.Save(ctx, s.id, left); err != nil {
-				errs = append(errs, fmt.Errorf("circle: saving the tokens left to revoke: %w", err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// revokeAll revokes each token of pairs once, appending the failures to
-// errs, and returns the set of tokens that are gone: revoked, unknown to
-// Circle, or expired. The empty token is gone.
-func (s *MemberTokenSource) revokeAll(ctx context.Context, pairs []Token, errs *[]error) map[string]bool {
-	gone := map[string]bool{"": true}
-	tried := map[string]bool{"": true}
-	now := s.auth.cfg.now()
-	live := func(exp time.Time) bool { return exp.IsZero() || now.Before(exp) }
-	for _, p := range pairs {
-		if a := p.AccessToken; !tried[a] {
-			tried[a] = true
-			var err error
-			if live(p.AccessTokenExpiresAt) {
-				_, err = s.auth.tokens.RevokeAccessTokenWithResponse(ctx, authv1.AccessTokenBody{AccessToken: a})
-			}
-			if err == nil || alreadyUnusable(err) {
-				gone[a] = true
-			} else {
-				*errs = append(*errs, err)
-			}
-		}
-		if r := p.RefreshToken; !tried[r] {
-			tried[r] = true
-			var err error
-			if live(p.RefreshTokenExpiresAt) {
-				_, err = s.auth.tokens.RevokeRefreshTokenWithResponse(ctx, authv1.RefreshTokenBody{RefreshToken: r})
-			}
-			if err == nil || alreadyUnusable(err) {
-				gone[r] = true
-			} else {
-				*errs = append(*errs, err)
-			}
-		}
-	}
-	return gone
-}
-
-// remaining returns p without the tokens that are gone, and whether it
-// still holds one. The expiry times stay, so that a [MemoryStore] still
-// drops the pair once its refresh token would have expired.
-func remaining(p Token, gone map[string]bool) (Token, bool) {
-	if gone[p.AccessToken] {
-		p.AccessToken = ""
-	}
-	if gone[p.RefreshToken] {
-		p.RefreshToken = ""
-	}
-	return p, p.AccessToken != "" || p.RefreshToken != ""
-}
-
-// alreadyUnusable reports whether a revoke call failed because the token
-// no longer works anyway: unknown (404), invalid, expired or already
-// revoked (422), or expired (a 401 whose message says so; any other 401
-// is the app token being rejected, a failure to report).
-func alreadyUnusable(err error) bool {
-	var e *APIError
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.StatusCode {
-	case http.StatusNotFound, http.StatusUnprocessableEntity:
-		return true
-	case http.StatusUnauthorized:
-		return strings.Contains(strings.ToLower(e.Message), "expired")
-	}
-	return false
-}
-
-// forget drops the pair the source holds, because another process revoked
-// it: the next Token goes through the store again.
+// forget drops the pair the source holds, because a process sharing its
+// store revoked it: the next Token goes through the store again, and a
+// call that was sent with the revoked token is not replayed.
 func (s *MemberTokenSource) forget() {
 	s.mu.Lock()
-	s.cur.Store(nil)
+	if c := s.cur.Swap(nil); c != nil {
+		s.revoked.add(c.tok.AccessToken)
+	}
 	s.mu.Unlock()
+}
+
+func (s *MemberTokenSource) revokedToken(access string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revoked.has(access)
 }
 
 // String describes the source without its tokens.
@@ -441,58 +320,168 @@ func (s *MemberTokenSource) GoString() string { return s.String() }
 // Format prints the source as String does, whatever the verb.
 func (s *MemberTokenSource) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(s.String())) }
 
-func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error) {
-	if l := s.auth.cfg.logger; l != nil {
-		l.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("identity", s.id.String()),
-			slog.String("error", redactString(err.Error(), s.secrets())))
+// warn logs a failure of the store, without any token: those the source
+// holds, the app token, and more (a pair being saved).
+func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error, more ...Token) {
+	l := s.cfg.logger
+	if l == nil {
+		return
 	}
-}
-
-// secrets are the tokens the source holds, for redaction.
-func (s *MemberTokenSource) secrets() []string {
-	sec := []string{s.auth.appToken}
+	sec := s.api.secrets()
 	if c := s.cur.Load(); c != nil {
-		sec = append(sec, c.tok.AccessToken, c.tok.RefreshToken)
+		more = append(more, c.tok)
 	}
-	return sec
+	for _, t := range more {
+		sec = append(sec, t.AccessToken, t.RefreshToken)
+	}
+	l.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("identity", s.id.String()),
+		slog.String("error", redactString(err.Error(), sec)))
 }
 
-// malformed is the error for a 2xx answer without the expected body.
-func malformed(resp *http.Response, what string) error {
-	if resp == nil {
-		return fmt.Errorf("circle: the answer carries no %s", what)
-	}
-	return newDecodeError(resp.Request, resp, "carries no "+what, nil, nil, false, nil)
+// gate is what a source remembers so as not to hammer Circle: failures in
+// a row and until when it asks Circle nothing, the start of its last Auth
+// API call, and how many access tokens in a row the Member API rejected.
+// Its times are on the real clock, whatever clock WithClock gave.
+type gate struct {
+	failures int
+	until    time.Time
+	err      error
+	lastCall time.Time
+	streak   int
 }
 
-// parseTokenAnswer decodes rsp, a 2xx answer of the Auth API, with the
-// generated parse function, returning a decoding failure as a
-// *DecodeError. The cause is kept only when it is a
-// *json.UnmarshalTypeError, whose text names types and fields alone:
-// another (a time that does not parse, say) could quote a value, which
-// could be a token.
-func parseTokenAnswer[T any](rsp *http.Response, parse func(*http.Response) (T, error)) (T, error) {
-	v, err := parse(rsp)
-	if err == nil {
-		return v, nil
+// closed returns the error to return at once while the gate is closed.
+func (g *gate) closed() error {
+	if g.err == nil || !time.Now().Before(g.until) {
+		return nil
 	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		err = typeErr
-	} else {
-		err = errUndecodableValue
-	}
-	return v, newDecodeError(rsp.Request, rsp, "does not decode", err, nil, false, nil)
+	return &BackoffError{Until: g.until, Err: g.err}
 }
 
-// errUndecodableValue stands for a decoding error of a token answer whose
-// text could hold a token.
-var errUndecodableValue = errors.New("a value is malformed (not shown: it could be a token)")
+func (g *gate) succeeded() { g.failures, g.err, g.until = 0, nil, time.Time{} }
 
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
+// failed closes the gate after a failed mint or refresh, for a backoff of
+// its own or the Retry-After Circle gave, whichever is longer.
+func (g *gate) failed(err error, cfg *config) {
+	g.failures++
+	wait := tokenBackoff(cfg, g.failures)
+	var e *APIError
+	if errors.As(err, &e) && e.RetryAfter > wait {
+		wait = e.RetryAfter
 	}
-	return *p
+	g.err, g.until = err, time.Now().Add(wait)
+}
+
+// rejected counts an access token the Member API rejected; a second in a
+// row, with none accepted in between, closes the gate.
+func (g *gate) rejected(wasAccepted bool, cfg *config) {
+	if wasAccepted {
+		g.streak = 1
+		return
+	}
+	g.streak++
+	if g.streak >= 2 {
+		g.err = &rejectedError{n: g.streak}
+		g.until = time.Now().Add(tokenBackoff(cfg, g.streak-1))
+	}
+}
+
+func (g *gate) called() { g.lastCall = time.Now() }
+
+func (g *gate) floorWait(cfg *config) time.Duration {
+	if g.lastCall.IsZero() {
+		return 0
+	}
+	return cfg.refreshFloor - time.Since(g.lastCall)
+}
+
+func (g *gate) floorPassed(cfg *config) bool { return g.floorWait(cfg) <= 0 }
+
+// tokenBackoff is the wait after the n-th failure in a row: the initial
+// backoff doubled n-1 times, at most the cap, less a jitter of up to a
+// quarter.
+func tokenBackoff(cfg *config, n int) time.Duration {
+	d := cfg.tokenBackoff
+	for i := 1; i < n && d < cfg.maxTokenBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, cfg.maxTokenBackoff)
+	return d - time.Duration(rand.Float64()*float64(d)/4)
+}
+
+// BackoffError is the error of a Token call made while a member's source
+// waits after a failed mint or refresh, or after the Member API rejected
+// the member's new tokens too (see [MemberTokenSource]): the source
+// returns it at once, without calling Circle. It unwraps to the failure,
+// so [errors.Is] and [errors.As] see the [*APIError] or the kind
+// ([ErrRateLimited], [ErrUnauthorized]...) that caused it.
+type BackoffError struct {
+	// Until is when the source may ask Circle again.
+	Until time.Time
+	// Err is the failure being remembered.
+	Err error
+}
+
+// Error says until when the source waits, and why.
+func (e *BackoffError) Error() string {
+	return "circle: backing off until " + e.Until.UTC().Format(time.RFC3339) +
+		": " + strings.TrimPrefix(e.Err.Error(), "circle: ")
+}
+
+// Unwrap returns the failure being remembered.
+func (e *BackoffError) Unwrap() error { return e.Err }
+
+// errKeepRejection marks the errors of RefreshRejected that mean "the 401
+// stands": the member client then returns the 401 itself.
+var errKeepRejection = errors.New("circle: the rejection stands")
+
+// rejectedError is the failure a source remembers when the Member API
+// rejected its new tokens too.
+type rejectedError struct{ n int }
+
+func (e *rejectedError) Error() string {
+	return fmt.Sprintf("circle: the Member API rejected %d access tokens of this member in a row, new ones included: the member or the community has no access", e.n)
+}
+
+func (e *rejectedError) Is(target error) bool {
+	return target == ErrUnauthorized || target == errKeepRejection
+}
+
+// revokedError is the error of a call whose token was revoked.
+type revokedError string
+
+func (e revokedError) Error() string { return string(e) }
+
+func (e revokedError) Is(target error) bool {
+	return target == ErrUnauthorized || target == errKeepRejection
+}
+
+var (
+	errRevokedToken        error = revokedError("circle: the access token was revoked")
+	errRevokedWhileWaiting error = revokedError("circle: the member's tokens were revoked while this call waited for them")
+)
+
+// revokedTokens remembers the last access tokens a source revoked (or saw
+// revoked by another process), so that a call sent with one of them is
+// not replayed with a new pair.
+type revokedTokens struct {
+	ring [4]string
+	next int
+}
+
+func (r *revokedTokens) add(access string) {
+	if access == "" || r.has(access) {
+		return
+	}
+	r.ring[r.next] = access
+	r.next = (r.next + 1) % len(r.ring)
+}
+
+func (r *revokedTokens) has(access string) bool {
+	for _, a := range r.ring {
+		if a != "" && a == access {
+			return true
+		}
+	}
+	return false
 }

@@ -209,8 +209,17 @@ func TestTokenErrorsAreTypedAndTheSourceRecovers(t *testing.T) {
 		t.Fatalf("err = %v, want a 422 *APIError of the mint call", err)
 	}
 	e.mintStatus.Store(0)
+	// Until the backoff has passed, the failure is returned without a call.
+	var backoff *BackoffError
+	if _, err := ts.Token(t.Context()); !errors.As(err, &backoff) || !errors.As(err, &apiErr) || apiErr.StatusCode != 422 {
+		t.Fatalf("right after the failure: %v, want a *BackoffError of the 422", err)
+	}
+	if got := e.mints.Load(); got != 1 {
+		t.Fatalf("%d mints during the backoff, want 1", got)
+	}
+	time.Sleep(time.Until(backoff.Until))
 	if _, err := ts.Token(t.Context()); err != nil {
-		t.Fatalf("after the failure: %v", err)
+		t.Fatalf("after the backoff: %v", err)
 	}
 	if got := e.mints.Load(); got != 2 {
 		t.Errorf("%d mints, want 2 (a failed mint is not retried: POST)", got)
@@ -493,11 +502,10 @@ func TestTokenWaitsForRevoke(t *testing.T) {
 		t.Errorf("Token during Revoke, with a short context: %v, want its deadline", err)
 	}
 	got := make(chan Token, 1)
+	waited := make(chan error, 1)
 	go func() {
 		tok, err := ts.Token(t.Context())
-		if err != nil {
-			t.Error(err)
-		}
+		waited <- err
 		got <- tok
 	}()
 	select {
@@ -509,8 +517,16 @@ func TestTokenWaitsForRevoke(t *testing.T) {
 	if err := <-revoked; err != nil {
 		t.Fatal(err)
 	}
-	if tok := <-got; tok.AccessToken == old.AccessToken || e.mints.Load() != 2 {
-		t.Errorf("Token after Revoke: %v (%d mints), want a new pair", tok, e.mints.Load())
+	// The call that waited began before Revoke returned: it mints nothing.
+	if err := <-waited; !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("Token that waited for Revoke: %v, want ErrUnauthorized", err)
+	}
+	if tok := <-got; tok.AccessToken != "" || e.mints.Load() != 1 {
+		t.Errorf("Token that waited for Revoke: %v (%d mints), want none", tok, e.mints.Load())
+	}
+	// A call that begins after it mints a new pair.
+	if tok, err := ts.Token(t.Context()); err != nil || tok.AccessToken == old.AccessToken || e.mints.Load() != 2 {
+		t.Errorf("Token after Revoke: %v, %v (%d mints), want a new pair", tok, err, e.mints.Load())
 	}
 }
 
@@ -565,7 +581,7 @@ func TestTokenSourceCache(t *testing.T) {
 	}
 	e.auth.TokenSource(ByEmail("b@example.com"))
 	e.auth.TokenSource(ByEmail("c@example.com")) // evicts a, the least recently used
-	if n := e.auth.sources.len(); n != 2 {
+	if n := e.auth.core.sources.len(); n != 2 {
 		t.Fatalf("cache holds %d sources, want 2", n)
 	}
 	a2 := e.auth.TokenSource(ByEmail("a@example.com"))
@@ -746,17 +762,19 @@ func TestMemoryStoreDropsExpiredPairs(t *testing.T) {
 	}
 }
 
-func TestTokenAnswerWithoutTokens(t *testing.T) {
+func TestTokenResponseWithoutTokens(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ contentType, body, want string }{
-		{"text/plain", "ok", `circle: POST /api/v1/headless/auth_token: 200 OK answer is not JSON (Content-Type "text/plain", request id r-1)`},
-		{"application/json", "{}", `circle: POST /api/v1/headless/auth_token: 200 OK answer carries no token pair (Content-Type "application/json", request id r-1)`},
+		{"text/plain", "ok", `circle: POST /api/v1/headless/auth_token: 200 OK response is not JSON (Content-Type "text/plain", request id r-1); body "ok"`},
+		{"text/plain", "access_token=acc-" + secretMark + "-12&refresh_token=ref-" + secretMark + "-12",
+			`circle: POST /api/v1/headless/auth_token: 200 OK response is not JSON (Content-Type "text/plain", request id r-1); body "…&…"`},
+		{"application/json", "{}", `circle: POST /api/v1/headless/auth_token: 200 OK response carries no token pair (Content-Type "application/json", request id r-1)`},
 		{"application/json", `{"access_token":7,"refresh_token":"ref-` + secretMark + `"}`,
-			`circle: POST /api/v1/headless/auth_token: 200 OK answer does not decode: json: cannot unmarshal number into Go struct field MemberToken.access_token of type string (Content-Type "application/json", request id r-1)`},
-		{"application/json", `{"access_token":"acc-` + secretMark + `","refresh_token":"r","access_token_expires_at":"acc-` + secretMark + `"}`,
-			`circle: POST /api/v1/headless/auth_token: 200 OK answer does not decode: a value is malformed (not shown: it could be a token) (Content-Type "application/json", request id r-1)`},
+			`circle: POST /api/v1/headless/auth_token: 200 OK response does not decode: json: cannot unmarshal number into Go struct field tokenFields.access_token of type string (Content-Type "application/json", request id r-1)`},
+		{"application/json", `{"access_token":"acc-` + secretMark + `\u0001` + `","refresh_token":"ref-` + secretMark + `"}`,
+			`circle: POST /api/v1/headless/auth_token: 200 OK response carries a token no header can carry (Content-Type "application/json", request id r-1)`},
 		{"application/json", `{"access_token":"acc-` + secretMark,
-			`circle: POST /api/v1/headless/auth_token: 200 OK answer is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id r-1)`},
+			`circle: POST /api/v1/headless/auth_token: 200 OK response is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id r-1); body "{\"access_token\":\"…"`},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", tc.contentType)
@@ -773,11 +791,31 @@ func TestTokenAnswerWithoutTokens(t *testing.T) {
 			t.Errorf("err = %v\nwant  %s", err, tc.want)
 		}
 		var de *DecodeError
-		if !errors.As(err, &de) || de.StatusCode != 200 || de.Path != "/api/v1/headless/auth_token" || de.ContentType != tc.contentType || de.Excerpt != "" {
-			t.Errorf("err = %#v, want a *DecodeError without an excerpt", err)
+		if !errors.As(err, &de) || de.StatusCode != 200 || de.Path != "/api/v1/headless/auth_token" || de.ContentType != tc.contentType {
+			t.Errorf("err = %#v, want a *DecodeError", err)
 		}
 		if s := fmt.Sprintf("%v %+v %#v", err, err, de); strings.Contains(s, secretMark) {
 			t.Errorf("a token shows: %s", s)
 		}
+	}
+}
+
+// TestTokenExpiryThatDoesNotParse: a pair whose expiry times do not parse
+// is used, its expiry unknown, rather than failing every call.
+func TestTokenExpiryThatDoesNotParse(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"acc-` + secretMark + `","refresh_token":"ref-` + secretMark +
+			`","access_token_expires_at":"acc-` + secretMark + `","refresh_token_expires_at":17}`))
+	}))
+	t.Cleanup(srv.Close)
+	a, err := NewAuthClient(testAppToken, WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.TokenSource(ByEmail("nil@example.com")).Token(t.Context())
+	if err != nil || tok.AccessToken != "acc-"+secretMark || !tok.AccessTokenExpiresAt.IsZero() || !tok.RefreshTokenExpiresAt.IsZero() {
+		t.Errorf("Token = %v, %v; want the pair with unknown expiry times", tok, err)
 	}
 }

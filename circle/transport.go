@@ -4,218 +4,285 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
-// transport is the Doer the generated clients are given. Around the user's
-// Doer it retries, replays a Member API request once after a 401, turns
-// non-2xx answers into *APIError, 2xx answers that are not well-formed
-// JSON into *DecodeError, and logs each attempt. It never modifies
-// the request it is given: every attempt but an unmodified first one is a
-// clone.
+// transport is the retrying Doer under both clients. Around the guarded
+// Doer of the user (see guard) it sends a request, reads and checks a 2xx
+// response, turns a non-2xx response into an *APIError (unless raw errors
+// were asked for), retries what may succeed later, and logs each attempt.
+// It knows nothing of tokens but the secrets it must keep out of errors,
+// and never modifies the request it is given: every attempt but an
+// unmodified first one is a clone.
 type transport struct {
 	cfg  *config
 	next Doer
-	// auth is set for the Auth API, whose PATCH refresh may be retried
-	// when it was not sent, and whose bodies carry tokens.
-	auth bool
-	// appToken is redacted from errors.
-	appToken string
-	// member is set for the Member API, where a 401 is replayed; source
-	// is the client's own token source (nil when every call names one in
-	// its context).
-	member bool
-	source TokenSource
+	// secrets are redacted from every error and log line: the app token.
+	secrets []string
 }
 
-// Do sends req as described on transport.
+// Do sends req, retrying as described on transport.
 func (t *transport) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+	c, err := t.newCall(req)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		o := c.try()
+		wait, again := c.shouldRetry(o)
+		if !again || !c.prepareRetry(wait) {
+			return c.finish(o)
+		}
+	}
+}
+
+// call is the state of one call through the transport: the request as
+// given, the attempt being made and how many were.
+type call struct {
+	t       *transport
+	ctx     context.Context
+	req     *http.Request
+	cur     *http.Request
+	getBody func() (io.ReadCloser, error)
+	policy  retryPolicy
+	attempt int // attempts made
+	retries int // attempts made after the first
+	cloneErr error
+}
+
+// outcome is what one attempt gave.
+type outcome struct {
+	resp *http.Response // the response to return (a checked 2xx, or a raw non-2xx)
+	err  error          // the error to return
+	// retry is set when the failure may not happen again: a transient
+	// error of the connection, a body cut short, a retryable status.
+	retry bool
+	// unsent is set when the request never left.
+	unsent bool
+	// retryAfter is the wait a Retry-After header asked for, if hasWait.
+	retryAfter time.Duration
+	hasWait    bool
+}
+
+func (t *transport) newCall(req *http.Request) (*call, error) {
 	getBody, err := replayableBody(req)
 	if err != nil {
 		return nil, err
 	}
-	policy := policyFor(req, t.auth)
-
-	cur := req
+	c := &call{t: t, ctx: req.Context(), req: req, cur: req, getBody: getBody, policy: policyFor(req)}
 	if getBody != nil && req.GetBody == nil {
 		// The body was buffered here; send a clone that reads the buffer.
-		if cur, err = cloneRequest(ctx, req, getBody); err != nil {
+		if c.cur, err = cloneRequest(c.ctx, req, getBody); err != nil {
 			return nil, err
 		}
 	}
-	retries, replayed := 0, false
-	// again waits wait and prepares the next attempt, if the retry budget,
-	// the context and its deadline allow; it reports whether to send again.
-	again := func(wait time.Duration) (bool, error) {
-		if retries >= t.cfg.maxRetries || ctx.Err() != nil || !fitsDeadline(ctx, wait) || !sleep(ctx, wait) {
-			return false, nil
-		}
-		retries++
-		next, err := cloneRequest(ctx, cur, getBody)
-		if err != nil {
-			return false, err
-		}
-		cur = next
-		return true, nil
-	}
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		resp, err := t.next.Do(cur)
-		t.logAttempt(ctx, cur, attempt, resp, err, time.Since(start))
-
-		if err != nil {
-			if retryableError(err, policy) {
-				ok, cerr := again(t.cfg.backoff(retries))
-				if cerr != nil {
-					return nil, cerr
-				}
-				if ok {
-					continue
-				}
-			}
-			if retries > 0 {
-				return nil, fmt.Errorf("circle: %s %s: after %d attempts: %w", req.Method, req.URL.Path, attempt, err)
-			}
-			return nil, err
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			err := t.checkAnswer(cur, resp, getBody)
-			if err == nil {
-				return resp, nil
-			}
-			// A body cut short by the connection is a connection error:
-			// an idempotent request is sent again.
-			var de *DecodeError
-			if errors.As(err, &de) && de.Reason == reasonCutShort && policy == retryIdempotent {
-				ok, cerr := again(t.cfg.backoff(retries))
-				if cerr != nil {
-					return nil, cerr
-				}
-				if ok {
-					continue
-				}
-			}
-			return nil, err
-		}
-
-		// A non-2xx answer: keep (at most 1 MiB of) its body, so that it
-		// can be read for the decisions below and still be returned.
-		body := bufferBody(resp)
-
-		if resp.StatusCode == http.StatusUnauthorized && t.member && !replayed {
-			next, replay, err := t.replayAfter401(ctx, cur, resp, body, getBody)
-			if err != nil {
-				return nil, err
-			}
-			if replay {
-				replayed, cur = true, next
-				continue
-			}
-		}
-
-		if policy == retryIdempotent && retryableStatus(resp.StatusCode) {
-			wait, capped := t.cfg.backoff(retries), true
-			if ra, has := retryAfter(resp.Header, t.cfg.now()); has {
-				wait, capped = ra, ra <= t.cfg.maxRetryAfter
-			}
-			if capped {
-				ok, cerr := again(wait)
-				if cerr != nil {
-					return nil, cerr
-				}
-				if ok {
-					continue
-				}
-			}
-		}
-
-		if t.cfg.rawErrors {
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			return resp, nil
-		}
-		return nil, newAPIError(cur, resp, body, t.secrets(cur, getBody), t.cfg.now())
-	}
+	return c, nil
 }
 
-// replayAfter401 decides whether a Member API request answered 401 is
-// sent again with a refreshed token, and if so returns the request to send.
-func (t *transport) replayAfter401(ctx context.Context, sent *http.Request, resp *http.Response, body []byte, getBody func() (io.ReadCloser, error)) (*http.Request, bool, error) {
-	rejected, ok := strings.CutPrefix(sent.Header.Get("Authorization"), "Bearer ")
-	if !ok || rejected == "" {
-		return nil, false, nil
-	}
-	r, ok := sourceFor(ctx, t.source).(Refresher)
-	if !ok {
-		return nil, false, nil
-	}
-	if msg, _ := parseErrorBody(body); (&APIError{StatusCode: resp.StatusCode, Message: msg}).notEligible() {
-		// The community may not use the API at all; a new token won't help.
-		return nil, false, nil
-	}
-	tok, err := r.RefreshRejected(ctx, rejected)
+// try makes one attempt.
+func (c *call) try() outcome {
+	start := time.Now()
+	resp, err := c.t.next.Do(c.cur)
+	c.attempt++
+	c.t.logAttempt(c, resp, err, time.Since(start))
 	if err != nil {
-		return nil, false, fmt.Errorf("circle: %s %s: refreshing the member token after a 401: %w", sent.Method, sent.URL.Path, err)
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close() // a refused redirect comes with its response
+		}
+		return outcome{err: err, retry: transient(err), unsent: unsent(err)}
 	}
-	if tok.AccessToken == "" || tok.AccessToken == rejected {
-		return nil, false, nil
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return c.check2xx(resp)
 	}
-	next, err := cloneRequest(ctx, sent, getBody)
-	if err != nil {
-		return nil, false, err
+	// A non-2xx response: keep (at most 1 MiB of) its body, to be read
+	// for the error and still returned when raw errors were asked for.
+	body := bufferBody(resp)
+	o := outcome{retry: retryableStatus(resp.StatusCode)}
+	now := c.t.cfg.now()
+	o.retryAfter, o.hasWait = retryAfter(resp.Header, now)
+	if c.t.cfg.rawErrors {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		o.resp = resp
+	} else {
+		o.err = newAPIError(c.cur, resp, body, c.secrets(), now)
 	}
-	next.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return next, true, nil
+	return o
 }
 
-// secrets lists what must not appear in an error about req: the bearer
-// token it carried, the app token, and the tokens in an Auth API body.
-func (t *transport) secrets(req *http.Request, getBody func() (io.ReadCloser, error)) []string {
-	s := []string{t.appToken}
-	if b, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
+// shouldRetry decides whether the call is sent again after outcome o, and
+// after what wait: only a failure that may heal, under the call's policy,
+// within the retry budget, honouring Retry-After up to its cap, and only
+// if the wait ends before the context's deadline.
+func (c *call) shouldRetry(o outcome) (time.Duration, bool) {
+	cfg := c.t.cfg
+	if !o.retry || c.ctx.Err() != nil || c.retries >= cfg.maxRetries {
+		return 0, false
+	}
+	switch c.policy {
+	case retryIdempotent:
+	case retryUnsent:
+		if !o.unsent {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	wait := cfg.backoff(c.retries)
+	if o.hasWait {
+		if o.retryAfter > cfg.maxRetryAfter {
+			return 0, false
+		}
+		wait = o.retryAfter
+	}
+	return wait, fitsDeadline(c.ctx, wait)
+}
+
+// prepareRetry waits, then makes the next attempt's request; it reports
+// false if the context ended during the wait or the body cannot be read
+// again.
+func (c *call) prepareRetry(wait time.Duration) bool {
+	if !sleep(c.ctx, wait) {
+		return false
+	}
+	next, err := cloneRequest(c.ctx, c.cur, c.getBody)
+	if err != nil {
+		c.cloneErr = err
+		return false
+	}
+	c.cur = next
+	c.retries++
+	return true
+}
+
+// finish returns what the call ends with after outcome o.
+func (c *call) finish(o outcome) (*http.Response, error) {
+	if c.cloneErr != nil {
+		return nil, c.cloneErr
+	}
+	if o.err == nil {
+		return o.resp, nil
+	}
+	if o.resp != nil && o.resp.Body != nil {
+		_ = o.resp.Body.Close()
+	}
+	return nil, c.failure(o.err)
+}
+
+// check2xx makes sure that the 2xx response resp is one the generated
+// code decodes: every 2xx response of the specs but 204 is an
+// application/json body. A 204 or 205 response, and the response to a
+// HEAD request, pass as they are. Any other must declare a JSON
+// Content-Type (application/json, text/json or a +json type), or none,
+// and have a non-empty, well-formed JSON body of at most the configured
+// size. Reading and checking are two steps: a body the connection cut
+// short is a transient failure, retried like one; a body that is read
+// whole but is not JSON is a *DecodeError. A good body is kept in memory
+// (the generated code reads it whole anyway) and served to the caller
+// from there.
+func (c *call) check2xx(resp *http.Response) outcome {
+	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || c.cur.Method == http.MethodHead {
+		return outcome{resp: resp}
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct != "" && !jsonMediaType(ct) {
+		var head []byte
+		if resp.Body != nil {
+			head, _ = io.ReadAll(io.LimitReader(resp.Body, excerptRead))
+			_ = resp.Body.Close()
+		}
+		return outcome{err: c.decodeError(resp, decodeFailure{reason: "is not JSON", body: head})}
+	}
+	rb, err := readBody(resp, c.t.cfg.maxBody)
+	var f decodeFailure
+	switch {
+	case err == errTooLarge:
+		f = decodeFailure{reason: "is larger than the limit of " + byteSize(c.t.cfg.maxBody), err: ErrResponseTooLarge}
+	case err != nil:
+		o := outcome{err: c.decodeError(resp, decodeFailure{reason: "was cut short", err: err, body: rb.b}), retry: transient(err)}
+		rb.release()
+		return o
+	case len(rb.b) == 0:
+		f = decodeFailure{reason: "has an empty body"}
+	case !validJSON(rb.b): // json.Valid, faster
+		// Unmarshal says where, as a *json.SyntaxError.
+		f = decodeFailure{reason: "is not valid JSON", err: json.Unmarshal(rb.b, new(json.RawMessage)), body: rb.b}
+	default:
+		if ct == "" {
+			resp.Header.Set("Content-Type", "application/json")
+		} else if !strings.Contains(ct, "json") {
+			// The generated code looks for "json" case-sensitively.
+			resp.Header.Set("Content-Type", strings.ToLower(ct))
+		}
+		resp.Body = newRespBody(rb)
+		return outcome{resp: resp}
+	}
+	o := outcome{err: c.decodeError(resp, f)}
+	rb.release()
+	return o
+}
+
+// excerptRead is how much of a 2xx body that is not JSON is read for the
+// excerpt of its error.
+const excerptRead = 4 << 10
+
+// secrets lists what must not appear in an error about the call: the
+// transport's own, the bearer token of the request, and any token its
+// JSON body carries (the Auth API's refresh and revoke calls send them
+// there).
+func (c *call) secrets() []string {
+	s := append([]string(nil), c.t.secrets...)
+	if b, ok := strings.CutPrefix(c.cur.Header.Get("Authorization"), "Bearer "); ok {
 		s = append(s, b)
 	}
-	if t.auth && getBody != nil {
-		if rc, err := getBody(); err == nil {
-			var fields struct {
-				AccessToken  string `json:"access_token"`
-				RefreshToken string `json:"refresh_token"`
-			}
-			_ = json.NewDecoder(io.LimitReader(rc, maxErrorBody)).Decode(&fields)
+	if c.getBody != nil {
+		if rc, err := c.getBody(); err == nil {
+			s = append(s, bodyTokens(rc)...)
 			_ = rc.Close()
-			s = append(s, fields.AccessToken, fields.RefreshToken)
 		}
 	}
 	return s
 }
 
-func (t *transport) logAttempt(ctx context.Context, req *http.Request, attempt int, resp *http.Response, err error, d time.Duration) {
+// bodyTokens returns the string values of the members of a JSON object
+// whose names end in "token".
+func bodyTokens(r io.Reader) []string {
+	var fields map[string]any
+	if json.NewDecoder(io.LimitReader(r, maxErrorBody)).Decode(&fields) != nil {
+		return nil
+	}
+	var s []string
+	for k, v := range fields {
+		if v, ok := v.(string); ok && strings.HasSuffix(strings.ToLower(k), "token") {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+func (t *transport) logAttempt(c *call, resp *http.Response, err error, d time.Duration) {
 	l := t.cfg.logger
-	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
+	if l == nil || !l.Enabled(c.ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("method", req.Method),
-		slog.String("path", req.URL.Path),
-		slog.Int("attempt", attempt),
+		slog.String("method", c.cur.Method),
+		slog.String("path", c.cur.URL.Path),
+		slog.Int("attempt", c.attempt),
 		slog.Duration("duration", d),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", redactString(err.Error(), t.secrets(req, nil))))
+		attrs = append(attrs, slog.String("error", redactString(err.Error(), c.secrets())))
 	} else {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 		if id := resp.Header.Get("X-Request-Id"); id != "" {
 			attrs = append(attrs, slog.String("request_id", id))
 		}
 	}
-	l.LogAttrs(ctx, slog.LevelDebug, "circle: http attempt", attrs...)
+	l.LogAttrs(c.ctx, slog.LevelDebug, "circle: http attempt", attrs...)
 }
 
 // replayableBody returns a function giving a fresh copy of req's body, or
@@ -231,7 +298,7 @@ func replayableBody(req *http.Request) (func() (io.ReadCloser, error), error) {
 	b, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("circle: reading the request body: %w", err)
+		return nil, wrapf(err, "reading the request body")
 	}
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, nil
 }
@@ -242,7 +309,7 @@ func cloneRequest(ctx context.Context, req *http.Request, getBody func() (io.Rea
 	if getBody != nil {
 		b, err := getBody()
 		if err != nil {
-			return nil, fmt.Errorf("circle: rewinding the request body: %w", err)
+			return nil, wrapf(err, "rewinding the request body")
 		}
 		c.Body, c.GetBody = b, getBody
 	}
@@ -251,79 +318,12 @@ func cloneRequest(ctx context.Context, req *http.Request, getBody func() (io.Rea
 
 // bufferBody reads at most maxErrorBody of resp's body and closes it.
 func bufferBody(resp *http.Response) []byte {
+	if resp.Body == nil {
+		return nil
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
 	return b
-}
-
-// maxPrealloc is the largest Content-Length a 2xx body's buffer is
-// allocated for at once; a longer body (or a false header) grows it as it
-// is read.
-const maxPrealloc = 16 << 20
-
-// excerptRead is how much of a 2xx body that is not JSON is read for the
-// excerpt of its error.
-const excerptRead = 4 << 10
-
-// checkAnswer makes sure that the 2xx answer resp to req is one the
-// generated code decodes: every 2xx answer of the specs but 204 is an
-// application/json body. A 204 or 205 answer, and the answer to a HEAD
-// request, pass as they are. Any other must declare a JSON Content-Type
-// (application/json, text/json or a +json type), or none, and have a
-// non-empty body that is well-formed JSON; otherwise checkAnswer closes
-// the body and returns a *DecodeError. It reads a good body into memory
-// (the generated code reads it whole anyway) and replaces resp.Body with
-// a reader of those bytes; a body without a Content-Type, or with one the
-// generated code's case-sensitive test for "json" would miss, gets the
-// header it needs to be decoded. The body is not checked against the
-// schema.
-func (t *transport) checkAnswer(req *http.Request, resp *http.Response, getBody func() (io.ReadCloser, error)) error {
-	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || req.Method == http.MethodHead {
-		return nil
-	}
-	ct := resp.Header.Get("Content-Type")
-	if ct != "" && !jsonMediaType(ct) {
-		var head []byte
-		if resp.Body != nil {
-			head, _ = io.ReadAll(io.LimitReader(resp.Body, excerptRead))
-			_ = resp.Body.Close()
-		}
-		return t.decodeError(req, resp, getBody, "is not JSON", nil, head)
-	}
-	ab, err := readAnswer(resp)
-	body := ab.b
-	switch {
-	case err != nil:
-		return t.decodeError(req, resp, getBody, reasonCutShort, err, body)
-	case len(body) == 0:
-		return t.decodeError(req, resp, getBody, "has an empty body", nil, nil)
-	case !validJSON(body): // json.Valid, faster
-		// Unmarshal says where, as a *json.SyntaxError.
-		return t.decodeError(req, resp, getBody, "is not valid JSON", json.Unmarshal(body, new(json.RawMessage)), body)
-	}
-	if ct == "" {
-		resp.Header.Set("Content-Type", "application/json")
-	} else if !strings.Contains(ct, "json") {
-		resp.Header.Set("Content-Type", strings.ToLower(ct))
-	}
-	resp.Body = newAnswerBody(ab)
-	return nil
-}
-
-// reasonCutShort is the Reason of a *DecodeError for a 2xx body that the
-// connection cut short; the transport retries it like a connection error.
-const reasonCutShort = "was cut short"
-
-// decodeError builds the *DecodeError of an unusable 2xx answer, with an
-// excerpt of body for the Member API only: an Auth API answer may carry
-// tokens this client has never seen, which could not be redacted.
-func (t *transport) decodeError(req *http.Request, resp *http.Response, getBody func() (io.ReadCloser, error), reason string, err error, body []byte) error {
-	withBody := !t.auth && len(body) > 0
-	var secrets []string
-	if withBody {
-		secrets = t.secrets(req, getBody)
-	}
-	return newDecodeError(req, resp, reason, err, body, withBody, secrets)
 }
 
 // jsonMediaType reports whether the Content-Type value ct names JSON:
@@ -338,76 +338,4 @@ func jsonMediaType(ct string) bool {
 	const suffix = "+json"
 	typ, sub, ok := strings.Cut(mt, "/")
 	return ok && typ != "" && len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
-}
-
-// readAnswer reads resp's whole body into a buffer of bufPool, and closes
-// it. A buffer too small for the Content-Length, when there is one, is
-// replaced by one of that size, so that a body is read without growing the
-// buffer. On a read error it returns what was read with the error.
-func readAnswer(resp *http.Response) (*answerBuf, error) {
-	ab, _ := bufPool.Get().(*answerBuf)
-	if ab == nil {
-		ab = new(answerBuf)
-	}
-	b := ab.b[:0]
-	if resp.Body == nil {
-		ab.b = b
-		return ab, nil
-	}
-	defer resp.Body.Close()
-	if cl := resp.ContentLength; cl >= 0 && cl < maxPrealloc && int(cl) >= cap(b) {
-		b = make([]byte, 0, int(cl)+1) // one more, so that reading the EOF needs no growth
-	} else if cap(b) == 0 {
-		b = make([]byte, 0, 512)
-	}
-	for {
-		m, err := resp.Body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err == io.EOF {
-			ab.b = b
-			return ab, nil
-		}
-		if err != nil {
-			ab.b = b
-			return ab, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
-
-// answerBuf is a buffer a 2xx body is read into. Buffers of answers that
-// were closed go back to bufPool, up to maxPooled bytes.
-type answerBuf struct{ b []byte }
-
-var bufPool sync.Pool
-
-const maxPooled = 64 << 10
-
-// answerBody is the body of a checked 2xx answer: its bytes, read anew.
-// Close hands the buffer back to bufPool: the bytes were only ever copied
-// out (by Read or ReadAt, or by WriteTo into a Writer, which must not keep
-// them), and the body reads as empty once closed.
-type answerBody struct {
-	bytes.Reader
-	buf *answerBuf
-}
-
-func newAnswerBody(ab *answerBuf) *answerBody {
-	a := &answerBody{buf: ab}
-	a.Reset(ab.b)
-	return a
-}
-
-// Close ends the body and recycles its buffer.
-func (a *answerBody) Close() error {
-	if ab := a.buf; ab != nil {
-		a.buf = nil
-		a.Reset(nil)
-		if cap(ab.b) <= maxPooled {
-			bufPool.Put(ab)
-		}
-	}
-	return nil
 }

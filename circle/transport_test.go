@@ -274,7 +274,7 @@ func newTestTransport(t *testing.T, opts ...Option) *transport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &transport{cfg: cfg, next: cfg.doer, member: true}
+	return &transport{cfg: cfg, next: cfg.doer} // the retrying layer alone
 }
 
 func TestRetries(t *testing.T) {

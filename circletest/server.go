@@ -332,6 +332,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Query:  r.URL.RawQuery,
 	}
 	w.Header().Set("X-Request-Id", rec.ID)
+	// The Date of every response is the server's clock, as a real Circle's
+	// agrees with the expiry times it issues; clients read token lifetimes
+	// against it.
+	w.Header().Set("Date", rec.Time.UTC().Format(http.TimeFormat))
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		s.send(w, r, nil, nil, &rec, errorReply(http.StatusBadRequest, "could not read the request body"))

@@ -354,6 +354,18 @@ func TestReplayAfter401(t *testing.T) {
 			t.Error("a Member API call was sent without a token")
 		}
 		e.srv.SetCommunityEligible(true)
+		// The failed mint is remembered: until its backoff has passed,
+		// calls fail at once, and Circle sees no mint.
+		mints := len(e.requests(opMint))
+		_, err = e.api.GetCurrentMemberWithResponse(c)
+		var backoff *circle.BackoffError
+		if !errors.As(err, &backoff) || !errors.Is(err, circle.ErrForbidden) {
+			t.Fatalf("right after the failed mint: %v, want a *circle.BackoffError of the 403", err)
+		}
+		if got := len(e.requests(opMint)); got != mints {
+			t.Errorf("%d mints during the backoff, want %d", got, mints)
+		}
+		time.Sleep(time.Until(backoff.Until))
 		e.me(t, c, "eligible again")
 	})
 }
@@ -463,7 +475,17 @@ func TestRetries(t *testing.T) {
 		if len(e.requests(opRefresh)) != 1 {
 			t.Errorf("the PATCH refresh was sent %d times, want 1", len(e.requests(opRefresh)))
 		}
-		// The failure is not cached: the next call refreshes.
+		// The failure is remembered for a backoff, then the next call
+		// refreshes.
+		_, err = e.api.GetCurrentMemberWithResponse(c)
+		var backoff *circle.BackoffError
+		if !errors.As(err, &backoff) || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("right after the failed refresh: %v, want a *circle.BackoffError of the 503", err)
+		}
+		if len(e.requests(opRefresh)) != 1 {
+			t.Errorf("during the backoff the refresh was sent %d times, want 1", len(e.requests(opRefresh)))
+		}
+		time.Sleep(time.Until(backoff.Until))
 		e.me(t, c, "after the refresh failed once")
 		e.wantAuth(t, "after the refresh failed once", authCalls{mint: 1, refresh: 2})
 	})

@@ -1,0 +1,164 @@
+package circle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// memberAuth is the Doer of the Member API client, the one owner of the
+// member's token on the way of a call, like golang.org/x/oauth2's
+// Transport. It resolves the call's token source once (the context's, or
+// else the client's), asks it for the access token, sends a copy of the
+// request with that token through the retrying transport, and, when the
+// Member API rejects exactly that token (401), asks a [Refresher] source
+// to replace it and sends the request once more, body included.
+type memberAuth struct {
+	src  TokenSource // the client's own; nil when every call names one
+	next Doer        // the retrying transport
+}
+
+// Do sends req on behalf of the member of its context or of the client.
+func (m *memberAuth) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	src := sourceFor(ctx, m.src)
+	if src == nil {
+		closeBody(req)
+		return nil, ErrNoTokenSource
+	}
+	getBody, err := replayableBody(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetBody != nil {
+		closeBody(req) // every attempt reads a copy of it
+	}
+	access, header, err := bearer(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	first, err := withAuthorization(req, header, getBody)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := m.next.Do(first)
+	r, ok := src.(Refresher)
+	if !ok || !rejects(resp, err) {
+		accepted(src, access, resp, err)
+		return resp, err
+	}
+	tok, rerr := r.RefreshRejected(ctx, access)
+	switch {
+	case errors.Is(rerr, errKeepRejection):
+		// The source will not replace this token (it revoked it, or the
+		// tokens it got were rejected too): the 401 stands.
+		return resp, err
+	case rerr != nil:
+		closeResponse(resp)
+		return nil, wrapf(rerr, "%s %s: replacing the rejected member token", req.Method, req.URL.Path)
+	case tok.AccessToken == "" || tok.AccessToken == access:
+		return resp, err
+	}
+	if err := checkBearer(tok.AccessToken); err != nil {
+		closeResponse(resp)
+		return nil, err
+	}
+	again, cerr := withAuthorization(req, []string{"Bearer " + tok.AccessToken}, getBody)
+	if cerr != nil {
+		closeResponse(resp)
+		return nil, cerr
+	}
+	closeResponse(resp)
+	resp, err = m.next.Do(again)
+	accepted(src, tok.AccessToken, resp, err)
+	return resp, err
+}
+
+// bearer returns the access token of src and the Authorization header
+// value that carries it. A [*MemberTokenSource] keeps the header of its
+// cached token, so that a call builds no string.
+func bearer(ctx context.Context, src TokenSource) (string, []string, error) {
+	if s, ok := src.(*MemberTokenSource); ok {
+		c, err := s.current(ctx)
+		if err != nil {
+			return "", nil, wrapf(err, "member token")
+		}
+		return c.tok.AccessToken, c.header, nil
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return "", nil, wrapf(err, "member token")
+	}
+	if tok.AccessToken == "" {
+		return "", nil, errors.New("circle: member token source returned an empty access token")
+	}
+	if err := checkBearer(tok.AccessToken); err != nil {
+		return "", nil, err
+	}
+	return tok.AccessToken, []string{"Bearer " + tok.AccessToken}, nil
+}
+
+// withAuthorization returns a copy of req that carries header as its
+// Authorization and a fresh copy of its body. The copy shares req's
+// header values, which nothing on the way modifies; req itself is never
+// modified.
+func withAuthorization(req *http.Request, header []string, getBody func() (io.ReadCloser, error)) (*http.Request, error) {
+	r := new(http.Request)
+	*r = *req
+	r.Header = make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		r.Header[k] = v
+	}
+	r.Header["Authorization"] = header
+	if getBody != nil {
+		b, err := getBody()
+		if err != nil {
+			return nil, wrapf(err, "rewinding the request body")
+		}
+		r.Body, r.GetBody = b, getBody
+	}
+	return r, nil
+}
+
+// rejects reports whether a call's result is the Member API rejecting its
+// access token: a 401, as an *APIError or as a raw response, that does not
+// say the community is not eligible (a new token would not help then).
+func rejects(resp *http.Response, err error) bool {
+	if err != nil {
+		var e *APIError
+		return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && !e.notEligible()
+	}
+	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	// A raw response: its body is in memory (see transport.try).
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	msg, _ := parseErrorBody(body)
+	return !(&APIError{StatusCode: resp.StatusCode, Message: msg}).notEligible()
+}
+
+// accepted tells a *MemberTokenSource that the Member API took its access
+// token, which ends a run of rejected tokens (see RefreshRejected).
+func accepted(src TokenSource, access string, resp *http.Response, err error) {
+	if err != nil || resp == nil || resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return
+	}
+	if s, ok := src.(*MemberTokenSource); ok {
+		s.accepted(access)
+	}
+}
+
+func closeResponse(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}

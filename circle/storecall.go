@@ -1,0 +1,134 @@
+package circle
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// storeSession is the store as one mint, refresh or revoke of a source
+// sees it: each call bounded by the store timeout, and, once one call has
+// overrun it, none made any more (the store is taken as down until the
+// next flight), so that a slow or frozen store costs a caller about one
+// timeout per flight.
+type storeSession struct {
+	s    *MemberTokenSource
+	down bool
+}
+
+func (s *MemberTokenSource) openStore() *storeSession { return &storeSession{s: s} }
+
+// errStoreTimeout is the error of a store call that overran its timeout.
+var errStoreTimeout = errors.New("circle: the token store did not answer in time")
+
+// lock takes the member's lock if the store is a TokenLocker, and returns
+// the function that releases it (a no-op when there is no lock).
+func (st *storeSession) lock(ctx context.Context) func() {
+	l, ok := st.s.cfg.store.(TokenLocker)
+	if !ok || st.down {
+		return func() {}
+	}
+	release, err := bounded(st, ctx, func(ctx context.Context) (func(), error) {
+		return l.Lock(ctx, st.s.id)
+	}, func(u func()) { u() })
+	if err != nil {
+		st.s.warn(ctx, "circle: token store lock failed; going on without it", err)
+		return func() {}
+	}
+	return func() {
+		if st.down {
+			go release() // a frozen store must not hold up this flight's callers
+			return
+		}
+		_, _ = bounded(st, context.WithoutCancel(ctx), func(context.Context) (struct{}, error) {
+			release()
+			return struct{}{}, nil
+		}, nil)
+	}
+}
+
+// load returns the member's stored pair, if the store has one and answers.
+func (st *storeSession) load(ctx context.Context) (Token, bool) {
+	if st.down {
+		return Token{}, false
+	}
+	type loaded struct {
+		tok Token
+		ok  bool
+	}
+	r, err := bounded(st, ctx, func(ctx context.Context) (loaded, error) {
+		tok, ok, err := st.s.cfg.store.Load(ctx, st.s.id)
+		return loaded{tok, ok}, err
+	}, nil)
+	if err != nil {
+		st.s.warn(ctx, "circle: token store load failed", err)
+		return Token{}, false
+	}
+	return r.tok, r.ok
+}
+
+// save records tok as the member's pair, logging a failure.
+func (st *storeSession) save(ctx context.Context, tok Token) {
+	if err := st.saveErr(ctx, tok); err != nil {
+		st.s.warn(ctx, "circle: token store save failed", err, tok)
+	}
+}
+
+func (st *storeSession) saveErr(ctx context.Context, tok Token) error {
+	if st.down {
+		return errStoreTimeout
+	}
+	_, err := bounded(st, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, st.s.cfg.store.Save(ctx, st.s.id, tok)
+	}, nil)
+	return err
+}
+
+func (st *storeSession) delete(ctx context.Context) error {
+	if st.down {
+		return errStoreTimeout
+	}
+	_, err := bounded(st, ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, st.s.cfg.store.Delete(ctx, st.s.id)
+	}, nil)
+	return err
+}
+
+// bounded runs f with a context that ends after the store timeout, and
+// stops waiting for it then, whatever f does with its context: f goes on
+// in the background, and undo, if given, is applied to what it returns
+// late (a lock taken after all is released). The default MemoryStore,
+// which cannot block, is called directly.
+func bounded[T any](st *storeSession, ctx context.Context, f func(context.Context) (T, error), undo func(T)) (T, error) {
+	if _, ok := st.s.cfg.store.(*MemoryStore); ok {
+		return f(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, st.s.cfg.storeTimeout)
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f(ctx)
+		ch <- result{v, err}
+	}()
+	timer := time.NewTimer(st.s.cfg.storeTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		cancel()
+		return r.v, r.err
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	cancel()
+	st.down = true
+	go func() {
+		if r := <-ch; r.err == nil && undo != nil {
+			undo(r.v)
+		}
+	}()
+	var zero T
+	return zero, errStoreTimeout
+}
