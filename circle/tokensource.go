@@ -76,7 +76,7 @@ type cachedToken struct {
 	// arrived (an expiry time in the past, a clock far from Circle's).
 	expired  bool
 	rejected atomic.Bool
-	accepted  atomic.Bool // the Member API took it at least once
+	accepted atomic.Bool // the Member API took it at least once
 }
 
 func (c *cachedToken) usable(now time.Time) bool {

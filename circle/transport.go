@@ -43,14 +43,14 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 // call is the state of one call through the transport: the request as
 // given, the attempt being made and how many were.
 type call struct {
-	t       *transport
-	ctx     context.Context
-	req     *http.Request
-	cur     *http.Request
-	getBody func() (io.ReadCloser, error)
-	policy  retryPolicy
-	attempt int // attempts made
-	retries int // attempts made after the first
+	t        *transport
+	ctx      context.Context
+	req      *http.Request
+	cur      *http.Request
+	getBody  func() (io.ReadCloser, error)
+	policy   retryPolicy
+	attempt  int // attempts made
+	retries  int // attempts made after the first
 	cloneErr error
 }
 
