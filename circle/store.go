@@ -67,11 +67,17 @@ const DefaultStoreCapacity = 10000
 // [DefaultStoreCapacity] unless made with [NewMemoryStoreSize]): saving a
 // pair for one more member drops the pair used least recently, so memory
 // stays bounded however many members the process sees. Load and Save count
-// as uses. A pair whose refresh token has expired is useless (a new pair
-// must be minted), so Load drops it and reports none; a pair whose access
-// token alone has expired is kept, since its refresh token can renew it.
-// Every operation takes constant time. The zero value is an empty store
-// of capacity [DefaultStoreCapacity], ready for use.
+// as uses. Every operation takes constant time. The zero value is an
+// empty store of capacity [DefaultStoreCapacity], ready for use.
+//
+// A pair whose refresh token has expired is useless (a new pair must be
+// minted), so the store an [AuthClient] makes for itself drops it when
+// Load finds it, judging by the client's clock (see [WithClock]). A store
+// made by [NewMemoryStore] or [NewMemoryStoreSize] does not judge expiry,
+// since it cannot know the clock of the clients it serves: it returns the
+// pair, and the [MemberTokenSource] loading it mints a new one, which
+// replaces it. Either way a pair whose access token alone has expired is
+// kept, since its refresh token can renew it.
 type MemoryStore struct {
 	mu      sync.Mutex
 	max     int
@@ -100,7 +106,19 @@ func NewMemoryStoreSize(capacity int) (*MemoryStore, error) {
 	if capacity < 1 {
 		return nil, fmt.Errorf("circle: NewMemoryStoreSize: capacity %d is less than 1", capacity)
 	}
-	return &MemoryStore{max: capacity, m: make(map[Identity]*list.Element), timeNow: time.Now}, nil
+	return &MemoryStore{max: capacity, m: make(map[Identity]*list.Element)}, nil
+}
+
+// newMemoryStoreClock returns an empty MemoryStore of the given capacity
+// (at least 1) that drops, on Load, a pair whose refresh token has expired
+// by the clock now.
+func newMemoryStoreClock(capacity int, now func() time.Time) *MemoryStore {
+	s, err := NewMemoryStoreSize(capacity)
+	if err != nil {
+		s, _ = NewMemoryStoreSize(DefaultStoreCapacity)
+	}
+	s.timeNow = now
+	return s
 }
 
 // init makes the zero MemoryStore usable; s.mu must be held.
@@ -111,14 +129,11 @@ func (s *MemoryStore) init() {
 	if s.max < 1 {
 		s.max = DefaultStoreCapacity
 	}
-	if s.timeNow == nil {
-		s.timeNow = time.Now
-	}
 }
 
 // Load returns the pair saved for id, and marks it as the most recently
-// used. A pair whose refresh token has expired is dropped and not
-// returned.
+// used. A store with a clock (see [MemoryStore]) drops a pair whose
+// refresh token has expired and returns none.
 func (s *MemoryStore) Load(_ context.Context, id Identity) (Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,7 +143,7 @@ func (s *MemoryStore) Load(_ context.Context, id Identity) (Token, bool, error) 
 		return Token{}, false, nil
 	}
 	tok := e.Value.(*storeEntry).tok
-	if exp := tok.RefreshTokenExpiresAt; !exp.IsZero() && !s.timeNow().Before(exp) {
+	if exp := tok.RefreshTokenExpiresAt; s.timeNow != nil && !exp.IsZero() && !s.timeNow().Before(exp) {
 		s.ll.Remove(e)
 		delete(s.m, id)
 		return Token{}, false, nil

@@ -131,9 +131,8 @@ func TestMemoryStoreDropsPairsWithAnExpiredRefreshToken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := mustStore(t, 10)
 	var mu sync.Mutex
-	s.timeNow = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newMemoryStoreClock(10, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	stale, fresh, unknown := ByEmail("stale@example.com"), ByEmail("fresh@example.com"), ByEmail("unknown@example.com")
 	tok := storeToken(1)
 	tok.AccessTokenExpiresAt = now.Add(-time.Hour)
@@ -161,6 +160,14 @@ func TestMemoryStoreDropsPairsWithAnExpiredRefreshToken(t *testing.T) {
 		t.Errorf("refresh token now expired: still loaded, Len %d", s.Len())
 	}
 	checkStore(t, s)
+
+	// A store without a clock leaves expiry to its caller, whose clock
+	// (WithClock) it cannot know.
+	s = mustStore(t, 10)
+	s.Save(ctx, stale, tok)
+	if got, ok, _ := s.Load(ctx, stale); !ok || got != tok {
+		t.Errorf("store without a clock: Load = %v, %v; want the pair", got, ok)
+	}
 }
 
 func TestMemoryStoreConcurrentUse(t *testing.T) {
