@@ -1,7 +1,9 @@
 package circle
 
 import (
+	"container/list"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -55,43 +57,118 @@ type TokenLocker interface {
 	Lock(ctx context.Context, id Identity) (unlock func(), err error)
 }
 
+// DefaultStoreCapacity is how many member token pairs a [MemoryStore] made
+// by [NewMemoryStore] holds at most, like [DefaultCacheSize] for token
+// sources.
+const DefaultStoreCapacity = 10000
+
 // MemoryStore is a [TokenStore] in this process's memory, the default of
-// [NewAuthClient]. Every 1024 saves it drops the pairs whose refresh token
-// has expired, so it does not grow with members long gone. The zero value
-// is not ready for use; call [NewMemoryStore].
+// [NewAuthClient]. It holds at most a fixed number of pairs (its capacity,
+// [DefaultStoreCapacity] unless made with [NewMemoryStoreSize]): saving a
+// pair for one more member drops the pair used least recently, so memory
+// stays bounded however many members the process sees. Load and Save count
+// as uses. Every operation takes constant time. The zero value is an
+// empty store of capacity [DefaultStoreCapacity], ready for use.
+//
+// A pair whose refresh token has expired is useless (a new pair must be
+// minted), so the store an [AuthClient] makes for itself drops it when
+// Load finds it, judging by the client's clock (see [WithClock]). A store
+// made by [NewMemoryStore] or [NewMemoryStoreSize] does not judge expiry,
+// since it cannot know the clock of the clients it serves: it returns the
+// pair, and the [MemberTokenSource] loading it mints a new one, which
+// replaces it. Either way a pair whose access token alone has expired is
+// kept, since its refresh token can renew it.
 type MemoryStore struct {
-	mu      sync.RWMutex
-	m       map[Identity]Token
-	saves   int
+	mu      sync.Mutex
+	max     int
+	ll      list.List // of *storeEntry; the front is the most recently used
+	m       map[Identity]*list.Element
 	timeNow func() time.Time
 }
 
-// NewMemoryStore returns an empty [MemoryStore].
+// storeEntry is one member's pair in a MemoryStore.
+type storeEntry struct {
+	id  Identity
+	tok Token
+}
+
+// NewMemoryStore returns an empty [MemoryStore] that holds at most
+// [DefaultStoreCapacity] pairs.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{m: make(map[Identity]Token), timeNow: time.Now}
+	s, _ := NewMemoryStoreSize(DefaultStoreCapacity)
+	return s
 }
 
-// Load returns the pair saved for id.
+// NewMemoryStoreSize returns an empty [MemoryStore] that holds at most
+// capacity pairs, dropping the least recently used pair beyond that. It
+// returns an error if capacity is less than 1.
+func NewMemoryStoreSize(capacity int) (*MemoryStore, error) {
+	if capacity < 1 {
+		return nil, fmt.Errorf("circle: NewMemoryStoreSize: capacity %d is less than 1", capacity)
+	}
+	return &MemoryStore{max: capacity, m: make(map[Identity]*list.Element)}, nil
+}
+
+// newMemoryStoreClock returns an empty MemoryStore of the given capacity
+// (at least 1) that drops, on Load, a pair whose refresh token has expired
+// by the clock now.
+func newMemoryStoreClock(capacity int, now func() time.Time) *MemoryStore {
+	s, err := NewMemoryStoreSize(capacity)
+	if err != nil {
+		s, _ = NewMemoryStoreSize(DefaultStoreCapacity)
+	}
+	s.timeNow = now
+	return s
+}
+
+// init makes the zero MemoryStore usable; s.mu must be held.
+func (s *MemoryStore) init() {
+	if s.m == nil {
+		s.m = make(map[Identity]*list.Element)
+	}
+	if s.max < 1 {
+		s.max = DefaultStoreCapacity
+	}
+}
+
+// Load returns the pair saved for id, and marks it as the most recently
+// used. A store with a clock (see [MemoryStore]) drops a pair whose
+// refresh token has expired and returns none.
 func (s *MemoryStore) Load(_ context.Context, id Identity) (Token, bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, ok := s.m[id]
-	return t, ok, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	e, ok := s.m[id]
+	if !ok {
+		return Token{}, false, nil
+	}
+	tok := e.Value.(*storeEntry).tok
+	if exp := tok.RefreshTokenExpiresAt; s.timeNow != nil && !exp.IsZero() && !s.timeNow().Before(exp) {
+		s.ll.Remove(e)
+		delete(s.m, id)
+		return Token{}, false, nil
+	}
+	s.ll.MoveToFront(e)
+	return tok, true, nil
 }
 
-// Save records tok as id's pair.
+// Save records tok as id's pair and marks it as the most recently used,
+// dropping the least recently used pair if the store is then over its
+// capacity.
 func (s *MemoryStore) Save(_ context.Context, id Identity, tok Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[id] = tok
-	s.saves++
-	if s.saves%1024 == 0 {
-		now := s.timeNow()
-		for k, t := range s.m {
-			if !t.RefreshTokenExpiresAt.IsZero() && !now.Before(t.RefreshTokenExpiresAt) {
-				delete(s.m, k)
-			}
-		}
+	s.init()
+	if e, ok := s.m[id]; ok {
+		e.Value.(*storeEntry).tok = tok
+		s.ll.MoveToFront(e)
+		return nil
+	}
+	s.m[id] = s.ll.PushFront(&storeEntry{id: id, tok: tok})
+	for s.ll.Len() > s.max {
+		last := s.ll.Back()
+		s.ll.Remove(last)
+		delete(s.m, last.Value.(*storeEntry).id)
 	}
 	return nil
 }
@@ -100,13 +177,25 @@ func (s *MemoryStore) Save(_ context.Context, id Identity, tok Token) error {
 func (s *MemoryStore) Delete(_ context.Context, id Identity) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, id)
+	if e, ok := s.m[id]; ok {
+		s.ll.Remove(e)
+		delete(s.m, id)
+	}
 	return nil
 }
 
-// Len returns how many pairs the store holds.
+// Len returns how many pairs the store holds, counting expired pairs that
+// no Load has dropped yet; it is never more than the capacity.
 func (s *MemoryStore) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ll.Len()
+}
+
+// Cap returns the most pairs the store holds.
+func (s *MemoryStore) Cap() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	return s.max
 }
