@@ -110,6 +110,7 @@ func newConfig(opts []Option) (*config, error) {
 		refreshFloor:    defaultRefreshFloor,
 		tokenBackoff:    defaultTokenBackoff,
 		maxTokenBackoff: defaultMaxTokenBackoff,
+		storeCapacity:   DefaultStoreCapacity,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -128,7 +129,7 @@ func newConfig(opts []Option) (*config, error) {
 		c.doer = defaultHTTPClient()
 	}
 	if c.store == nil {
-		c.store = NewMemoryStore()
+		c.store = newMemoryStoreClock(c.storeCapacity, c.now)
 	}
 	return c, nil
 }
@@ -279,6 +280,20 @@ func WithTokenStore(s TokenStore) Option {
 			return errors.New("circle: WithTokenStore: nil store")
 		}
 		c.store = s
+		return nil
+	}
+}
+
+// WithStoreCapacity sets how many member token pairs the [MemoryStore] an
+// [AuthClient] makes for itself holds (default [DefaultStoreCapacity]);
+// the least recently used pair is dropped first. It has no effect with
+// [WithTokenStore].
+func WithStoreCapacity(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("circle: WithStoreCapacity: %d is less than 1", n)
+		}
+		c.storeCapacity = n
 		return nil
 	}
 }
