@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -38,7 +39,7 @@ func (e *RedirectError) Error() string {
 		b.WriteString(": refused to send credentials to ")
 	} else {
 		b.WriteString(": refused to follow a ")
-		b.WriteString(http.StatusText(e.StatusCode))
+		b.WriteString(strconv.Itoa(e.StatusCode))
 		b.WriteString(" redirect to ")
 	}
 	b.WriteString(e.Location)

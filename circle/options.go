@@ -134,21 +134,25 @@ func newConfig(opts []Option) (*config, error) {
 	return c, nil
 }
 
-var defaultHTTPClient = sync.OnceValue(func() *http.Client {
-	// http.DefaultTransport keeps two idle connections per host, too few
-	// for a backend that sends many requests to one Circle host at once.
-	// A program (a tracing library, a test tool) may have replaced it by
-	// another RoundTripper: that one is then used as it is.
-	rt := http.DefaultTransport
-	if t, ok := rt.(*http.Transport); ok {
+var defaultHTTPClient = sync.OnceValue(func() *http.Client { return newDefaultHTTPClient(http.DefaultTransport) })
+
+// newDefaultHTTPClient is the client used when no option gives one, over
+// rt, the program's http.DefaultTransport. http.DefaultTransport keeps two
+// idle connections per host, too few for a backend that sends many
+// requests to one Circle host at once, so an *http.Transport is cloned
+// with more. A program (a tracing library, a test tool) may have replaced
+// it by another RoundTripper: that one is then used as it is.
+func newDefaultHTTPClient(rt http.RoundTripper) *http.Client {
+	switch t := rt.(type) {
+	case *http.Transport:
 		t = t.Clone()
 		t.MaxIdleConnsPerHost = 64
 		rt = t
-	} else if rt == nil {
+	case nil:
 		rt = &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64}
 	}
 	return &http.Client{Transport: rt}
-})
+}
 
 // WithBaseURL sets the scheme, host and optional path prefix the API paths
 // are resolved against, instead of [DefaultBaseURL]. Use it for a Circle
