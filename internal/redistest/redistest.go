@@ -29,9 +29,10 @@ const Package = "redis-server"
 // Server is a redis-server process started by [Start]. Its methods are
 // safe for concurrent use.
 type Server struct {
-	bin  string
-	dir  string
-	port int
+	bin    string
+	dir    string
+	ownDir bool
+	port   int
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -39,32 +40,80 @@ type Server struct {
 	frozen bool
 }
 
+// ErrMissing is the error of [Find] and [New] when redis-server is not
+// installed. Its message names the Debian package to install.
+var ErrMissing = errors.New("redistest: redis-server not found; install the Debian package " + Package + " (apt-get install " + Package + ")")
+
+// Required reports whether a missing redis-server must fail the tests
+// rather than skip them: under CI=true.
+func Required() bool { return os.Getenv("CI") == "true" }
+
+// Find returns nil if redis-server is installed, else [ErrMissing].
+func Find() error {
+	_, err := lookPath()
+	return err
+}
+
 // Start starts a redis-server for t and stops it when t ends. It skips t
-// when redis-server is not installed, or fails it under CI=true.
+// with one line naming the package to install when redis-server is
+// missing, or fails it under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := lookPath()
+	if err := Find(); err != nil {
+		if Required() {
+			t.Fatalf("%v (CI=true: the Redis tests must run)", err)
+		}
+		t.Skip(err)
+	}
+	s, err := startIn(t.TempDir())
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redistest: redis-server not found (CI=true, so this is a failure): install the Debian package %s", Package)
-		}
-		t.Skipf("redistest: redis-server not found; install the Debian package %s (apt-get install %s) to run this test", Package, Package)
-	}
-	s := &Server{bin: bin, dir: t.TempDir()}
-	var last error
-	for range 5 { // a free port may be taken between choosing and binding it
-		if s.port, err = freePort(); err != nil {
-			t.Fatalf("redistest: %v", err)
-		}
-		if last = s.start(); last == nil {
-			break
-		}
-	}
-	if last != nil {
-		t.Fatalf("redistest: %v", last)
+		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// New starts a redis-server in a new temporary folder, for a TestMain or
+// an example. Close it when done. It returns [ErrMissing] when
+// redis-server is not installed.
+func New() (*Server, error) {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, err
+	}
+	s, err := startIn(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	s.ownDir = true
+	return s, nil
+}
+
+// Close stops the server and removes the folder [New] made for it.
+func (s *Server) Close() {
+	s.Stop()
+	if s.ownDir {
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+func startIn(dir string) (*Server, error) {
+	bin, err := lookPath()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, dir: dir}
+	var last error
+	for range 5 { // a free port may be taken between choosing and binding it
+		if s.port, err = freePort(); err != nil {
+			return nil, fmt.Errorf("redistest: %w", err)
+		}
+		if last = s.start(); last == nil {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("redistest: %w", last)
 }
 
 // lookPath finds redis-server on PATH or where Debian installs it.
@@ -77,7 +126,7 @@ func lookPath() (string, error) {
 			return p, nil
 		}
 	}
-	return "", errors.New("redis-server not found")
+	return "", ErrMissing
 }
 
 func freePort() (int, error) {

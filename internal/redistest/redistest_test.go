@@ -33,3 +33,23 @@ func TestStartStopRestartFreeze(t *testing.T) {
 		t.Fatalf("PING after Restart: %v", err)
 	}
 }
+
+func TestNewClose(t *testing.T) {
+	if err := Find(); err != nil {
+		if Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(s.Addr(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := ping(s.Addr(), 300*time.Millisecond); err == nil {
+		t.Fatal("a closed server answered PING")
+	}
+}
