@@ -556,16 +556,3 @@ func TestWatchRevocations(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
-
-func TestParseIdentity(t *testing.T) {
-	for _, id := range []circle.Identity{circle.ByEmail("a:b@example.com"), circle.ByCommunityMemberID(1), circle.BySSOUserID("x")} {
-		if got, ok := parseIdentity(id.String()); !ok || got != id {
-			t.Errorf("parseIdentity(%q) = %v, %v", id.String(), got, ok)
-		}
-	}
-	for _, s := range []string{"", "none", "email:", "community_member_id:0", "community_member_id:-1", "community_member_id:+1", "community_member_id:x", "phone:1"} {
-		if _, ok := parseIdentity(s); ok {
-			t.Errorf("parseIdentity(%q) accepted", s)
-		}
-	}
-}

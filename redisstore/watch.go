@@ -3,8 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -44,7 +42,7 @@ func (s *Store) WatchRevocations(fn func(circle.Identity)) (stop func(), err err
 	go func() {
 		defer close(done)
 		for m := range ch {
-			if id, ok := parseIdentity(m.Payload); ok {
+			if id, err := circle.ParseIdentity(m.Payload); err == nil {
 				fn(id)
 			}
 		}
@@ -56,25 +54,4 @@ func (s *Store) WatchRevocations(fn func(circle.Identity)) (stop func(), err err
 			<-done
 		})
 	}, nil
-}
-
-// parseIdentity is the inverse of circle.Identity.String.
-func parseIdentity(s string) (circle.Identity, bool) {
-	kind, v, ok := strings.Cut(s, ":")
-	if !ok || v == "" {
-		return circle.Identity{}, false
-	}
-	switch kind {
-	case "email":
-		return circle.ByEmail(v), true
-	case "sso_user_id":
-		return circle.BySSOUserID(v), true
-	case "community_member_id":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 || strconv.FormatInt(n, 10) != v {
-			return circle.Identity{}, false
-		}
-		return circle.ByCommunityMemberID(n), true
-	}
-	return circle.Identity{}, false
 }
