@@ -240,7 +240,7 @@ func (r *redactor) redact(b []byte) ([]byte, bool) {
 
 // findAround is find for the parts of b near the spans marks.
 func (r *redactor) findAround(b []byte, marks []rspan) []rspan {
-	reach := 2 * maxEscapeGrowth * r.maxLen
+	reach := r.reach()
 	var windows []rspan
 	for _, m := range marks {
 		windows = append(windows, rspan{max(0, m.start-reach), min(len(b), m.end+reach)})
@@ -272,9 +272,35 @@ func (r *redactor) stableRedactor() *redactor {
 	return r.stable
 }
 
+// redactChunk is how much of a text find searches at a time: a longer
+// text is searched in chunks that overlap by the reach of an encoded
+// secret, so that the decoded views of a large body never take more than
+// a few times this much memory at once.
+const redactChunk = 1 << 20
+
+// reach is the most raw bytes an encoded secret or pattern spans.
+func (r *redactor) reach() int { return 2 * maxEscapeGrowth * max(r.maxLen, minEncodedSecret) }
+
 // find returns the merged, sorted spans of b that spell a secret.
 func (r *redactor) find(b []byte) []rspan {
+	reach := r.reach()
+	if len(b) <= redactChunk+reach {
+		return mergeSpans(r.findIn(nil, b, 0))
+	}
 	var spans []rspan
+	for start := 0; start < len(b); start += redactChunk {
+		end := min(len(b), start+redactChunk+reach)
+		spans = r.findIn(spans, b[start:end], start)
+		if end == len(b) {
+			break
+		}
+	}
+	return mergeSpans(spans)
+}
+
+// findIn adds to spans those of b that spell a secret, shifted by off.
+func (r *redactor) findIn(spans []rspan, b []byte, off int) []rspan {
+	n := len(spans)
 	for _, s := range r.short {
 		for i := 0; ; {
 			j := bytes.Index(b[i:], s)
@@ -288,7 +314,11 @@ func (r *redactor) find(b []byte) []rspan {
 	if len(r.patterns) > 0 && len(b) >= 8 && len(b) < 1<<31-1 {
 		spans = r.search(spans, view{text: b}, len(b), redactPlans)
 	}
-	return mergeSpans(spans)
+	for i := n; i < len(spans); i++ {
+		spans[i].start += off
+		spans[i].end += off
+	}
+	return spans
 }
 
 // A view is a text decoded from the raw text: origin[i] is the offset in

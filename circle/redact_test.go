@@ -409,6 +409,7 @@ func BenchmarkRedact(b *testing.B) {
 		{"1MiB/100secrets", mk(1<<20, false), many},
 		{"1MiB-escaped/3secrets", mk(1<<20, true), many[:3]},
 		{"1MiB-escaped/100secrets", mk(1<<20, true), many},
+		{"8MiB-escaped/3secrets", mk(8<<20, true), many[:3]},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bc.body)))
@@ -420,5 +421,34 @@ func BenchmarkRedact(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A body larger than a chunk is searched whole: a secret that straddles
+// the boundary of two chunks is found, escaped or not.
+func TestRedactLargeBody(t *testing.T) {
+	t.Parallel()
+	s := tokenUnderTest
+	var body []byte
+	var want int
+	for _, at := range []int{redactChunk - 10, 2*redactChunk - 3*len(s), 3*redactChunk - 1, 4*redactChunk + 5} {
+		body = append(body, bytes.Repeat([]byte("x"), at-len(body))...)
+		if want%2 == 0 {
+			body = append(body, jsonEscapeAll(s, true)...)
+		} else {
+			body = append(body, s...)
+		}
+		want++
+	}
+	body = append(body, "tail"...)
+	out := string(redact(body, []string{s}))
+	if how := leaks(out, s); how != "" {
+		t.Errorf("the secret is still there %s", how)
+	}
+	if got := strings.Count(out, redactedMark); got != want {
+		t.Errorf("%d marks, want %d", got, want)
+	}
+	if !strings.HasSuffix(out, redactedMark+"tail") || !strings.HasPrefix(out, "xxx") {
+		t.Errorf("the end of the body is lost: %q", out[len(out)-20:])
 	}
 }
