@@ -6,7 +6,7 @@ GO ?= go
 # (filled by `make sync-specs`) and reports a skip if that is empty.
 export CIRCLE_UPSTREAM_DIR
 
-.PHONY: help generate check-generate vet test check bench quickstart sync-specs spec-diff conformance
+.PHONY: help generate check-generate vet test check bench quickstart sync-specs spec-diff conformance size
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ conformance: ## Print the conformance report of our specs against Circle's docum
 quickstart: ## Run the quick start (against the embedded fake Circle unless CIRCLE_APP_TOKEN is set).
 	$(GO) run ./examples/quickstart
 
-check: vet check-generate test conformance quickstart ## Everything CI runs.
+size: ## Check what importing circle costs a program: dependencies, stripped binary size, start-up allocation.
+	$(GO) run ./internal/cmd/leanbin
+
+check: vet check-generate test conformance quickstart size ## Everything CI runs.
 
 BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
