@@ -80,7 +80,7 @@ func checkEveryOperation(t *testing.T, s *Server, a *api, doc *openapi3.T) int {
 			}
 
 			// Validate independently of the server's own routing and checks.
-			probe, _ := http.NewRequest(req.Method, req.URL.String(), bytes.NewReader(reqBody))
+			probe, _ := http.NewRequestWithContext(context.Background(), req.Method, req.URL.String(), bytes.NewReader(reqBody))
 			probe.Header = req.Header.Clone()
 			route, params, err := router.FindRoute(probe)
 			if err != nil {

@@ -74,7 +74,7 @@ func write(file string, t *template.Template, ops []listOp) error {
 	}
 	src, err := format.Source(buf.Bytes())
 	if err != nil {
-		return fmt.Errorf("format %s: %v\n%s", file, err, buf.Bytes())
+		return fmt.Errorf("format %s: %w\n%s", file, err, buf.Bytes())
 	}
 	return os.WriteFile(file, src, 0o644)
 }

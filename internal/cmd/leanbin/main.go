@@ -47,8 +47,9 @@ func main() {
 	runs := flag.Int("runs", 5, "runs of each program; the largest start-up allocation counts")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := check(ctx, os.Stdout, *maxRatio, *maxInit, *runs); err != nil {
+	err := check(ctx, os.Stdout, *maxRatio, *maxInit, *runs)
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "leanbin:", err)
 		os.Exit(1)
 	}
