@@ -1,5 +1,6 @@
 # headless-go make targets. `make help` lists them.
 SHELL := /bin/bash
+space := $(subst ,, )
 GO ?= go
 # Circle's published documents for the conformance check. CI sets this to
 # ../shared/upstream/circle; without it the check uses openapi/upstream/
@@ -38,12 +39,13 @@ LINT_PKGS ?= ./...
 lint: ## golangci-lint (pinned) with .golangci.yml on every package.
 	$(GO) run $(GOLANGCI_LINT) run $(LINT_PKGS)
 
-# TEMPORARY (issue 8): package circle still has findings, which its owner
-# is fixing; until then `make check` lints every package but circle. Once
-# `make lint` is clean, replace lint-check by lint in check's prerequisites
-# and delete this target.
-lint-check: ## What make check lints for now: every package but circle (see the Makefile).
-	$(MAKE) lint LINT_PKGS="$$($(GO) list -f '{{.Dir}}' ./... | grep -v '/circle$$' | tr '\n' ' ')"
+# TEMPORARY (issue 8): circle, redisstore and internal/redistest still have
+# findings, which their owners are fixing; until then `make check` lints
+# every package but those (LINT_PENDING). Once `make lint` is clean, replace
+# lint-check by lint in check's prerequisites and delete these lines.
+LINT_PENDING := circle redisstore internal/redistest
+lint-check: ## What make check lints for now: every package but LINT_PENDING (see the Makefile).
+	$(MAKE) lint LINT_PKGS="$$($(GO) list -f '{{.Dir}}' ./... | grep -Ev '/($(subst $(space),|,$(LINT_PENDING)))$$' | tr '\n' ' ')"
 
 size: ## Check what importing circle costs a program: dependencies, stripped binary size, start-up allocation.
 	$(GO) run ./internal/cmd/leanbin
