@@ -166,43 +166,6 @@ func jsonText(raw json.RawMessage) string {
 	return buf.String()
 }
 
-// redact replaces every occurrence of each secret in b.
-func redact(b []byte, secrets []string) []byte {
-	for _, s := range secrets {
-		if s != "" && bytes.Contains(b, []byte(s)) {
-			b = bytes.ReplaceAll(b, []byte(s), []byte("[redacted]"))
-		}
-	}
-	return b
-}
-
-// redactString replaces every occurrence of each secret in s.
-func redactString(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
-}
-
-// redactAny redacts the strings of a decoded JSON value.
-func redactAny(v any, secrets []string) any {
-	switch v := v.(type) {
-	case string:
-		return redactString(v, secrets)
-	case map[string]any:
-		for k, x := range v {
-			v[k] = redactAny(x, secrets)
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = redactAny(x, secrets)
-		}
-	}
-	return v
-}
-
 // DecodeError is a 2xx response of the Auth or Member API that cannot be
 // what the specs promise: its Content-Type is not JSON, or its body is
 // empty, cut short or not well-formed JSON (every 2xx response of the specs

@@ -12,13 +12,14 @@ import (
 
 // ListBookmarksAll ranges over every record of listBookmarks (Page through the member's bookmarks.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListBookmarksParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Bookmark, error] {
 	var p memberv1.ListBookmarksParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Bookmark], error) {
+	return pages(ctx, "listBookmarks", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Bookmark], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListBookmarksWithResponse(ctx, &q, reqEditors...)
@@ -34,13 +35,14 @@ func ListBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 
 // ListChatParticipantsAll ranges over every record of listChatParticipants (Page through the participants of a chat room.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListChatParticipantsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, chatRoomUUID memberv1.ChatRoomUUID, params *memberv1.ListChatParticipantsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.ChatRoomParticipant, error] {
 	var p memberv1.ListChatParticipantsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatRoomParticipant], error) {
+	return pages(ctx, "listChatParticipants", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatRoomParticipant], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListChatParticipantsWithResponse(ctx, chatRoomUUID, &q, reqEditors...)
@@ -56,13 +58,14 @@ func ListChatParticipantsAll(ctx context.Context, c memberv1.ClientWithResponses
 
 // ListChatRoomsAll ranges over every record of listChatRooms (Page through the chat rooms the member takes part in.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListChatRoomsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListChatRoomsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.ChatRoom, error] {
 	var p memberv1.ListChatRoomsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatRoom], error) {
+	return pages(ctx, "listChatRooms", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatRoom], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListChatRoomsWithResponse(ctx, &q, reqEditors...)
@@ -78,13 +81,14 @@ func ListChatRoomsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 
 // ListChatThreadsAll ranges over every record of listChatThreads (Page through the chat threads the member follows.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListChatThreadsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListChatThreadsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.ChatThread, error] {
 	var p memberv1.ListChatThreadsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatThread], error) {
+	return pages(ctx, "listChatThreads", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.ChatThread], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListChatThreadsWithResponse(ctx, &q, reqEditors...)
@@ -100,13 +104,14 @@ func ListChatThreadsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 
 // ListCommentLikesAll ranges over every record of listCommentLikes (Page through the members who liked a comment.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCommentLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, commentID memberv1.CommentID, params *memberv1.ListCommentLikesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SharedCommunityMember, error] {
 	var p memberv1.ListCommentLikesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SharedCommunityMember], error) {
+	return pages(ctx, "listCommentLikes", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SharedCommunityMember], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCommentLikesWithResponse(ctx, commentID, &q, reqEditors...)
@@ -122,13 +127,14 @@ func ListCommentLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 
 // ListCommentRepliesAll ranges over every record of listCommentReplies (Page through the replies to a comment.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCommentRepliesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, commentID memberv1.CommentID, params *memberv1.ListCommentRepliesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Comment, error] {
 	var p memberv1.ListCommentRepliesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
+	return pages(ctx, "listCommentReplies", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCommentRepliesWithResponse(ctx, commentID, &q, reqEditors...)
@@ -144,13 +150,14 @@ func ListCommentRepliesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 
 // ListCommunityEventsAll ranges over every record of listCommunityEvents (Page through the events of the community.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCommunityEventsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListCommunityEventsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.EventPost, error] {
 	var p memberv1.ListCommunityEventsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.EventPost], error) {
+	return pages(ctx, "listCommunityEvents", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.EventPost], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCommunityEventsWithResponse(ctx, &q, reqEditors...)
@@ -166,13 +173,14 @@ func ListCommunityEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 
 // ListCommunityMembersAll ranges over every record of listCommunityMembers (Page through the member directory.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListCommunityMembersParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.BasicCommunityMember, error] {
 	var p memberv1.ListCommunityMembersParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.BasicCommunityMember], error) {
+	return pages(ctx, "listCommunityMembers", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.BasicCommunityMember], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCommunityMembersWithResponse(ctx, &q, reqEditors...)
@@ -188,13 +196,14 @@ func ListCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponses
 
 // ListCourseQuizAttemptsAll ranges over every record of listCourseQuizAttempts (Page through the member's quiz attempts in a course.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCourseQuizAttemptsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, courseID memberv1.CourseID, params *memberv1.ListCourseQuizAttemptsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.QuizAttemptSummary, error] {
 	var p memberv1.ListCourseQuizAttemptsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.QuizAttemptSummary], error) {
+	return pages(ctx, "listCourseQuizAttempts", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.QuizAttemptSummary], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCourseQuizAttemptsWithResponse(ctx, courseID, &q, reqEditors...)
@@ -210,13 +219,14 @@ func ListCourseQuizAttemptsAll(ctx context.Context, c memberv1.ClientWithRespons
 
 // ListCourseTopicsAll ranges over every record of listCourseTopics (Page through the topics used to group courses.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListCourseTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListCourseTopicsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Topic, error] {
 	var p memberv1.ListCourseTopicsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Topic], error) {
+	return pages(ctx, "listCourseTopics", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Topic], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListCourseTopicsWithResponse(ctx, &q, reqEditors...)
@@ -232,13 +242,14 @@ func ListCourseTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 
 // ListEventAttendeesAll ranges over every record of listEventAttendees (Page through the attendees of an event.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListEventAttendeesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, eventID memberv1.EventID, params *memberv1.ListEventAttendeesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.EventAttendee, error] {
 	var p memberv1.ListEventAttendeesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.EventAttendee], error) {
+	return pages(ctx, "listEventAttendees", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.EventAttendee], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListEventAttendeesWithResponse(ctx, eventID, &q, reqEditors...)
@@ -254,13 +265,14 @@ func ListEventAttendeesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 
 // ListHomePostsAll ranges over every record of listHomePosts (Page through the member's home feed.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListHomePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListHomePostsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Post, error] {
 	var p memberv1.ListHomePostsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
+	return pages(ctx, "listHomePosts", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListHomePostsWithResponse(ctx, &q, reqEditors...)
@@ -276,13 +288,14 @@ func ListHomePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 
 // ListLessonFilesAll ranges over every record of listLessonFiles (Page through the files attached to a lesson.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListLessonFilesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, courseID memberv1.CourseID, lessonID memberv1.LessonID, params *memberv1.ListLessonFilesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.LessonFile, error] {
 	var p memberv1.ListLessonFilesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.LessonFile], error) {
+	return pages(ctx, "listLessonFiles", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.LessonFile], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListLessonFilesWithResponse(ctx, courseID, lessonID, &q, reqEditors...)
@@ -298,13 +311,14 @@ func ListLessonFilesAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 
 // ListMemberCommentsAll ranges over every record of listMemberComments (Page through the comments a member wrote.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListMemberCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, communityMemberID memberv1.CommunityMemberID, params *memberv1.ListMemberCommentsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Comment, error] {
 	var p memberv1.ListMemberCommentsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
+	return pages(ctx, "listMemberComments", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListMemberCommentsWithResponse(ctx, communityMemberID, &q, reqEditors...)
@@ -320,13 +334,14 @@ func ListMemberCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 
 // ListMemberPostsAll ranges over every record of listMemberPosts (Page through the posts a member wrote.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListMemberPostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, communityMemberID memberv1.CommunityMemberID, params *memberv1.ListMemberPostsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Post, error] {
 	var p memberv1.ListMemberPostsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
+	return pages(ctx, "listMemberPosts", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListMemberPostsWithResponse(ctx, communityMemberID, &q, reqEditors...)
@@ -342,13 +357,14 @@ func ListMemberPostsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 
 // ListMemberSpacesAll ranges over every record of listMemberSpaces (Page through the spaces a member belongs to.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListMemberSpacesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, communityMemberID memberv1.CommunityMemberID, params *memberv1.ListMemberSpacesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Space, error] {
 	var p memberv1.ListMemberSpacesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Space], error) {
+	return pages(ctx, "listMemberSpaces", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Space], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListMemberSpacesWithResponse(ctx, communityMemberID, &q, reqEditors...)
@@ -364,13 +380,14 @@ func ListMemberSpacesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 
 // ListNotificationsAll ranges over every record of listNotifications (Page through the member's notifications.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListNotificationsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListNotificationsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Notification, error] {
 	var p memberv1.ListNotificationsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Notification], error) {
+	return pages(ctx, "listNotifications", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Notification], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListNotificationsWithResponse(ctx, &q, reqEditors...)
@@ -386,13 +403,14 @@ func ListNotificationsAll(ctx context.Context, c memberv1.ClientWithResponsesInt
 
 // ListPageProfileFieldsAll ranges over every record of listPageProfileFields (Page through the profile fields shown on one page of the community.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListPageProfileFieldsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.ListPageProfileFieldsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.PageProfileFieldObject, error] {
 	var p memberv1.ListPageProfileFieldsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.PageProfileFieldObject], error) {
+	return pages(ctx, "listPageProfileFields", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.PageProfileFieldObject], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListPageProfileFieldsWithResponse(ctx, &q, reqEditors...)
@@ -408,13 +426,14 @@ func ListPageProfileFieldsAll(ctx context.Context, c memberv1.ClientWithResponse
 
 // ListPostCommentsAll ranges over every record of listPostComments (Page through the comments of a post.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListPostCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, postID memberv1.PostID, params *memberv1.ListPostCommentsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Comment, error] {
 	var p memberv1.ListPostCommentsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
+	return pages(ctx, "listPostComments", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Comment], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListPostCommentsWithResponse(ctx, postID, &q, reqEditors...)
@@ -430,13 +449,14 @@ func ListPostCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 
 // ListPostLikesAll ranges over every record of listPostLikes (Page through the members who liked a post.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListPostLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, postID memberv1.PostID, params *memberv1.ListPostLikesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SharedCommunityMember, error] {
 	var p memberv1.ListPostLikesParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SharedCommunityMember], error) {
+	return pages(ctx, "listPostLikes", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SharedCommunityMember], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListPostLikesWithResponse(ctx, postID, &q, reqEditors...)
@@ -452,13 +472,14 @@ func ListPostLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 
 // ListRecurringEventsAll ranges over every record of listRecurringEvents (Page through the occurrences of a recurring event.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListRecurringEventsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, spaceID memberv1.SpaceID, eventID memberv1.EventID, params *memberv1.ListRecurringEventsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.RecurringEvent, error] {
 	var p memberv1.ListRecurringEventsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.RecurringEvent], error) {
+	return pages(ctx, "listRecurringEvents", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.RecurringEvent], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListRecurringEventsWithResponse(ctx, spaceID, eventID, &q, reqEditors...)
@@ -474,13 +495,14 @@ func ListRecurringEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 
 // ListSpaceBookmarksAll ranges over every record of listSpaceBookmarks (Page through the bookmarks pinned to a space.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListSpaceBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, spaceID memberv1.SpaceID, params *memberv1.ListSpaceBookmarksParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SpaceBookmark, error] {
 	var p memberv1.ListSpaceBookmarksParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SpaceBookmark], error) {
+	return pages(ctx, "listSpaceBookmarks", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SpaceBookmark], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListSpaceBookmarksWithResponse(ctx, spaceID, &q, reqEditors...)
@@ -496,13 +518,14 @@ func ListSpaceBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 
 // ListSpacePostsAll ranges over every record of listSpacePosts (Page through the posts of a space.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListSpacePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, spaceID memberv1.SpaceID, params *memberv1.ListSpacePostsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Post, error] {
 	var p memberv1.ListSpacePostsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
+	return pages(ctx, "listSpacePosts", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Post], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListSpacePostsWithResponse(ctx, spaceID, &q, reqEditors...)
@@ -518,13 +541,14 @@ func ListSpacePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 
 // ListSpaceTopicsAll ranges over every record of listSpaceTopics (Page through the topics of a space.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func ListSpaceTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, spaceID memberv1.SpaceID, params *memberv1.ListSpaceTopicsParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.Topic, error] {
 	var p memberv1.ListSpaceTopicsParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Topic], error) {
+	return pages(ctx, "listSpaceTopics", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.Topic], error) {
 		q := p
 		q.Page = &page
 		r, err := c.ListSpaceTopicsWithResponse(ctx, spaceID, &q, reqEditors...)
@@ -540,13 +564,14 @@ func ListSpaceTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 
 // SearchAdvancedAll ranges over every record of searchAdvanced (Search members, posts, comments, spaces, lessons and events with filters.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func SearchAdvancedAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.SearchAdvancedParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.AdvancedSearchResult, error] {
 	var p memberv1.SearchAdvancedParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.AdvancedSearchResult], error) {
+	return pages(ctx, "searchAdvanced", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.AdvancedSearchResult], error) {
 		q := p
 		q.Page = &page
 		r, err := c.SearchAdvancedWithResponse(ctx, &q, reqEditors...)
@@ -562,13 +587,14 @@ func SearchAdvancedAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 
 // SearchCommunityAll ranges over every record of searchCommunity (Search the community by text.),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func SearchCommunityAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, params *memberv1.SearchCommunityParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SearchResult, error] {
 	var p memberv1.SearchCommunityParams
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SearchResult], error) {
+	return pages(ctx, "searchCommunity", deref(p.Page), func(ctx context.Context, page int) (Page[memberv1.SearchResult], error) {
 		q := p
 		q.Page = &page
 		r, err := c.SearchCommunityWithResponse(ctx, &q, reqEditors...)
@@ -584,9 +610,10 @@ func SearchCommunityAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 
 // SearchCommunityMembersAll ranges over every record of searchCommunityMembers (Search the member directory with filters.),
 // fetching pages lazily from body.Page (or 1) until Circle reports no next
-// page or the loop stops. body is copied, not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). body is copied, not modified.
 func SearchCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, body memberv1.SearchCommunityMembersJSONRequestBody, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SearchedMember, error] {
-	return Pages(ctx, deref(body.Page), func(ctx context.Context, page int) (Page[memberv1.SearchedMember], error) {
+	return pages(ctx, "searchCommunityMembers", deref(body.Page), func(ctx context.Context, page int) (Page[memberv1.SearchedMember], error) {
 		b := body
 		b.Page = &page
 		r, err := c.SearchCommunityMembersWithResponse(ctx, b, reqEditors...)

@@ -2,7 +2,9 @@ package circle
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"iter"
 )
 
@@ -12,7 +14,9 @@ type Page[T any] struct {
 	// Records are the page's items.
 	Records []T
 	// Number is the page number the answer reports (its "page"), or 0 if
-	// it reports none, in which case the number asked for is assumed.
+	// it reports none. A page that says a next one follows must report its
+	// number: otherwise [Pages] cannot tell that the list advances, and
+	// stops after it with an error.
 	Number int
 	// HasNext is the answer's "has_next_page".
 	HasNext bool
@@ -20,7 +24,8 @@ type Page[T any] struct {
 
 // PageOf makes a [Page] from the pointer fields of a generated pagination
 // envelope (records, page, has_next_page); nil pointers read as empty,
-// zero and false.
+// zero and false. A nil page therefore gives Number 0, which [Pages]
+// accepts only on the last page (HasNext false).
 func PageOf[T any](records *[]T, page *int, hasNext *bool) Page[T] {
 	return Page[T]{Records: deref(records), Number: deref(page), HasNext: deref(hasNext)}
 }
@@ -40,12 +45,38 @@ type PageFunc[T any] func(ctx context.Context, page int) (Page[T], error)
 //	}
 //
 // It stops after a page whose HasNext is false or which has no records. A
-// fetch error is yielded once, with the zero T, and ends the sequence; so
-// does a page whose Number is not the number asked for (the list is not
-// advancing), with an error saying so.
+// fetch error is yielded once, with the zero T, and ends the sequence.
+//
+// A list that says it has a next page but does not advance would be
+// followed forever, so each of these ends the sequence too, with an error
+// naming the page:
+//
+//   - a page whose Number is not the number asked for: the error comes
+//     instead of its records;
+//   - a page that says a next one follows but reports no Number (0): its
+//     records are yielded, then the error, since following it is unsafe;
+//   - a page that holds the very same records as the page before it
+//     (compared by a hash of their JSON encoding) while saying a next one
+//     follows: the error comes instead of its records.
 func Pages[T any](ctx context.Context, first int, fetch PageFunc[T]) iter.Seq2[T, error] {
+	return pages(ctx, "", first, fetch)
+}
+
+// pages is [Pages]; op, when not empty, names the list operation in its
+// errors.
+func pages[T any](ctx context.Context, op string, first int, fetch PageFunc[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		var h maphash.Hash // one seed for the whole list
+		var prev uint64
+		prevOK := false
+		stuck := func(format string, args ...any) error {
+			prefix := "circle: "
+			if op != "" {
+				prefix += op + ": "
+			}
+			return fmt.Errorf(prefix+format+": the list is not advancing", args...)
+		}
 		for n := max(first, 1); ; n++ {
 			p, err := fetch(ctx, n)
 			if err != nil {
@@ -53,17 +84,44 @@ func Pages[T any](ctx context.Context, first int, fetch PageFunc[T]) iter.Seq2[T
 				return
 			}
 			if p.Number != 0 && p.Number != n {
-				yield(zero, fmt.Errorf("circle: asked for page %d, got page %d: the list is not advancing", n, p.Number))
+				yield(zero, stuck("asked for page %d, got page %d", n, p.Number))
 				return
+			}
+			more := p.HasNext && len(p.Records) > 0
+			if more {
+				sum, ok := fingerprint(&h, p.Records)
+				if ok && prevOK && sum == prev {
+					yield(zero, stuck("page %d holds the same records as page %d and says a next page follows", n, n-1))
+					return
+				}
+				prev, prevOK = sum, ok
 			}
 			for _, r := range p.Records {
 				if !yield(r, nil) {
 					return
 				}
 			}
-			if !p.HasNext || len(p.Records) == 0 {
+			if !more {
+				return
+			}
+			if p.Number == 0 {
+				yield(zero, stuck("page %d reports no page number yet says a next page follows", n))
+				return
+			}
+			if n == int(^uint(0)>>1) {
+				yield(zero, stuck("page %d is the last page number there can be, yet says a next page follows", n))
 				return
 			}
 		}
 	}
+}
+
+// fingerprint returns a hash of the JSON encoding of records, and false if
+// they do not encode.
+func fingerprint[T any](h *maphash.Hash, records []T) (uint64, bool) {
+	h.Reset()
+	if err := json.NewEncoder(h).Encode(records); err != nil {
+		return 0, false
+	}
+	return h.Sum64(), true
 }

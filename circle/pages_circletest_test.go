@@ -32,10 +32,19 @@ func newPagesEnv(t *testing.T, op string) *pagesEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 23 records, 5 a page: pages of 5, 5, 5, 5 and 3.
+	// 23 records, 5 a page: pages of 5, 5, 5, 5 and 3. Each record has
+	// its own id, so that no two pages hold the same records (an iterator
+	// stops on a page that repeats the one before it).
 	records := make([]map[string]any, 23)
 	for i := range records {
-		records[i] = map[string]any{}
+		switch op {
+		case "listChatRooms": // the room is inside
+			records[i] = map[string]any{"chat_room": map[string]any{"id": i + 1}}
+		case "listCommunityMembers":
+			records[i] = map[string]any{"community_member_id": i + 1}
+		default:
+			records[i] = map[string]any{"id": i + 1}
+		}
 	}
 	srv.SetRecords(op, records)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -120,10 +120,50 @@ func TestPagesStopsWhenTheListDoesNotAdvance(t *testing.T) {
 	if got, err := collect(t, Pages(t.Context(), 1, l.fetch)); err != nil || len(got) != 0 || len(l.fetches) != 1 {
 		t.Errorf("empty page: %v, %v, fetches %v", got, err, l.fetches)
 	}
-	// A page that reports no number is taken as the one asked for.
+	// A page that reports no number but says a next one follows cannot be
+	// followed: its records come, then an error naming it.
 	l = &pagedList{lie: func(p int) Page[int] { return Page[int]{Records: []int{p}, HasNext: p < 3} }}
-	if got, err := collect(t, Pages(t.Context(), 1, l.fetch)); err != nil || !slices.Equal(got, []int{1, 2, 3}) {
-		t.Errorf("unnumbered pages: %v, %v", got, err)
+	got, err = collect(t, Pages(t.Context(), 1, l.fetch))
+	if err == nil || !strings.Contains(err.Error(), "page 1 reports no page number") || !slices.Equal(got, []int{1}) || len(l.fetches) != 1 {
+		t.Errorf("unnumbered pages: %v, %v, fetches %v; want [1], an error naming page 1, one fetch", got, err, l.fetches)
+	}
+	// The last page may report no number.
+	l = &pagedList{lie: func(p int) Page[int] { return Page[int]{Records: []int{p}, Number: p % 2, HasNext: p < 2} }}
+	if got, err := collect(t, Pages(t.Context(), 1, l.fetch)); err != nil || !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("unnumbered last page: %v, %v", got, err)
+	}
+	// A page holding the same records as the one before, with a next one
+	// to follow, ends the list before its records.
+	l = &pagedList{lie: func(p int) Page[int] { return Page[int]{Records: []int{7, 8}, Number: p, HasNext: true} }}
+	got, err = collect(t, Pages(t.Context(), 3, l.fetch))
+	if err == nil || !strings.Contains(err.Error(), "page 4 holds the same records as page 3") || !slices.Equal(got, []int{7, 8}) || len(l.fetches) != 2 {
+		t.Errorf("repeated page: %v, %v, fetches %v; want [7 8], an error naming page 4, two fetches", got, err, l.fetches)
+	}
+	// Pages that differ, even in one record, are followed.
+	l = &pagedList{lie: func(p int) Page[int] { return Page[int]{Records: []int{7, p}, Number: p, HasNext: p < 4} }}
+	if got, err := collect(t, Pages(t.Context(), 1, l.fetch)); err != nil || !slices.Equal(got, []int{7, 1, 7, 2, 7, 3, 7, 4}) {
+		t.Errorf("pages differing in one record: %v, %v", got, err)
+	}
+	// The last page may repeat the one before: it is not followed anyway.
+	l = &pagedList{lie: func(p int) Page[int] { return Page[int]{Records: []int{7}, Number: p, HasNext: p < 2} }}
+	if got, err := collect(t, Pages(t.Context(), 1, l.fetch)); err != nil || !slices.Equal(got, []int{7, 7}) {
+		t.Errorf("last page repeating: %v, %v", got, err)
+	}
+	// Records that do not encode as JSON are not compared.
+	calls := 0
+	seq := Pages(t.Context(), 1, func(_ context.Context, p int) (Page[func()], error) {
+		calls++
+		return Page[func()]{Records: []func(){nil}, Number: p, HasNext: p < 3}, nil
+	})
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 || calls != 3 {
+		t.Errorf("records that do not encode: %d records, %d calls; want 3, 3", n, calls)
 	}
 }
 

@@ -212,6 +212,9 @@ func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToke
 // obtain returns the pair that replaces prev: one another process stored,
 // a refreshed one, or a newly minted one, in this order of preference.
 func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cachedToken, error) {
+	// The floor is waited for before the store's lock is taken: a lock
+	// held while sleeping would hold up the other processes.
+	s.awaitFloor(ctx)
 	st := s.openStore()
 	defer st.lock(ctx)()
 
@@ -229,7 +232,7 @@ func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cac
 		}
 		base = &stored
 	}
-	s.awaitFloor(ctx)
+	s.markCall()
 	if base != nil && base.RefreshToken != "" &&
 		(base.RefreshTokenExpiresAt.IsZero() || s.cfg.now().Before(base.RefreshTokenExpiresAt)) {
 		tok, err := s.api.refresh(ctx, *base)
@@ -251,12 +254,16 @@ func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cac
 }
 
 // awaitFloor waits until the floor between two Auth API calls of the
-// source has passed since the last, and marks the start of this one.
+// source has passed since the last.
 func (s *MemberTokenSource) awaitFloor(ctx context.Context) {
 	s.mu.Lock()
 	wait := s.gate.floorWait(s.cfg)
 	s.mu.Unlock()
 	sleep(ctx, wait)
+}
+
+// markCall records the start of an Auth API call of the source.
+func (s *MemberTokenSource) markCall() {
 	s.mu.Lock()
 	s.gate.called()
 	s.mu.Unlock()

@@ -2,6 +2,7 @@ package circletest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -297,7 +298,7 @@ func TestConcurrentUse(t *testing.T) {
 	// t.Error.
 	status := func(method, path, token string, body any) int {
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, s.URL()+path, bytes.NewReader(b))
+		req, _ := http.NewRequestWithContext(context.Background(), method, s.URL()+path, bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := s.Client().Do(req)
@@ -305,7 +306,7 @@ func TestConcurrentUse(t *testing.T) {
 			t.Error(err)
 			return 0
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	const n = 16

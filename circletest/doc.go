@@ -1,8 +1,8 @@
 // Package circletest runs a fake of Circle's Headless APIs on loopback, for
 // tests and offline examples, in the manner of net/http/httptest.
 //
-// A [Server] is built from the project's own specs, embedded in the generated
-// packages, so it needs no files. It serves both APIs on one address:
+// A [Server] is built from the project's own specs, embedded in package
+// openapi, so it needs no files. It serves both APIs on one address:
 //
 //   - The Auth API (/api/v1/headless/...) is stateful. Calls carry the
 //     server's app token ([Server.AppToken]). It mints a token pair for a

@@ -104,9 +104,13 @@ func TestFaultLatency(t *testing.T) {
 	s.InjectFault("listSpaces", Fault{Latency: time.Minute, Times: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL()+memberListingPath, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+memberListingPath, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	if _, err := s.Client().Do(req); !errors.Is(err, context.DeadlineExceeded) {
+	resp, err := s.Client().Do(req)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want the deadline", err)
 	}
 }
@@ -118,7 +122,7 @@ func TestFaultDrop(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	req := requestFor(t, s, s.member.ops["createComment"], token)
 	if resp, err := client.Do(req); err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		t.Fatalf("dropped call answered %d", resp.StatusCode)
 	}
 	rec := lastRequest(t, s)
@@ -142,10 +146,10 @@ func TestCloseCutsLatencyShort(t *testing.T) {
 	s.InjectFault(AllOperations, Fault{Latency: time.Hour, Times: 1})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		req, _ := http.NewRequest("GET", s.URL()+memberListingPath, nil)
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL()+memberListingPath, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		if resp, err := s.Client().Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 	})
 	for !faultTaken(s) {

@@ -2,6 +2,7 @@ package circletest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -64,7 +65,7 @@ func FuzzServe(f *testing.F) {
 		if !strings.HasPrefix(target, "/") {
 			return
 		}
-		req, err := http.NewRequest(method, "http://"+host+target, strings.NewReader(body))
+		req, err := http.NewRequestWithContext(context.Background(), method, "http://"+host+target, strings.NewReader(body))
 		if err != nil || req.URL.Host != host || req.Method == http.MethodConnect {
 			return // not a request for this server
 		}
@@ -84,7 +85,7 @@ func FuzzServe(f *testing.F) {
 			}
 			return // the client refused to send it, or net/http refused it
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		got, err := io.ReadAll(resp.Body)
 		if err != nil {
 			t.Fatalf("%s %q: reading the answer: %v", method, target, err)
@@ -93,9 +94,10 @@ func FuzzServe(f *testing.F) {
 			t.Fatalf("%s %q: %s", method, target, l)
 		}
 		switch resp.StatusCode {
-		case 200, 201, 202, 204:
+		case http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent:
 			return
-		case 400, 401, 403, 404, 405, 413, 422:
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+			http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		default:
 			t.Fatalf("%s %q %q: status %d: %s", method, target, body, resp.StatusCode, got)
 		}

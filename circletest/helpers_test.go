@@ -2,6 +2,7 @@ package circletest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -39,7 +40,7 @@ func call(t testing.TB, s *Server, method, path, token string, body any) (int, h
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.URL()+path, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, s.URL()+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func send(t testing.TB, s *Server, req *http.Request) (int, http.Header, []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ func requestFor(t testing.TB, s *Server, op *operation, token string) *http.Requ
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequest(op.method, u, body)
+	req, err := http.NewRequestWithContext(context.Background(), op.method, u, body)
 	if err != nil {
 		t.Fatal(err)
 	}

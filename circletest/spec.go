@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/circlekit/headless-go/gen/authv1"
+	"github.com/circlekit/headless-go/openapi"
 )
 
 // The Auth API's operationIds, as the project's auth spec names them.
@@ -58,11 +58,12 @@ type operation struct {
 	perPageDefault int
 }
 
-// defaultAuthAPI loads the embedded auth spec once per process.
+// defaultAuthAPI loads the auth spec embedded in package openapi once per
+// process, into a document of its own (loadAPI modifies it).
 var defaultAuthAPI = sync.OnceValues(func() (*api, error) {
-	doc, err := authv1.GetSwagger()
+	doc, err := openapi.LoadAuth()
 	if err != nil {
-		return nil, fmt.Errorf("circletest: loading the embedded auth spec: %w", err)
+		return nil, fmt.Errorf("circletest: %w", err)
 	}
 	a, err := loadAPI(doc)
 	if err != nil {
@@ -76,14 +77,12 @@ var defaultAuthAPI = sync.OnceValues(func() (*api, error) {
 	return a, nil
 })
 
-// defaultMemberAPI loads the embedded member spec once per process.
+// defaultMemberAPI loads the member spec embedded in package openapi once
+// per process, into a document of its own (loadAPI modifies it).
 var defaultMemberAPI = sync.OnceValues(func() (*api, error) {
-	doc, err := memberSwagger()
+	doc, err := openapi.LoadMember()
 	if err != nil {
-		return nil, fmt.Errorf("circletest: loading the embedded member spec: %w", err)
-	}
-	if doc == nil {
-		return nil, nil
+		return nil, fmt.Errorf("circletest: %w", err)
 	}
 	a, err := loadAPI(doc)
 	if err != nil {

@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"regexp"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/circlekit/headless-go/gen/authv1"
 	"github.com/circlekit/headless-go/gen/memberv1"
+	"github.com/circlekit/headless-go/openapi"
 )
 
 // verbs is the closed list of verbs an operationId may start with. The README
@@ -37,8 +39,8 @@ type specCase struct {
 }
 
 var specs = []specCase{
-	{"auth", "auth/v1/openapi.yaml", 4, 4, &authv1.ClientWithResponses{}, authv1.GetSwagger},
-	{"member", "member/v1/openapi.yaml", 102, 78, &memberv1.ClientWithResponses{}, memberv1.GetSwagger},
+	{"auth", "auth/v1/openapi.yaml", 4, 4, &authv1.ClientWithResponses{}, openapi.Auth},
+	{"member", "member/v1/openapi.yaml", 102, 78, &memberv1.ClientWithResponses{}, openapi.Member},
 }
 
 func load(t *testing.T, file string) *openapi3.T {
@@ -72,13 +74,13 @@ func TestSpecsLoadAndValidate(t *testing.T) {
 				doc.Servers[0].Variables["host"] == nil || doc.Servers[0].Variables["host"].Default != "app.circle.so" {
 				t.Errorf("%s: servers must be https://{host} with host defaulting to app.circle.so", s.file)
 			}
-			// The embedded copy in the generated package must be this file.
+			// The loader of package openapi must give the same document.
 			emb, err := s.swagger()
 			if err != nil {
 				t.Fatalf("embedded spec: %v", err)
 			}
 			if emb.Paths.Len() != doc.Paths.Len() {
-				t.Errorf("embedded spec of %s is stale: %d paths, file has %d (run make generate)", s.name, emb.Paths.Len(), doc.Paths.Len())
+				t.Errorf("package openapi's %s spec has %d paths, the file %d", s.name, emb.Paths.Len(), doc.Paths.Len())
 			}
 		})
 	}
@@ -203,6 +205,45 @@ func TestSuccessResponsesHaveSchemas(t *testing.T) {
 					t.Errorf("%s %s %s: no 2xx response", s.name, method, path)
 				}
 			}
+		}
+	}
+}
+
+// TestLoaders checks that Auth and Member parse once and share their
+// document, while LoadAuth and LoadMember give each caller a new one.
+func TestLoaders(t *testing.T) {
+	for _, l := range []struct {
+		name           string
+		shared, loaded func() (*openapi3.T, error)
+	}{
+		{"auth", openapi.Auth, openapi.LoadAuth},
+		{"member", openapi.Member, openapi.LoadMember},
+	} {
+		a, errA := l.shared()
+		b, errB := l.shared()
+		c, errC := l.loaded()
+		d, errD := l.loaded()
+		if err := errors.Join(errA, errB, errC, errD); err != nil {
+			t.Fatalf("%s: %v", l.name, err)
+		}
+		if a != b {
+			t.Errorf("%s: the shared document was parsed twice", l.name)
+		}
+		if c == d || c == a {
+			t.Errorf("%s: the loader returned a document already given out", l.name)
+		}
+		if err := c.Validate(context.Background()); err != nil {
+			t.Errorf("%s: the loaded document does not validate: %v", l.name, err)
+		}
+	}
+}
+
+// BenchmarkLoadMember measures parsing the member spec, what the first call of
+// Member (or each call of LoadMember) costs.
+func BenchmarkLoadMember(b *testing.B) {
+	for b.Loop() {
+		if _, err := openapi.LoadMember(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

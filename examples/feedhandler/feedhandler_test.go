@@ -1,6 +1,7 @@
 package feedhandler
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,7 @@ func newHandler(t *testing.T, srv *circletest.Server) *Handler {
 }
 
 func get(h http.Handler, email string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "/feed", nil)
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/feed", nil)
 	req.Header.Set("X-Member-Email", email)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

@@ -31,8 +31,9 @@ import (
 
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := run(ctx, os.Stdout, os.Getenv); err != nil {
+	err := run(ctx, os.Stdout, os.Getenv)
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}

@@ -5,19 +5,14 @@ package authv1
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // AccessToken A renewed access token.
@@ -1201,126 +1196,4 @@ func ParseRevokeRefreshTokenResponse(rsp *http.Response) (*RevokeRefreshTokenRes
 	}
 
 	return response, nil
-}
-
-// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
-// Stored as a slice of fixed-width chunks rather than one concatenated
-// const string: with thousands of chunks the chained `+` fold is several
-// times slower for the Go compiler than parsing a slice literal.
-var swaggerSpec = []string{
-	"5Fjfb9s2EP5XCG5AN8CxkzbYg/OUdR2aAduKLUAfiiA4iyeLjUSyd1Qco/D/Phwl25ItLzGaDgP6ZlvU",
-	"/fzuu4/+rDNfBe/QRdbTz5qQg3eM6cuvYMuaUD5m3kV0UT5CCKXNIFrvJh/ZO/mNswIrkE/fE+Z6qr+b",
-	"bO1Omqc8eUPk6Wdvlnq1Wo20Qc7IBjGkp/q6QJVBWaocbInmQsUC1cybpWJYsloUy7GWt1pj4usyy5D5",
-	"2t9hCqJv71IROlygUZCOqSjnxnqkA/mAFG2TZPP0Ng5bkagcLtRv769V7ikF9TtWMyR1+e5KrMVlQD3V",
-	"HMm6uV6NegZv8SFYQr6FuG/7fYEuGRQH3SAVRx9YLTzdWTcXJ7mnSkxoAxFPoq1w3/Nq84uffcQsSiyd",
-	"CqW678XwGogssgL3xWXqZRC9WthYGILFeDBUwk+1JTR6+qFv+2YgjS1wBj0nlLy2lJWoGJ3h5FtBC6UE",
-	"q/2MUIzeGoxgyyZFY6xYhfJd52CkGnex+uYhEqgKssI6PCEEA7MSVWNrpBbS2Daeub1P5V1KAK4uSzm5",
-	"trqXaIXMMMchrEBUC3RRLci7+SiBMaAPJQ6CkOtU04GxKBcyTjmUjMq7tkg1dc3MvC8R3DCkGvRfGXTR",
-	"xuXhuiUPu4X7AyrkhPmqGaLoFWRRshmrNw+QxXKpvEPl83QqFoSocoulYWVZMcaLdWUDYY7Eitnf1ox0",
-	"a81IXnIq81VVOxuXt42X7ROswCYoVPDQDfZspCvrdn7pw2XA6DAam8cvWFmTcGibId+835tn6+JP59vK",
-	"WxdxjiR1TqE+4iGdUWAMIfMwDrbFeTza3UhfsGLr5jJVdu5OvFOB/L01SOOn0U+DlYMEvfHdcEYASwqc",
-	"UYvCKxsFGJyQcSQZCVezjAqwAjVDoAS0lpb6DH6hyjSggrnC1/RMjP7lbD7qAO5Q7zYnuhM1w9K7ufge",
-	"BFplna3qKgF8H3RHgryZUUmSN2N8vFPCnJCLQ+38M8CnGtcNFB5Mi533Ct3tZeVdLAab2fP2tG62rzz3",
-	"cv6rMfuU7dwPYX8gHinh9V4SOfmqg5reDD6+sPvu9je2EA9mNdm4/FvkWju1IVwfjq/LOm8RTCl9vaxl",
-	"j4ewzTvJv7Sk0lxvQy1iDI2utC73wz6K1u7J3AuVSbAvWPmFU52zsnuaFbMXiUg+ddkLdQbZHbpGY7Cw",
-	"VpIeNh5MQjjIzyJYN9r0REiP8N7fYeqJEFgiw4T2NQ02uE7tGqtfbJ4jocuQm15uIg71rLRcoFHGZ3WV",
-	"eJBQlZYjJor3AR0EO0EiiDBeQpU2YrRRhIlut+te4uqHTvV+1CN9j8RNae/PBM6tXT3Vr8an41eCUYhF",
-	"6vxE/N2fTdYWJl1GnbRVkIMBYpY+CLjTFePK6Ol6Urp6vwEkclxPzrPcUPZGctWHvsi29EPnlvTy9PTZ",
-	"/HczPHBHahHTE+urkT4/PTtkfBPtZH2hS+dfHXn+/LjzL18ecb5DGHr6oUsVH25WNyJnqwpomaR3VoCb",
-	"4y4npgmBweqMdIQ5C2919AjrG/H6GDJlJhMwPcchXMrzrw/L3Wvck1B5PsyBTbWcVyITkBTUooyjBIb8",
-	"TUHpyt1DaWVp715/1QxzTyh03gqEY1FUx84yHgbPa0KI2JXIXwc8Oxe2/5jRuvkdYDSHi576+JYgyFx3",
-	"0dcIgS6tJR2ws/2Pw2JPrD2R0rp78H+1as+fIm4tb/58ct8so+3eWtKVOoMu9ad7VAu9fwPVowEgiRhM",
-	"z2oqWzHO08nkc+E5rkQsAlmYlU0bixZ5BnOoS7k5QQjjLAnPMXu9SxJvPcf1P0KtPDUYSr8UdXuhei+n",
-	"WdmI4az0tRkLtG426e3iJ83gaF0MZzbY2f5HJYVI/99Bunr06rO6Wf0TAAD//w==",
-}
-
-// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
-// after base64-decoding and flate-decompressing the embedded blob.
-func decodeSpec() ([]byte, error) {
-	encoded := strings.Join(swaggerSpec, "")
-	compressed, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
-	}
-	zr := flate.NewReader(bytes.NewReader(compressed))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		return nil, fmt.Errorf("read flate: %w", err)
-	}
-	if err := zr.Close(); err != nil {
-		return nil, fmt.Errorf("close flate reader: %w", err)
-	}
-
-	return buf.Bytes(), nil
-}
-
-var rawSpec = decodeSpecCached()
-
-// a naive cache of the decoded OpenAPI spec
-func decodeSpecCached() func() ([]byte, error) {
-	data, err := decodeSpec()
-	return func() ([]byte, error) {
-		return data, err
-	}
-}
-
-// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
-func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
-	res := make(map[string]func() ([]byte, error))
-	if len(pathToFile) > 0 {
-		res[pathToFile] = rawSpec
-	}
-
-	return res
-}
-
-// GetSpec returns the OpenAPI specification corresponding to the generated
-// code in this file. External references in the spec are resolved through
-// PathToRawSpec; externally-referenced files must be embedded in their
-// corresponding Go packages (via the import-mapping feature). URL-based
-// external refs are not supported.
-func GetSpec() (swagger *openapi3.T, err error) {
-	resolvePath := PathToRawSpec("")
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
-		pathToFile := url.String()
-		pathToFile = path.Clean(pathToFile)
-		getSpec, ok := resolvePath[pathToFile]
-		if !ok {
-			err1 := fmt.Errorf("path not found: %s", pathToFile)
-			return nil, err1
-		}
-		return getSpec()
-	}
-	var specData []byte
-	specData, err = rawSpec()
-	if err != nil {
-		return
-	}
-	swagger, err = loader.LoadFromData(specData)
-	if err != nil {
-		return
-	}
-	return
-}
-
-// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
-// specification: decompressed but not unmarshaled. External references
-// are not resolved here; the bytes are the spec exactly as embedded by
-// codegen. The result is cached at package init time, so repeated calls
-// are cheap.
-func GetSpecJSON() ([]byte, error) {
-	return rawSpec()
-}
-
-// GetSwagger returns the OpenAPI specification corresponding to the
-// generated code in this file.
-//
-// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
-// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
-// backwards compatibility.
-func GetSwagger() (*openapi3.T, error) {
-	return GetSpec()
 }

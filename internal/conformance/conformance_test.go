@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oasdiff/oasdiff/diff"
 )
 
 // TestConformance runs the conformance check against Circle's documents in
@@ -389,4 +391,34 @@ components:
 	if len(leaves) != 1 || leaves[0].String() != want {
 		t.Errorf("leaves = %v\nwant %s", leaves, want)
 	}
+}
+
+// TestComparedPartsCoverDiff checks that every part of an oasdiff result
+// is either compared (comparedParts) or deliberately ignored
+// (ignoredParts), so that a part a new oasdiff adds is not dropped
+// silently.
+func TestComparedPartsCoverDiff(t *testing.T) {
+	known := map[string]bool{}
+	for _, name := range ignoredParts {
+		known[name] = true
+	}
+	ct := reflect.TypeFor[comparedParts]()
+	for i := range ct.NumField() {
+		known[jsonName(ct.Field(i))] = true
+	}
+	dt := reflect.TypeFor[diff.Diff]()
+	for i := range dt.NumField() {
+		name := jsonName(dt.Field(i))
+		if name == "-" || !dt.Field(i).IsExported() {
+			continue
+		}
+		if !known[name] {
+			t.Errorf("oasdiff's diff.Diff has a part %q (field %s) that FlattenDiff neither compares nor ignores", name, dt.Field(i).Name)
+		}
+	}
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
 }

@@ -83,7 +83,14 @@ func wantErrText(t *testing.T, err error, parts ...string) {
 // answer of method path, whose text names the call, its status, its
 // Content-Type (contentType, or "no Content-Type") and its request id,
 // and that reason says what is wrong.
-func wantDecodeError(t *testing.T, err error, method, path string, status int, contentType, reason string) *circle.DecodeError {
+func wantDecodeError(t *testing.T, err error, method, path string, status int, contentType, reason string) {
+	t.Helper()
+	_ = decodeError(t, err, method, path, status, contentType, reason)
+}
+
+// decodeError is wantDecodeError, returning the *circle.DecodeError for
+// further checks.
+func decodeError(t *testing.T, err error, method, path string, status int, contentType, reason string) *circle.DecodeError {
 	t.Helper()
 	var de *circle.DecodeError
 	if !errors.As(err, &de) {
@@ -178,7 +185,7 @@ func TestBadAnswers(t *testing.T) {
 		e.srv.SetResponse(opMe, 200, []byte(`{"id":1,"name":"Ada Lov`))
 		var err error
 		noPanic(t, "getCurrentMember", func() { _, err = e.api.GetCurrentMemberWithResponse(c) })
-		de := wantDecodeError(t, err, "GET", mePath, 200, "application/json", "is not valid JSON")
+		de := decodeError(t, err, "GET", mePath, 200, "application/json", "is not valid JSON")
 		wantErrText(t, err, "unexpected end of JSON input")
 		var syntaxErr *json.SyntaxError
 		if !errors.As(err, &syntaxErr) {
@@ -195,12 +202,12 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("connection cut mid-body", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			conn, buf, err := http.NewResponseController(w).Hijack()
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: raw-cut\r\nContent-Length: 500\r\n\r\n{\"id\":1,\"na")
 			_ = buf.Flush()
 		})
@@ -220,12 +227,12 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("connection cut mid-body on a POST", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			conn, buf, err := http.NewResponseController(w).Hijack()
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: raw-post-cut\r\nContent-Length: 500\r\n\r\n{\"succ")
 			_ = buf.Flush()
 		})
@@ -240,7 +247,7 @@ func TestBadAnswers(t *testing.T) {
 	t.Run("connection cut mid-body once", func(t *testing.T) {
 		t.Parallel()
 		var rc *rawCircle
-		rc = newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc = newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			if rc.calls.Load() > 1 {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprint(w, `{"id":1,"name":"Ada"}`)
@@ -250,7 +257,7 @@ func TestBadAnswers(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":1,\"na")
 			_ = buf.Flush()
 		})
@@ -273,7 +280,7 @@ func TestBadAnswers(t *testing.T) {
 		e.srv.SetResponse(opMe, 200, []byte{})
 		var err error
 		noPanic(t, "getCurrentMember", func() { _, err = e.api.GetCurrentMemberWithResponse(c) })
-		de := wantDecodeError(t, err, "GET", mePath, 200, "application/json", "has an empty body")
+		de := decodeError(t, err, "GET", mePath, 200, "application/json", "has an empty body")
 		if de.Err != nil || de.Excerpt != "" {
 			t.Errorf("Err %v, Excerpt %q; want neither", de.Err, de.Excerpt)
 		}
@@ -281,7 +288,7 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("empty 200 without Content-Type", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header()["Content-Type"] = nil // no sniffing either
 			w.WriteHeader(http.StatusOK)
 		})
@@ -298,7 +305,7 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("JSON 200 without Content-Type", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header()["Content-Type"] = nil
 			fmt.Fprint(w, `{"id":7,"name":"Ada"}`)
 		})
@@ -318,7 +325,7 @@ func TestBadAnswers(t *testing.T) {
 	t.Run("JSON 200 with a JSON Content-Type spelt otherwise", func(t *testing.T) {
 		t.Parallel()
 		for _, ct := range []string{"Application/JSON; charset=UTF-8", "application/vnd.api+json", "text/json"} {
-			rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+			rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", ct)
 				fmt.Fprint(w, `{"id":7}`)
 			})
@@ -331,7 +338,7 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("HTML page with 200", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			fmt.Fprint(w, "<!DOCTYPE html><html><body><h1>Sign in to Circle</h1></body></html>")
 		})
@@ -340,7 +347,7 @@ func TestBadAnswers(t *testing.T) {
 			err  error
 		)
 		noPanic(t, "getCurrentMember", func() { resp, err = rc.api.GetCurrentMemberWithResponse(ctx(t)) })
-		de := wantDecodeError(t, err, "GET", mePath, 200, "text/html; charset=utf-8", "is not JSON")
+		de := decodeError(t, err, "GET", mePath, 200, "text/html; charset=utf-8", "is not JSON")
 		if resp != nil {
 			t.Errorf("a response came with the error: %+v", resp)
 		}
@@ -354,7 +361,7 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("HTML error page", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprint(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
@@ -376,7 +383,7 @@ func TestBadAnswers(t *testing.T) {
 
 	t.Run("HTML error page on 404", func(t *testing.T) {
 		t.Parallel()
-		rc := newRawCircle(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := newRawCircle(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprint(w, "<html><body>The page you were looking for doesn't exist.</body></html>")
@@ -399,7 +406,7 @@ func TestBadAnswers(t *testing.T) {
 		noPanic(t, "getCurrentMember", func() { _, err = e.api.GetCurrentMemberWithResponse(c) })
 		wantErrText(t, err, "GET", mePath, "500 Internal Server Error", "request id")
 		var apiErr *circle.APIError
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 || apiErr.Message != "" || len(apiErr.Body) != 0 {
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusInternalServerError || apiErr.Message != "" || len(apiErr.Body) != 0 {
 			t.Errorf("err = %#v, want an *APIError with status 500 and nothing else", err)
 		}
 		if n := len(e.requests(opMe)); n != 1+circle.DefaultMaxRetries {

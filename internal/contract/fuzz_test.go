@@ -43,7 +43,7 @@ func FuzzDecodeResponses(f *testing.F) {
 
 	// The Auth API answers createMemberToken with the fuzzed body.
 	var authBody atomic.Pointer[[]byte]
-	authSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	authSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(*authBody.Load())
 	}))

@@ -43,7 +43,7 @@ func (e *env) wantAuth(t *testing.T, step string, want authCalls) {
 
 // me calls getCurrentMember through the member client and checks it
 // succeeds.
-func (e *env) me(t *testing.T, c context.Context, step string) {
+func (e *env) me(c context.Context, t *testing.T, step string) {
 	t.Helper()
 	resp, err := e.api.GetCurrentMemberWithResponse(c)
 	if err != nil {
@@ -76,7 +76,7 @@ func TestTokenLifecycle(t *testing.T) {
 	})
 	c := ctx(t)
 
-	e.me(t, c, "first call")
+	e.me(c, t, "first call")
 	e.wantAuth(t, "first call", authCalls{mint: 1})
 	first, err := e.source.Token(c)
 	if err != nil {
@@ -90,14 +90,14 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	for range 3 {
-		e.me(t, c, "reuse")
+		e.me(c, t, "reuse")
 	}
 	e.srv.Advance(30 * time.Minute)
-	e.me(t, c, "half way through the access token's life")
+	e.me(c, t, "half way through the access token's life")
 	e.wantAuth(t, "reuse", authCalls{mint: 1})
 
 	e.srv.Advance(31 * time.Minute) // past the access token's expiry
-	e.me(t, c, "after access expiry")
+	e.me(c, t, "after access expiry")
 	e.wantAuth(t, "after access expiry", authCalls{mint: 1, refresh: 1})
 	refreshed, err := e.source.Token(c)
 	if err != nil {
@@ -112,11 +112,11 @@ func TestTokenLifecycle(t *testing.T) {
 
 	// Just inside the expiry margin: refreshed before it expires.
 	e.srv.Advance(time.Hour - 30*time.Second)
-	e.me(t, c, "inside the expiry margin")
+	e.me(c, t, "inside the expiry margin")
 	e.wantAuth(t, "inside the expiry margin", authCalls{mint: 1, refresh: 2})
 
 	e.srv.Advance(31 * 24 * time.Hour) // past the refresh token's expiry
-	e.me(t, c, "after refresh expiry")
+	e.me(c, t, "after refresh expiry")
 	e.wantAuth(t, "after refresh expiry", authCalls{mint: 2, refresh: 2})
 	second, err := e.source.Token(c)
 	if err != nil {
@@ -161,7 +161,7 @@ func TestTokenLifecycle(t *testing.T) {
 
 	// The source itself mints a new pair on its next use.
 	before := e.authCalls()
-	e.me(t, c, "after revoke")
+	e.me(c, t, "after revoke")
 	before.mint++
 	e.wantAuth(t, "after revoke", before)
 	third, err := e.source.Token(c)
@@ -216,12 +216,12 @@ func TestServerClockAhead(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil, circle.WithClock(time.Now))
 	c := ctx(t)
-	e.me(t, c, "first call")
+	e.me(c, t, "first call")
 
 	t.Run("access token expired", func(t *testing.T) {
 		e.srv.ClearRequests()
 		e.srv.Advance(2 * time.Hour)
-		e.me(t, c, "after the server's access expiry")
+		e.me(c, t, "after the server's access expiry")
 		// 401, one refresh, one replay.
 		if got := statuses(e.requests(opMe)); !slices.Equal(got, []int{401, 200}) {
 			t.Errorf("getCurrentMember statuses %v, want [401 200]", got)
@@ -231,7 +231,7 @@ func TestServerClockAhead(t *testing.T) {
 	t.Run("refresh token expired", func(t *testing.T) {
 		e.srv.ClearRequests()
 		e.srv.Advance(31 * 24 * time.Hour)
-		e.me(t, c, "after the server's refresh expiry")
+		e.me(c, t, "after the server's refresh expiry")
 		// 401, the refresh refused, a new pair minted, one replay.
 		if got := statuses(e.requests(opMe)); !slices.Equal(got, []int{401, 200}) {
 			t.Errorf("getCurrentMember statuses %v, want [401 200]", got)
@@ -249,7 +249,7 @@ func TestConcurrentRefresh(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	c := ctx(t)
-	e.me(t, c, "first call")
+	e.me(c, t, "first call")
 	e.srv.Advance(2 * time.Hour)
 
 	const n = 32
@@ -282,9 +282,9 @@ func TestReplayAfter401(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.InjectFault(opMe, circletest.Fault{Status: http.StatusUnauthorized, Times: 1})
-		e.me(t, c, "after a 401")
+		e.me(c, t, "after a 401")
 		if got := statuses(e.requests(opMe)); !slices.Equal(got, []int{200, 401, 200}) {
 			t.Errorf("getCurrentMember statuses %v, want [200 401 200]", got)
 		}
@@ -299,7 +299,7 @@ func TestReplayAfter401(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.InjectFault(opComment, circletest.Fault{Status: http.StatusUnauthorized, Times: 1})
 		body := memberv1.CreateCommentJSONRequestBody{}
 		if err := jsonInto(`{"comment":{"body":"Hello, replay"}}`, &body); err != nil {
@@ -329,7 +329,7 @@ func TestReplayAfter401(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.InjectFault(opMe, circletest.Fault{Status: http.StatusUnauthorized, Times: 2})
 		_, err := e.api.GetCurrentMemberWithResponse(c)
 		if !errors.Is(err, circle.ErrUnauthorized) {
@@ -366,7 +366,7 @@ func TestReplayAfter401(t *testing.T) {
 			t.Errorf("%d mints during the backoff, want %d", got, mints)
 		}
 		time.Sleep(time.Until(backoff.Until))
-		e.me(t, c, "eligible again")
+		e.me(c, t, "eligible again")
 	})
 }
 
@@ -380,10 +380,10 @@ func TestRetries(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.InjectFault(opMe, circletest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Times: 2})
 		start := time.Now()
-		e.me(t, c, "after two 503s")
+		e.me(c, t, "after two 503s")
 		if d := time.Since(start); d < 2*time.Second {
 			t.Errorf("took %v; two Retry-After: 1 should take 2 s at least", d)
 		}
@@ -433,9 +433,9 @@ func TestRetries(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.InjectFault(opMe, circletest.Fault{Drop: true, Times: 1})
-		e.me(t, c, "after a dropped connection")
+		e.me(c, t, "after a dropped connection")
 		if got := statuses(e.requests(opMe)); !slices.Equal(got, []int{200, 0, 200}) {
 			t.Errorf("getCurrentMember statuses %v, want [200 0 200]", got)
 		}
@@ -464,7 +464,7 @@ func TestRetries(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
 		c := ctx(t)
-		e.me(t, c, "first call")
+		e.me(c, t, "first call")
 		e.srv.Advance(2 * time.Hour)
 		e.srv.InjectFault(opRefresh, circletest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
 		_, err := e.api.GetCurrentMemberWithResponse(c)
@@ -486,7 +486,7 @@ func TestRetries(t *testing.T) {
 			t.Errorf("during the backoff the refresh was sent %d times, want 1", len(e.requests(opRefresh)))
 		}
 		time.Sleep(time.Until(backoff.Until))
-		e.me(t, c, "after the refresh failed once")
+		e.me(c, t, "after the refresh failed once")
 		e.wantAuth(t, "after the refresh failed once", authCalls{mint: 1, refresh: 2})
 	})
 }
@@ -499,7 +499,7 @@ func TestRevokeFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	c := ctx(t)
-	e.me(t, c, "first call")
+	e.me(c, t, "first call")
 	tok, err := e.source.Token(c)
 	if err != nil {
 		t.Fatal(err)
@@ -538,7 +538,7 @@ func TestRevokeFailure(t *testing.T) {
 			t.Fatalf("the third Revoke: %v", err)
 		}
 		e.wantAuth(t, "the third Revoke", authCalls{mint: 1, revokeAccess: 2, revokeRefresh: 1})
-		e.me(t, c, "after the Revoke")
+		e.me(c, t, "after the Revoke")
 		e.wantAuth(t, "after the Revoke", authCalls{mint: 2, revokeAccess: 2, revokeRefresh: 1})
 	})
 }

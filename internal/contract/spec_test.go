@@ -3,7 +3,6 @@ package contract
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,12 +12,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/circlekit/headless-go/openapi"
 )
 
-// specFiles are the project's specs, relative to this package, by API.
+// specFiles are the project's specs, by API, as package openapi embeds
+// them.
 var specFiles = map[string]string{
-	"auth":   filepath.Join("..", "..", "openapi", "auth", "v1", "openapi.yaml"),
-	"member": filepath.Join("..", "..", "openapi", "member", "v1", "openapi.yaml"),
+	"auth":   "openapi/auth/v1/openapi.yaml",
+	"member": "openapi/member/v1/openapi.yaml",
+}
+
+// specLoaders parse each spec into a document of the contract tests' own.
+var specLoaders = map[string]func() (*openapi3.T, error){
+	"auth":   openapi.LoadAuth,
+	"member": openapi.LoadMember,
 }
 
 // apiNames are the keys of specFiles in a stable order.
@@ -54,10 +62,9 @@ func upperFirst(s string) string {
 var loadedSpecs = sync.OnceValues(func() (map[string]*openapi3.T, error) {
 	docs := map[string]*openapi3.T{}
 	for _, name := range apiNames {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(specFiles[name])
+		doc, err := specLoaders[name]()
 		if err != nil {
-			return nil, fmt.Errorf("loading %s: %w", specFiles[name], err)
+			return nil, err
 		}
 		if err := doc.Validate(context.Background()); err != nil {
 			return nil, fmt.Errorf("%s is not a valid OpenAPI document: %w", specFiles[name], err)

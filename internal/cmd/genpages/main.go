@@ -74,7 +74,7 @@ func write(file string, t *template.Template, ops []listOp) error {
 	}
 	src, err := format.Source(buf.Bytes())
 	if err != nil {
-		return fmt.Errorf("format %s: %v\n%s", file, err, buf.Bytes())
+		return fmt.Errorf("format %s: %w\n%s", file, err, buf.Bytes())
 	}
 	return os.WriteFile(file, src, 0o644)
 }
@@ -262,9 +262,10 @@ import (
 {{range .}}{{if .BodyPaged}}
 // {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
 // fetching pages lazily from body.Page (or 1) until Circle reports no next
-// page or the loop stops. body is copied, not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). body is copied, not modified.
 func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface{{range .PathParams}}, {{.Name}} {{.GoType}}{{end}}, body memberv1.{{.Method}}JSONRequestBody, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[{{.Record}}, error] {
-	return Pages(ctx, deref(body.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
+	return pages(ctx, "{{.OperationID}}", deref(body.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
 		b := body
 		b.Page = &page
 		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, b, reqEditors...)
@@ -280,13 +281,14 @@ func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface
 {{else}}
 // {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
-// page or the loop stops. params may be nil; it is not modified.
+// page or the loop stops; a page that does not advance ends it with an
+// error (see [Pages]). params may be nil; it is not modified.
 func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface{{range .PathParams}}, {{.Name}} {{.GoType}}{{end}}, params *memberv1.{{.Method}}Params, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[{{.Record}}, error] {
 	var p memberv1.{{.Method}}Params
 	if params != nil {
 		p = *params
 	}
-	return Pages(ctx, deref(p.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
+	return pages(ctx, "{{.OperationID}}", deref(p.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
 		q := p
 		q.Page = &page
 		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, &q, reqEditors...)

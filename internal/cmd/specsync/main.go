@@ -104,7 +104,7 @@ func syncDocs(ctx context.Context, w io.Writer, lock *conformance.Lock, dir stri
 			return err
 		}
 		if _, err := openapi3.NewLoader().LoadFromData(data); err != nil {
-			return fmt.Errorf("%s: downloaded %s is not an OpenAPI document: %v", d.API, d.URL, err)
+			return fmt.Errorf("%s: downloaded %s is not an OpenAPI document: %w", d.API, d.URL, err)
 		}
 		dst := filepath.Join(dir, d.File)
 		// Keep the previous download when it is the locked copy, so that
@@ -151,7 +151,7 @@ func download(ctx context.Context, client *http.Client, url string) ([]byte, err
 	req.Header.Set("User-Agent", "headless-go-specsync")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot download %s (offline, or Circle unreachable?): %v", url, unwrapURLError(err))
+		return nil, fmt.Errorf("cannot download %s (offline, or Circle unreachable?): %w", url, unwrapURLError(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
@@ -159,7 +159,7 @@ func download(ctx context.Context, client *http.Client, url string) ([]byte, err
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("cannot download %s: %v", url, unwrapURLError(err))
+		return nil, fmt.Errorf("cannot download %s: %w", url, unwrapURLError(err))
 	}
 	return data, nil
 }

@@ -37,7 +37,7 @@ func TestSyncDiffLock(t *testing.T) {
 	t.Setenv(conformance.EnvUpstreamDir, "")
 	var mu sync.Mutex
 	doc := v1
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		_, _ = w.Write([]byte(doc))
