@@ -545,8 +545,10 @@ func TestWatchRevocations(t *testing.T) {
 			t.Fatalf("no announcement of %v", want)
 		}
 	}
+	t0 := time.Now()
 	stop()
 	stop()
+	t.Logf("stop took %v", time.Since(t0))
 	if err := s.Delete(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
