@@ -161,7 +161,7 @@ func (a AuthClient) String() string {
 func (a AuthClient) GoString() string { return a.String() }
 
 // Format prints the client as String does, whatever the verb.
-func (a AuthClient) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(a.String())) }
+func (a AuthClient) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
 
 // tokenAPI is what a member token source asks of the Auth API. An
 // AuthClient's tokenCalls implement it; keeping it small keeps the source
@@ -195,6 +195,7 @@ func (c *tokenCalls) mint(ctx context.Context, id Identity) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
+	defer func() { _ = resp.Body.Close() }()
 	f, err := c.read(resp)
 	if err != nil {
 		return Token{}, err
@@ -221,6 +222,7 @@ func (c *tokenCalls) refresh(ctx context.Context, base Token) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
+	defer func() { _ = resp.Body.Close() }()
 	f, err := c.read(resp)
 	if err != nil {
 		return Token{}, err
@@ -259,9 +261,8 @@ type tokenFields struct {
 	CommunityID           int64           `json:"community_id"`
 }
 
-// read decodes the body of resp, a checked 2xx response, and closes it.
+// read decodes the body of resp, a checked 2xx response.
 func (c *tokenCalls) read(resp *http.Response) (tokenFields, error) {
-	defer resp.Body.Close()
 	var f tokenFields
 	b, err := io.ReadAll(resp.Body)
 	if err == nil {

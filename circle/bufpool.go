@@ -40,7 +40,7 @@ func readBody(resp *http.Response, limit int64) (*respBuf, error) {
 		rb.b = b
 		return rb, nil
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if cl := resp.ContentLength; cl >= 0 && cl < maxPrealloc && cl < limit && int(cl) >= cap(b) {
 		b = make([]byte, 0, int(cl)+1) // one more, so that reading the EOF needs no growth
 	} else if cap(b) == 0 {

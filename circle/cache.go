@@ -14,8 +14,8 @@ type sourceCache struct {
 	m   map[Identity]*list.Element
 }
 
-func newSourceCache(max int) *sourceCache {
-	return &sourceCache{max: max, ll: list.New(), m: make(map[Identity]*list.Element)}
+func newSourceCache(size int) *sourceCache {
+	return &sourceCache{max: size, ll: list.New(), m: make(map[Identity]*list.Element)}
 }
 
 // get returns id's source, making it with mk if the cache has none, and

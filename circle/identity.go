@@ -157,12 +157,12 @@ func validateSSOUserID(v string) error {
 // (at a character boundary) when it is longer, so that an absurd value
 // does not flood a log line.
 func quoteStart(v string) string {
-	const max = 32
-	if len(v) <= max {
+	const maxQuoted = 32
+	if len(v) <= maxQuoted {
 		return strconv.Quote(v)
 	}
-	cut := max
-	for cut > max-utf8.UTFMax && !utf8.RuneStart(v[cut]) {
+	cut := maxQuoted
+	for cut > maxQuoted-utf8.UTFMax && !utf8.RuneStart(v[cut]) {
 		cut--
 	}
 	return strconv.Quote(v[:cut]) + "…"

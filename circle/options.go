@@ -227,14 +227,14 @@ func WithMaxRetries(n int) Option {
 }
 
 // WithRetryBackoff sets the wait before the first retry (default 0.5 s) and
-// the longest wait between two attempts (default 8 s). The wait doubles
+// the longest wait, maxWait, between two attempts (default 8 s). The wait doubles
 // with each retry and is shortened by a random jitter of up to a quarter.
-func WithRetryBackoff(initial, max time.Duration) Option {
+func WithRetryBackoff(initial, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if initial <= 0 || max < initial {
-			return fmt.Errorf("circle: WithRetryBackoff: need 0 < initial <= max, got %v and %v", initial, max)
+		if initial <= 0 || maxWait < initial {
+			return fmt.Errorf("circle: WithRetryBackoff: need 0 < initial <= maxWait, got %v and %v", initial, maxWait)
 		}
-		c.initialBackoff, c.maxBackoff = initial, max
+		c.initialBackoff, c.maxBackoff = initial, maxWait
 		return nil
 	}
 }
@@ -382,17 +382,17 @@ func WithMaxResponseSize(n int64) Option {
 // WithTokenBackoff sets how long a member token source waits after a
 // failed mint or refresh before it asks Circle again: initial after the
 // first failure in a row (default 1 s), doubling with each further one up
-// to max (default 5 minutes), less a random jitter of up to a quarter, and
+// to maxWait (default 5 minutes), less a random jitter of up to a quarter, and
 // never shorter than a Retry-After Circle gave. Until then, Token returns
 // a [*BackoffError] at once. The same waits follow a run of access tokens
 // the Member API rejected. Tests of failures against a fake Circle may
 // shorten them; a production program has little reason to.
-func WithTokenBackoff(initial, max time.Duration) Option {
+func WithTokenBackoff(initial, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if initial <= 0 || max < initial {
-			return fmt.Errorf("circle: WithTokenBackoff: need 0 < initial <= max, got %v and %v", initial, max)
+		if initial <= 0 || maxWait < initial {
+			return fmt.Errorf("circle: WithTokenBackoff: need 0 < initial <= maxWait, got %v and %v", initial, maxWait)
 		}
-		c.tokenBackoff, c.maxTokenBackoff = initial, max
+		c.tokenBackoff, c.maxTokenBackoff = initial, maxWait
 		return nil
 	}
 }

@@ -114,7 +114,7 @@ func (s *MemberTokenSource) collectPairs(ctx context.Context, st *storeSession, 
 	if st.down {
 		err = errStoreTimeout
 	} else {
-		r, err = bounded(st, ctx, func(ctx context.Context) (loaded, error) {
+		r, err = bounded(ctx, st, func(ctx context.Context) (loaded, error) {
 			tok, ok, err := s.cfg.store.Load(ctx, s.id)
 			return loaded{tok, ok}, err
 		}, nil)

@@ -28,7 +28,7 @@ func (st *storeSession) lock(ctx context.Context) func() {
 	if !ok || st.down {
 		return func() {}
 	}
-	release, err := bounded(st, ctx, func(ctx context.Context) (func(), error) {
+	release, err := bounded(ctx, st, func(ctx context.Context) (func(), error) {
 		return l.Lock(ctx, st.s.id)
 	}, func(u func()) { u() })
 	if err != nil {
@@ -40,7 +40,7 @@ func (st *storeSession) lock(ctx context.Context) func() {
 			go release() // a frozen store must not hold up this flight's callers
 			return
 		}
-		_, _ = bounded(st, context.WithoutCancel(ctx), func(context.Context) (struct{}, error) {
+		_, _ = bounded(context.WithoutCancel(ctx), st, func(context.Context) (struct{}, error) {
 			release()
 			return struct{}{}, nil
 		}, nil)
@@ -56,7 +56,7 @@ func (st *storeSession) load(ctx context.Context) (Token, bool) {
 		tok Token
 		ok  bool
 	}
-	r, err := bounded(st, ctx, func(ctx context.Context) (loaded, error) {
+	r, err := bounded(ctx, st, func(ctx context.Context) (loaded, error) {
 		tok, ok, err := st.s.cfg.store.Load(ctx, st.s.id)
 		return loaded{tok, ok}, err
 	}, nil)
@@ -78,7 +78,7 @@ func (st *storeSession) saveErr(ctx context.Context, tok Token) error {
 	if st.down {
 		return errStoreTimeout
 	}
-	_, err := bounded(st, ctx, func(ctx context.Context) (struct{}, error) {
+	_, err := bounded(ctx, st, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, st.s.cfg.store.Save(ctx, st.s.id, tok)
 	}, nil)
 	return err
@@ -88,7 +88,7 @@ func (st *storeSession) delete(ctx context.Context) error {
 	if st.down {
 		return errStoreTimeout
 	}
-	_, err := bounded(st, ctx, func(ctx context.Context) (struct{}, error) {
+	_, err := bounded(ctx, st, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, st.s.cfg.store.Delete(ctx, st.s.id)
 	}, nil)
 	return err
@@ -99,7 +99,7 @@ func (st *storeSession) delete(ctx context.Context) error {
 // in the background, and undo, if given, is applied to what it returns
 // late (a lock taken after all is released). The default MemoryStore,
 // which cannot block, is called directly.
-func bounded[T any](st *storeSession, ctx context.Context, f func(context.Context) (T, error), undo func(T)) (T, error) {
+func bounded[T any](ctx context.Context, st *storeSession, f func(context.Context) (T, error), undo func(T)) (T, error) {
 	if _, ok := st.s.cfg.store.(*MemoryStore); ok {
 		return f(ctx)
 	}

@@ -77,7 +77,7 @@ func (t Token) GoString() string { return t.String() }
 
 // Format prints the token as String does, whatever the verb, so that no
 // verb of package fmt shows its secrets.
-func (t Token) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(t.String())) }
+func (t Token) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
 
 // LogValue gives log/slog the token without its secrets.
 func (t Token) LogValue() slog.Value {

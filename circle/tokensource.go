@@ -138,7 +138,7 @@ func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (*cachedT
 	afterRevoke := false
 	for {
 		s.mu.Lock()
-		c, err, f := s.decide(ctx, rejected, afterRevoke)
+		c, f, err := s.decide(ctx, rejected, afterRevoke)
 		s.mu.Unlock()
 		if f == nil {
 			return c, err
@@ -159,11 +159,11 @@ func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (*cachedT
 
 // decide, with s.mu held, returns the token to hand out, the error to
 // return, or the flight to wait for, starting one if needed.
-func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRevoke bool) (*cachedToken, error, *flight) {
+func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRevoke bool) (*cachedToken, *flight, error) {
 	c := s.cur.Load()
 	if rejected != "" {
 		if s.revoked.has(rejected) {
-			return nil, errRevokedToken, nil
+			return nil, nil, errRevokedToken
 		}
 		if c != nil && c.tok.AccessToken == rejected && !c.rejected.Load() {
 			c.rejected.Store(true)
@@ -177,17 +177,17 @@ func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRe
 		// Expired on arrival: refresh no more than once per floor.
 		return c, nil, nil
 	case s.flight != nil:
-		return nil, nil, s.flight
+		return nil, s.flight, nil
 	case afterRevoke:
-		return nil, errRevokedWhileWaiting, nil
+		return nil, nil, errRevokedWhileWaiting
 	}
 	if err := s.gate.closed(); err != nil {
-		return nil, err, nil
+		return nil, nil, err
 	}
 	f := &flight{done: make(chan struct{})}
 	s.flight = f
 	go s.run(context.WithoutCancel(ctx), f, c)
-	return nil, nil, f
+	return nil, f, nil
 }
 
 // run performs flight f, replacing prev (nil if the source holds nothing).
@@ -325,7 +325,7 @@ func (s *MemberTokenSource) String() string {
 func (s *MemberTokenSource) GoString() string { return s.String() }
 
 // Format prints the source as String does, whatever the verb.
-func (s *MemberTokenSource) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(s.String())) }
+func (s *MemberTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
 // warn logs a failure of the store, without any token: those the source
 // holds, the app token, and more (a pair being saved).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -199,7 +200,7 @@ func (c *call) check2xx(resp *http.Response) outcome {
 	rb, err := readBody(resp, c.t.cfg.maxBody)
 	var f decodeFailure
 	switch {
-	case err == errTooLarge:
+	case errors.Is(err, errTooLarge):
 		f = decodeFailure{reason: "is larger than the limit of " + byteSize(c.t.cfg.maxBody), err: ErrResponseTooLarge}
 	case err != nil:
 		o := outcome{err: c.decodeError(resp, decodeFailure{reason: "was cut short", err: err, body: rb.b}), retry: transient(err)}
