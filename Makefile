@@ -21,8 +21,8 @@ check-generate: ## Fail if committed generated code differs from a fresh generat
 vet: ## go vet every package.
 	$(GO) vet ./...
 
-test: ## Run every test with the race detector (conformance and contract tests included).
-	$(GO) test -race -count=1 ./...
+test: ## Run every test with the race detector (conformance and contract tests included), each test binary within 15 minutes.
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 conformance: ## Print the conformance report of our specs against Circle's documents.
 	$(GO) run ./internal/cmd/conformance
