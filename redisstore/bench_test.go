@@ -54,7 +54,7 @@ func BenchmarkToken(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer auth.Close()
+			defer func() { _ = auth.Close() }()
 			ts := auth.TokenSource(circle.ByEmail(ada.Email))
 			if _, err := ts.Token(ctx); err != nil {
 				b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkRefresh(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer auth.Close()
+			defer func() { _ = auth.Close() }()
 			ts := auth.TokenSource(circle.ByEmail(ada.Email))
 			if _, err := ts.Token(ctx); err != nil {
 				b.Fatal(err)

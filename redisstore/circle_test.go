@@ -140,7 +140,7 @@ func TestRoundTripsPerRefresh(t *testing.T) {
 	srv := circletest.Start(t)
 	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
 	storeRDB := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, ContextTimeoutEnabled: true})
-	defer storeRDB.Close()
+	defer func() { _ = storeRDB.Close() }()
 	a := newAuth(t, srv, newStore(t, storeRDB, WithEncryptionKey(newKey(t))))
 	ts := a.TokenSource(circle.ByEmail(ada.Email))
 	ctx := context.Background()
@@ -174,11 +174,12 @@ func TestRoundTripsPerRefresh(t *testing.T) {
 // inside scripts), lower-cased.
 func monitor(t testing.TB, addr string) func(d time.Duration) []string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	var dialer net.Dialer
+	c, err := dialer.DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	if _, err := c.Write([]byte("MONITOR\r\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,8 @@ func Example() {
 		return auth
 	}
 	one, two := replica(), replica()
-	defer one.Close() // stops the watch for revocations
-	defer two.Close()
+	defer func() { _ = one.Close() }() // stops the watch for revocations
+	defer func() { _ = two.Close() }()
 
 	id := circle.ByEmail(ada.Email)
 	t1, err := one.TokenSource(id).Token(ctx)

@@ -48,6 +48,10 @@ const (
 	// maxUnlockWait is how long unlock waits for Redis; the release goes on
 	// in the background after that, and the lease bounds it anyway.
 	maxUnlockWait = 500 * time.Millisecond
+	// maxHold is how long a lock is renewed at most: twice circle's bound
+	// on one mint or refresh (a minute). A holder that never unlocks then
+	// blocks the others for maxHold plus a lease.
+	maxHold = 2 * time.Minute
 )
 
 // lease is one lock this store holds.
@@ -62,9 +66,11 @@ type lease struct {
 
 // Lock blocks until this process holds id's lock, or ctx ends. The lock
 // is a lease of [WithLockLease] ([DefaultLockLease] by default), renewed
-// every third of it until unlock is called, so it outlives a slow Circle
-// but blocks the others for at most one lease when its holder dies.
-// Waiting polls Redis, every 5 ms at first, then up to every 100 ms.
+// every third of it until unlock is called (for two minutes at most), so
+// it outlives a slow Circle but blocks the others for at most one lease
+// when its holder dies. Waiting polls Redis, every 5 ms at first, then up
+// to every 100 ms. A lock obtained after ctx ended is released at once
+// and Lock returns the context's error, since its caller has gone.
 //
 // unlock releases the lock (only if this process still holds it) and may
 // be called more than once; it waits at most 500 ms for Redis.
@@ -83,6 +89,12 @@ func (s *Store) Lock(ctx context.Context, id circle.Identity) (unlock func(), er
 			return nil, fmt.Errorf("redisstore: locking the pair of %v: %w", id, err)
 		}
 		if len(res) == 2 && res[0] == int64(1) {
+			if err := ctx.Err(); err != nil {
+				// The caller gave up (a source abandons a store call that
+				// overruns its store timeout): nobody would unlock.
+				go s.release(key, value)
+				return nil, fmt.Errorf("redisstore: waiting for the lock of %v: %w", id, err)
+			}
 			l := &lease{key: key, value: value, fresh: true, stop: make(chan struct{})}
 			if v, ok := res[1].(string); ok {
 				l.prefetched = []byte(v)
@@ -124,15 +136,20 @@ func (s *Store) hold(id circle.Identity, l *lease) {
 	go s.renew(l)
 }
 
-// renew extends l every third of the lease until it is released or lost.
+// renew extends l every third of the lease until it is released or lost,
+// for maxHold at most.
 func (s *Store) renew(l *lease) {
 	every := s.lease / 3
 	t := time.NewTicker(every)
 	defer t.Stop()
+	end := time.NewTimer(maxHold)
+	defer end.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
+		case <-end.C:
+			return // a holder that never unlocks blocks the others no longer
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
@@ -157,9 +174,7 @@ func (s *Store) unlocker(id circle.Identity, l *lease) func() {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				ctx, cancel := context.WithTimeout(context.Background(), s.lease)
-				defer cancel()
-				_ = unlockScript.Run(ctx, s.rdb, []string{l.key}, l.value).Err()
+				s.release(l.key, l.value)
 			}()
 			t := time.NewTimer(maxUnlockWait)
 			defer t.Stop()
@@ -169,6 +184,13 @@ func (s *Store) unlocker(id circle.Identity, l *lease) func() {
 			}
 		})
 	}
+}
+
+// release deletes the lock key if it still holds value.
+func (s *Store) release(key, value string) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.lease)
+	defer cancel()
+	_ = unlockScript.Run(ctx, s.rdb, []string{key}, value).Err()
 }
 
 // takePrefetched returns, once, the pair record the lock of id read, if

@@ -107,7 +107,7 @@ func (b *syncBuffer) String() string {
 // start starts a worker process; extra env entries override the cluster's.
 func (c *cluster) start(name string, extra ...string) *worker {
 	c.t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerProcess$", "-test.count=1", "-test.timeout=5m")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerProcess$", "-test.count=1", "-test.timeout=5m") //nolint:noctx // ended by the cleanup, not a context
 	// The race detector sleeps a second at exit by default.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	cmd.Env = append(append(append(os.Environ(), "GORACE="+gorace, workerEnv+"=1",

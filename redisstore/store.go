@@ -213,4 +213,4 @@ func (s *Store) String() string { return fmt.Sprintf("redisstore.Store{prefix: %
 func (s *Store) GoString() string { return s.String() }
 
 // Format prints the store as String does, whatever the verb.
-func (s *Store) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(s.String())) }
+func (s *Store) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }

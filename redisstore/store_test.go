@@ -250,7 +250,7 @@ func TestSaveLoadDeleteTTL(t *testing.T) {
 
 	// Delete forgets, announces, and deleting nothing is fine.
 	sub := rdb.Subscribe(ctx, s.Channel())
-	defer sub.Close()
+	defer func() { _ = sub.Close() }()
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,10 @@ func TestLock(t *testing.T) {
 					return
 				}
 				n := holders.Add(1)
-				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				for m := most.Load(); n > m; m = most.Load() {
+					if most.CompareAndSwap(m, n) {
+						break
+					}
 				}
 				time.Sleep(10 * time.Millisecond)
 				holders.Add(-1)

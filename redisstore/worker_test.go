@@ -118,7 +118,7 @@ func TestWorkerProcess(t *testing.T) {
 		t.Fatal("REDISSTORE_KEY is not hex")
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("REDISSTORE_REDIS"), ContextTimeoutEnabled: true})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	auditRDB = rdb
 	store, err := redisstore.New(rdb, redisstore.WithEncryptionKey(key),
 		redisstore.WithPrefix(os.Getenv("REDISSTORE_PREFIX")),
@@ -141,7 +141,7 @@ func TestWorkerProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer auth.Close()
+	defer func() { _ = auth.Close() }()
 
 	var outMu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
