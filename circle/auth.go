@@ -57,6 +57,9 @@ func NewAuthClient(appToken string, opts ...Option) (*AuthClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.store == nil {
+		cfg.store = newMemoryStoreClock(cfg.storeCapacity, cfg.now)
+	}
 	raw, err := newAuthAPI(cfg, appToken)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,28 @@ func NewMemberClient(ts TokenSource, opts ...Option) (*memberv1.ClientWithRespon
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.memberOnly("NewMemberClient"); err != nil {
+		return nil, err
+	}
+	return buildMemberClient(cfg, ts)
+}
+
+// NewMemberClient returns a client of the Member API as the package's
+// [NewMemberClient] does, with the settings of a: its base URL, HTTP
+// client, user agent, retries, response size limit, clock and logger, so
+// that a program states them once. opts change them for this client only.
+func (a *AuthClient) NewMemberClient(ts TokenSource, opts ...Option) (*memberv1.ClientWithResponses, error) {
+	cfg, err := a.cfg.with(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.memberOnly("AuthClient.NewMemberClient"); err != nil {
+		return nil, err
+	}
+	return buildMemberClient(cfg, ts)
+}
+
+func buildMemberClient(cfg *config, ts TokenSource) (*memberv1.ClientWithResponses, error) {
 	c, err := memberv1.NewClientWithResponses(cfg.baseURL,
 		memberv1.WithHTTPClient(newMemberDoer(cfg, ts)),
 		memberv1.WithRequestEditorFn(userAgentEditor(cfg.userAgent)),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -58,10 +59,13 @@ type Doer interface {
 	Do(req *http.Request) (*http.Response, error)
 }
 
-// An Option configures [NewAuthClient] or [NewMemberClient]. Options that
-// do not concern a client are accepted and ignored by it: [WithCacheSize],
-// [WithTokenStore] and [WithExpiryMargin] matter to the member token
-// sources of an [AuthClient] only.
+// An Option configures [NewAuthClient], [NewMemberClient],
+// [AuthClient.NewMemberClient] or [NewHTTPClient]. The options that
+// concern the member token sources of an [AuthClient] only
+// ([WithCacheSize], [WithTokenStore], [WithStoreCapacity],
+// [WithStoreTimeout], [WithExpiryMargin], [WithTokenBackoff],
+// [WithMinRefreshInterval]) are an error for the other constructors,
+// rather than silently ignored.
 type Option func(*config) error
 
 type config struct {
@@ -91,6 +95,54 @@ type config struct {
 	maxTokenBackoff time.Duration
 	// storeCapacity is the capacity of the default MemoryStore.
 	storeCapacity int
+	// sourceOnly names the options given that concern the member token
+	// sources of an AuthClient only.
+	sourceOnly []string
+	// stream makes 2xx bodies pass as they are (NewHTTPClient).
+	stream bool
+}
+
+// memberOnly returns an error if cfg was given an option that concerns
+// the token sources of an AuthClient only, for the constructor named.
+func (c *config) memberOnly(constructor string) error {
+	if len(c.sourceOnly) == 0 {
+		return nil
+	}
+	return fmt.Errorf("circle: %s: %s: only the member token sources of an AuthClient use it; give it to NewAuthClient",
+		constructor, strings.Join(c.sourceOnly, ", "))
+}
+
+// with returns a copy of c changed by opts, for a client that inherits
+// c's settings.
+func (c *config) with(opts []Option) (*config, error) {
+	d := *c
+	d.sourceOnly = nil
+	d.rawErrors, d.stream = false, false
+	if err := d.apply(opts); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// apply runs opts on c, then fills in what they left unset.
+func (c *config) apply(opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return err
+		}
+	}
+	base, err := url.Parse(c.baseURL)
+	if err != nil {
+		return wrapf(err, "base URL")
+	}
+	c.base = base
+	if c.doer == nil {
+		c.doer = defaultHTTPClient()
+	}
+	return nil
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -112,24 +164,8 @@ func newConfig(opts []Option) (*config, error) {
 		maxTokenBackoff: defaultMaxTokenBackoff,
 		storeCapacity:   DefaultStoreCapacity,
 	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(c); err != nil {
-			return nil, err
-		}
-	}
-	base, err := url.Parse(c.baseURL)
-	if err != nil {
-		return nil, wrapf(err, "base URL")
-	}
-	c.base = base
-	if c.doer == nil {
-		c.doer = defaultHTTPClient()
-	}
-	if c.store == nil {
-		c.store = newMemoryStoreClock(c.storeCapacity, c.now)
+	if err := c.apply(opts); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -266,6 +302,7 @@ func WithLogger(l *slog.Logger) Option {
 // dropped first.
 func WithCacheSize(n int) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithCacheSize")
 		if n < 1 {
 			return fmt.Errorf("circle: WithCacheSize: %d is less than 1", n)
 		}
@@ -280,6 +317,7 @@ func WithCacheSize(n int) Option {
 // client's own.
 func WithTokenStore(s TokenStore) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithTokenStore")
 		if s == nil {
 			return errors.New("circle: WithTokenStore: nil store")
 		}
@@ -294,6 +332,7 @@ func WithTokenStore(s TokenStore) Option {
 // [WithTokenStore].
 func WithStoreCapacity(n int) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithStoreCapacity")
 		if n < 1 {
 			return fmt.Errorf("circle: WithStoreCapacity: %d is less than 1", n)
 		}
@@ -307,6 +346,7 @@ func WithStoreCapacity(n int) Option {
 // never more than half the lifetime the token was issued with.
 func WithExpiryMargin(d time.Duration) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithExpiryMargin")
 		if d < 0 {
 			return fmt.Errorf("circle: WithExpiryMargin: %v is negative", d)
 		}
@@ -356,6 +396,7 @@ func WithRawErrorResponses() Option {
 // a failed Token.
 func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithStoreTimeout")
 		if d <= 0 {
 			return fmt.Errorf("circle: WithStoreTimeout: %v is not positive", d)
 		}
@@ -389,6 +430,7 @@ func WithMaxResponseSize(n int64) Option {
 // shorten them; a production program has little reason to.
 func WithTokenBackoff(initial, maxWait time.Duration) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithTokenBackoff")
 		if initial <= 0 || maxWait < initial {
 			return fmt.Errorf("circle: WithTokenBackoff: need 0 < initial <= maxWait, got %v and %v", initial, maxWait)
 		}
@@ -405,6 +447,7 @@ func WithTokenBackoff(initial, maxWait time.Duration) Option {
 // once; tests that move a fake clock may want it.
 func WithMinRefreshInterval(d time.Duration) Option {
 	return func(c *config) error {
+		c.sourceOnly = append(c.sourceOnly, "WithMinRefreshInterval")
 		if d < 0 {
 			return fmt.Errorf("circle: WithMinRefreshInterval: %v is negative", d)
 		}

@@ -2,6 +2,7 @@ package circle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -9,7 +10,11 @@ import (
 )
 
 // A TokenSource supplies the member access token a Member API request is
-// sent with. It has the shape of golang.org/x/oauth2's TokenSource.
+// sent with. It is a context-first cousin of golang.org/x/oauth2's
+// TokenSource, not the same interface: its Token takes the caller's
+// context (a mint or refresh may have to wait, and the wait ends with
+// it) and returns a [Token] value, where x/oauth2's takes no context and
+// returns a *oauth2.Token. An adapter either way is a few lines.
 // Implementations must be safe for concurrent use, and callers must not
 // modify the returned Token.
 type TokenSource interface {
@@ -52,6 +57,42 @@ type Token struct {
 	// CommunityID is the member's community.
 	CommunityID int64 `json:"community_id"`
 }
+
+// validMargin is how long before its expiry Valid takes an access token
+// for expired, as golang.org/x/oauth2 does.
+const validMargin = 10 * time.Second
+
+// Valid reports whether t has an access token that is not expired, nor
+// about to (within 10 seconds), by this machine's clock. An access token
+// whose expiry is unknown is valid.
+func (t Token) Valid() bool {
+	return t.AccessToken != "" &&
+		(t.AccessTokenExpiresAt.IsZero() || time.Now().Add(validMargin).Before(t.AccessTokenExpiresAt))
+}
+
+// StaticTokenSource returns a [TokenSource] that always returns tok: a
+// member token obtained elsewhere (by another service, or in a test). It
+// never refreshes tok, so a Member API client using it gets no replay
+// after a 401. Its Token fails when tok has no access token.
+func StaticTokenSource(tok Token) TokenSource { return staticTokenSource{tok} }
+
+type staticTokenSource struct{ tok Token }
+
+func (s staticTokenSource) Token(context.Context) (Token, error) {
+	if s.tok.AccessToken == "" {
+		return Token{}, errors.New("circle: StaticTokenSource: the token has no access token")
+	}
+	return s.tok, nil
+}
+
+// String describes the source without its token.
+func (s staticTokenSource) String() string { return "circle.StaticTokenSource{" + s.tok.String() + "}" }
+
+// GoString is like String.
+func (s staticTokenSource) GoString() string { return s.String() }
+
+// Format prints the source as String does, whatever the verb.
+func (s staticTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
 // String describes the token without its secrets, for logs and errors.
 func (t Token) String() string {

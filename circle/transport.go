@@ -185,7 +185,7 @@ func (c *call) finish(o outcome) (*http.Response, error) {
 // (the generated code reads it whole anyway) and served to the caller
 // from there.
 func (c *call) check2xx(resp *http.Response) outcome {
-	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || c.cur.Method == http.MethodHead {
+	if c.t.cfg.stream || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || c.cur.Method == http.MethodHead {
 		return outcome{resp: resp}
 	}
 	ct := resp.Header.Get("Content-Type")
