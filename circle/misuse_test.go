@@ -282,3 +282,32 @@ func FuzzTokenResponse(f *testing.F) {
 		_ = calls.expiry(resp, f.RefreshTokenExpiresAt)
 	})
 }
+
+// TestSourcesNeverShowTheirTokens: printing a token source by value, or
+// a struct that holds one in an unexported field (where fmt cannot call
+// its methods), shows no token, even after a Revoke.
+func TestSourcesNeverShowTheirTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ts := e.auth.TokenSource(ByEmail("show@example.com"))
+	tok, err := ts.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Revoke(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	type holder struct {
+		static TokenSource
+		member *MemberTokenSource
+	}
+	var b strings.Builder
+	for _, v := range []any{ts, holder{StaticTokenSource(tok), ts}, &holder{StaticTokenSource(tok), ts}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			fmt.Fprintf(&b, verb+"\n", v)
+		}
+	}
+	if strings.Contains(b.String(), secretMark) {
+		t.Errorf("a token shows:\n%s", b.String())
+	}
+}

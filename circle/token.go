@@ -74,15 +74,17 @@ func (t Token) Valid() bool {
 // member token obtained elsewhere (by another service, or in a test). It
 // never refreshes tok, so a Member API client using it gets no replay
 // after a 401. Its Token fails when tok has no access token.
-func StaticTokenSource(tok Token) TokenSource { return staticTokenSource{tok} }
+// The token is held behind a pointer, so that no formatting of a value
+// holding the source shows it.
+func StaticTokenSource(tok Token) TokenSource { return staticTokenSource{&tok} }
 
-type staticTokenSource struct{ tok Token }
+type staticTokenSource struct{ tok *Token }
 
 func (s staticTokenSource) Token(context.Context) (Token, error) {
 	if s.tok.AccessToken == "" {
 		return Token{}, errors.New("circle: StaticTokenSource: the token has no access token")
 	}
-	return s.tok, nil
+	return *s.tok, nil
 }
 
 // String describes the source without its token.

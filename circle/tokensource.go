@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -470,23 +471,31 @@ var (
 
 // revokedTokens remembers the last access tokens a source revoked (or saw
 // revoked by another process), so that a call sent with one of them is
-// not replayed with a new pair.
+// not replayed with a new pair. It keeps their hashes, not the tokens, so
+// that no formatting of a source shows them.
 type revokedTokens struct {
-	ring [4]string
+	ring [4]uint64
 	next int
 }
+
+// revokedSeed seeds the hashes of revokedTokens.
+var revokedSeed = maphash.MakeSeed()
 
 func (r *revokedTokens) add(access string) {
 	if access == "" || r.has(access) {
 		return
 	}
-	r.ring[r.next] = access
+	r.ring[r.next] = maphash.String(revokedSeed, access)
 	r.next = (r.next + 1) % len(r.ring)
 }
 
 func (r *revokedTokens) has(access string) bool {
+	if access == "" {
+		return false
+	}
+	h := maphash.String(revokedSeed, access)
 	for _, a := range r.ring {
-		if a != "" && a == access {
+		if a == h {
 			return true
 		}
 	}
