@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,28 +74,36 @@ func (t Token) Valid() bool {
 // StaticTokenSource returns a [TokenSource] that always returns tok: a
 // member token obtained elsewhere (by another service, or in a test). It
 // never refreshes tok, so a Member API client using it gets no replay
-// after a 401. Its Token fails when tok has no access token.
-// The token is held behind a pointer, so that no formatting of a value
-// holding the source shows it.
-func StaticTokenSource(tok Token) TokenSource { return staticTokenSource{&tok} }
+// after a 401. Its Token fails when tok has no access token. No
+// formatting of the source, or of a value holding it, shows the token.
+func StaticTokenSource(tok Token) TokenSource {
+	s := &staticTokenSource{}
+	s.tok.Store(&tok)
+	return s
+}
 
-type staticTokenSource struct{ tok *Token }
+// staticTokenSource holds its token where fmt never looks: an
+// atomic.Pointer prints as an address, whatever the verb.
+type staticTokenSource struct{ tok atomic.Pointer[Token] }
 
-func (s staticTokenSource) Token(context.Context) (Token, error) {
-	if s.tok.AccessToken == "" {
+func (s *staticTokenSource) Token(context.Context) (Token, error) {
+	tok := s.tok.Load()
+	if tok.AccessToken == "" {
 		return Token{}, errors.New("circle: StaticTokenSource: the token has no access token")
 	}
-	return *s.tok, nil
+	return *tok, nil
 }
 
 // String describes the source without its token.
-func (s staticTokenSource) String() string { return "circle.StaticTokenSource{" + s.tok.String() + "}" }
+func (s *staticTokenSource) String() string {
+	return "circle.StaticTokenSource{" + s.tok.Load().String() + "}"
+}
 
 // GoString is like String.
-func (s staticTokenSource) GoString() string { return s.String() }
+func (s *staticTokenSource) GoString() string { return s.String() }
 
 // Format prints the source as String does, whatever the verb.
-func (s staticTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+func (s *staticTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
 // String describes the token without its secrets, for logs and errors.
 func (t Token) String() string {
