@@ -28,8 +28,8 @@ type transport struct {
 
 // Do sends req, retrying as described on transport.
 func (t *transport) Do(req *http.Request) (*http.Response, error) {
-	c, err := t.newCall(req)
-	if err != nil {
+	var c call // on the stack: one call allocates no state of its own
+	if err := c.init(t, req); err != nil {
 		return nil, err
 	}
 	for {
@@ -69,19 +69,19 @@ type outcome struct {
 	hasWait    bool
 }
 
-func (t *transport) newCall(req *http.Request) (*call, error) {
+func (c *call) init(t *transport, req *http.Request) error {
 	getBody, err := replayableBody(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c := &call{t: t, ctx: req.Context(), req: req, cur: req, getBody: getBody, policy: policyFor(req)}
+	*c = call{t: t, ctx: req.Context(), req: req, cur: req, getBody: getBody, policy: policyFor(req)}
 	if getBody != nil && req.GetBody == nil {
 		// The body was buffered here; send a clone that reads the buffer.
 		if c.cur, err = cloneRequest(c.ctx, req, getBody); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // try makes one attempt.
