@@ -166,22 +166,6 @@ func (a AuthClient) GoString() string { return a.String() }
 // Format prints the client as String does, whatever the verb.
 func (a AuthClient) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
 
-// tokenAPI is what a member token source asks of the Auth API. An
-// AuthClient's tokenCalls implement it; keeping it small keeps the source
-// about caching and single flight alone.
-type tokenAPI interface {
-	// mint issues a new pair for id.
-	mint(ctx context.Context, id Identity) (Token, error)
-	// refresh issues a new access token with base's refresh token, and
-	// returns base with it.
-	refresh(ctx context.Context, base Token) (Token, error)
-	// revokeAccess and revokeRefresh withdraw one token.
-	revokeAccess(ctx context.Context, token string) error
-	revokeRefresh(ctx context.Context, token string) error
-	// secrets are what the source must redact besides its tokens.
-	secrets() []string
-}
-
 // tokenCalls makes the Auth API calls of the member token sources of one
 // AuthClient, with a client that always returns non-2xx responses as
 // errors.

@@ -65,6 +65,22 @@ func newMemberTokenSource(api tokenAPI, cfg *config, id Identity) *MemberTokenSo
 	return &MemberTokenSource{api: api, cfg: cfg, id: id, idErr: id.validate()}
 }
 
+// tokenAPI is what a member token source asks of the Auth API. An
+// AuthClient's tokenCalls implement it; keeping it small keeps the source
+// about caching and single flight alone.
+type tokenAPI interface {
+	// mint issues a new pair for id.
+	mint(ctx context.Context, id Identity) (Token, error)
+	// refresh issues a new access token with base's refresh token, and
+	// returns base with it.
+	refresh(ctx context.Context, base Token) (Token, error)
+	// revokeAccess and revokeRefresh withdraw one token.
+	revokeAccess(ctx context.Context, token string) error
+	revokeRefresh(ctx context.Context, token string) error
+	// secrets are what the source must redact besides its tokens.
+	secrets() []string
+}
+
 // cachedToken is a pair, the Authorization header of its access token, and
 // when Token stops handing it out. It is never copied: rejected and
 // accepted change in place.
