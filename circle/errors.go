@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -489,3 +490,109 @@ func writeCall(b *strings.Builder, method, path string, status int) {
 		b.WriteString(t)
 	}
 }
+
+// RedirectError is the error of a call that a server answered with a
+// redirect the client refused to follow. Every request of this package
+// carries a credential (the app token, a member's access token, or tokens
+// in its body), so the clients never send one to an origin (scheme, host
+// and port) other than their base URL's: Auth API calls follow no
+// redirect at all, and Member API calls follow none to another origin.
+// A RedirectError is not retried.
+type RedirectError struct {
+	// Method and Path are those of the request that was redirected.
+	Method, Path string
+	// StatusCode is the status of the redirect (301, 302, 303, 307 or
+	// 308), or 0 when the request was refused before it was sent.
+	StatusCode int
+	// Location is where the redirect pointed: its scheme, host and path,
+	// without user information, query or fragment.
+	Location string
+}
+
+// Error returns a one-line description such as `circle: PATCH
+// /api/v1/headless/access_token/refresh: refused to follow a 307 redirect
+// to https://elsewhere.example/refresh`.
+func (e *RedirectError) Error() string {
+	var b strings.Builder
+	b.WriteString("circle: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	if e.StatusCode == 0 {
+		b.WriteString(": refused to send credentials to ")
+	} else {
+		b.WriteString(": refused to follow a ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		b.WriteString(" redirect to ")
+	}
+	b.WriteString(e.Location)
+	return b.String()
+}
+
+// newRedirectError is the error of the call req refused to follow to
+// target, after a response of the given status (0 when nothing was sent).
+func newRedirectError(req *http.Request, status int, target *url.URL) *RedirectError {
+	return &RedirectError{Method: req.Method, Path: req.URL.Path, StatusCode: status, Location: shown(target)}
+}
+
+// shown is u for an error message: no user information, query or
+// fragment, which could hold secrets.
+func shown(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return v.String()
+}
+
+// BackoffError is the error of a Token call made while a member's source
+// waits after a failed mint or refresh, or after the Member API rejected
+// the member's new tokens too (see [MemberTokenSource]): the source
+// returns it at once, without calling Circle. It unwraps to the failure,
+// so [errors.Is] and [errors.As] see the [*APIError] or the kind
+// ([ErrRateLimited], [ErrUnauthorized]...) that caused it.
+type BackoffError struct {
+	// Until is when the source may ask Circle again.
+	Until time.Time
+	// Err is the failure being remembered.
+	Err error
+}
+
+// Error says until when the source waits, and why.
+func (e *BackoffError) Error() string {
+	return "circle: backing off until " + e.Until.UTC().Format(time.RFC3339) +
+		": " + strings.TrimPrefix(e.Err.Error(), "circle: ")
+}
+
+// Unwrap returns the failure being remembered.
+func (e *BackoffError) Unwrap() error { return e.Err }
+
+// errKeepRejection marks the errors of RefreshRejected that mean "the 401
+// stands": the member client then returns the 401 itself.
+var errKeepRejection = errors.New("circle: the rejection stands")
+
+// rejectedError is the failure a source remembers when the Member API
+// rejected its new tokens too.
+type rejectedError struct{ n int }
+
+func (e *rejectedError) Error() string {
+	return fmt.Sprintf("circle: the Member API rejected %d access tokens of this member in a row, new ones included: the member or the community has no access", e.n)
+}
+
+func (e *rejectedError) Is(target error) bool {
+	return target == ErrUnauthorized || target == errKeepRejection
+}
+
+// revokedError is the error of a call whose token was revoked.
+type revokedError string
+
+func (e revokedError) Error() string { return string(e) }
+
+func (e revokedError) Is(target error) bool {
+	return target == ErrUnauthorized || target == errKeepRejection
+}
+
+var (
+	errRevokedToken        error = revokedError("circle: the access token was revoked")
+	errRevokedWhileWaiting error = revokedError("circle: the member's tokens were revoked while this call waited for them")
+)

@@ -4,47 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
-
-// RedirectError is the error of a call that a server answered with a
-// redirect the client refused to follow. Every request of this package
-// carries a credential (the app token, a member's access token, or tokens
-// in its body), so the clients never send one to an origin (scheme, host
-// and port) other than their base URL's: Auth API calls follow no
-// redirect at all, and Member API calls follow none to another origin.
-// A RedirectError is not retried.
-type RedirectError struct {
-	// Method and Path are those of the request that was redirected.
-	Method, Path string
-	// StatusCode is the status of the redirect (301, 302, 303, 307 or
-	// 308), or 0 when the request was refused before it was sent.
-	StatusCode int
-	// Location is where the redirect pointed: its scheme, host and path,
-	// without user information, query or fragment.
-	Location string
-}
-
-// Error returns a one-line description such as `circle: PATCH
-// /api/v1/headless/access_token/refresh: refused to follow a 307 redirect
-// to https://elsewhere.example/refresh`.
-func (e *RedirectError) Error() string {
-	var b strings.Builder
-	b.WriteString("circle: ")
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.Path)
-	if e.StatusCode == 0 {
-		b.WriteString(": refused to send credentials to ")
-	} else {
-		b.WriteString(": refused to follow a ")
-		b.WriteString(strconv.Itoa(e.StatusCode))
-		b.WriteString(" redirect to ")
-	}
-	b.WriteString(e.Location)
-	return b.String()
-}
 
 // origin is the scheme, host and port of a URL, normalised.
 type origin struct{ scheme, host, port string }
@@ -60,16 +21,6 @@ func originOf(u *url.URL) origin {
 		}
 	}
 	return o
-}
-
-// shown is u for an error message: no user information, query or
-// fragment, which could hold secrets.
-func shown(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return v.String()
 }
 
 // guard wraps the user's Doer so that no request leaves for another origin
@@ -110,12 +61,11 @@ func refuse(req *http.Request, via []*http.Request, home origin, sameOrigin bool
 	if sameOrigin && originOf(req.URL) == home {
 		return nil
 	}
-	first := via[0]
-	e := &RedirectError{Method: first.Method, Path: first.URL.Path, Location: shown(req.URL)}
+	status := 0
 	if req.Response != nil {
-		e.StatusCode = req.Response.StatusCode
+		status = req.Response.StatusCode
 	}
-	return e
+	return newRedirectError(via[0], status, req.URL)
 }
 
 // originTransport refuses any request to another origin than home: the
@@ -131,7 +81,7 @@ func (t *originTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
-		return nil, &RedirectError{Method: req.Method, Path: req.URL.Path, Location: shown(req.URL)}
+		return nil, newRedirectError(req, 0, req.URL)
 	}
 	return t.next.RoundTrip(req)
 }
@@ -150,7 +100,7 @@ func (d *checkedDoer) Do(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
-		return nil, &RedirectError{Method: req.Method, Path: req.URL.Path, Location: shown(req.URL)}
+		return nil, newRedirectError(req, 0, req.URL)
 	}
 	resp, err := d.next.Do(req)
 	if err != nil || resp == nil || resp.Request == nil || resp.Request.URL == nil {
@@ -159,7 +109,7 @@ func (d *checkedDoer) Do(req *http.Request) (*http.Response, error) {
 	final := resp.Request.URL
 	if originOf(final) != d.home || !d.sameOrigin && final.String() != req.URL.String() {
 		_ = resp.Body.Close()
-		return nil, &RedirectError{Method: req.Method, Path: req.URL.Path, Location: shown(final)}
+		return nil, newRedirectError(req, 0, final)
 	}
 	return resp, nil
 }

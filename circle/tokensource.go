@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -432,58 +431,6 @@ func tokenBackoff(cfg *config, n int) time.Duration {
 	d = min(d, cfg.maxTokenBackoff)
 	return d - time.Duration(rand.Float64()*float64(d)/4)
 }
-
-// BackoffError is the error of a Token call made while a member's source
-// waits after a failed mint or refresh, or after the Member API rejected
-// the member's new tokens too (see [MemberTokenSource]): the source
-// returns it at once, without calling Circle. It unwraps to the failure,
-// so [errors.Is] and [errors.As] see the [*APIError] or the kind
-// ([ErrRateLimited], [ErrUnauthorized]...) that caused it.
-type BackoffError struct {
-	// Until is when the source may ask Circle again.
-	Until time.Time
-	// Err is the failure being remembered.
-	Err error
-}
-
-// Error says until when the source waits, and why.
-func (e *BackoffError) Error() string {
-	return "circle: backing off until " + e.Until.UTC().Format(time.RFC3339) +
-		": " + strings.TrimPrefix(e.Err.Error(), "circle: ")
-}
-
-// Unwrap returns the failure being remembered.
-func (e *BackoffError) Unwrap() error { return e.Err }
-
-// errKeepRejection marks the errors of RefreshRejected that mean "the 401
-// stands": the member client then returns the 401 itself.
-var errKeepRejection = errors.New("circle: the rejection stands")
-
-// rejectedError is the failure a source remembers when the Member API
-// rejected its new tokens too.
-type rejectedError struct{ n int }
-
-func (e *rejectedError) Error() string {
-	return fmt.Sprintf("circle: the Member API rejected %d access tokens of this member in a row, new ones included: the member or the community has no access", e.n)
-}
-
-func (e *rejectedError) Is(target error) bool {
-	return target == ErrUnauthorized || target == errKeepRejection
-}
-
-// revokedError is the error of a call whose token was revoked.
-type revokedError string
-
-func (e revokedError) Error() string { return string(e) }
-
-func (e revokedError) Is(target error) bool {
-	return target == ErrUnauthorized || target == errKeepRejection
-}
-
-var (
-	errRevokedToken        error = revokedError("circle: the access token was revoked")
-	errRevokedWhileWaiting error = revokedError("circle: the member's tokens were revoked while this call waited for them")
-)
 
 // revokedTokens remembers the last access tokens a source revoked (or saw
 // revoked by another process), so that a call sent with one of them is
