@@ -30,17 +30,17 @@ func benchServer(b *testing.B) (*httptest.Server, []byte) {
 	}
 	page, _ := json.Marshal(map[string]any{"page": 1, "per_page": 10, "has_next_page": false, "count": 10, "page_count": 1, "records": recs})
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/headless/auth_token", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/v1/headless/auth_token", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"access_token": "acc-bench", "refresh_token": "ref-bench",
 			"access_token_expires_at": time.Now().Add(time.Hour), "refresh_token_expires_at": time.Now().Add(time.Hour)})
 	})
 	mux.HandleFunc("GET /api/headless/v1/bookmarks", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer acc-bench" {
-			w.WriteHeader(401)
+			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(page)
+		_, _ = w.Write(page) // a failed write fails the client's call
 	})
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
@@ -68,8 +68,10 @@ func BenchmarkMemberCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != 200 {
+			if cerr := resp.Body.Close(); cerr != nil {
+				b.Fatal(cerr)
+			}
+			if err != nil || resp.StatusCode != http.StatusOK {
 				b.Fatal(resp.StatusCode, err)
 			}
 			var out memberv1.Bookmarks

@@ -17,7 +17,7 @@ import (
 // has no Content-Length).
 func answerServer(t *testing.T, status int, ct, body string, chunked bool) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header()["Content-Type"] = nil // no sniffing
 		if ct != "" {
 			w.Header().Set("Content-Type", ct)
@@ -27,7 +27,7 @@ func answerServer(t *testing.T, status int, ct, body string, chunked bool) strin
 		if chunked {
 			w.(http.Flusher).Flush()
 		}
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body) // the client's checks see what arrived
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -57,7 +57,8 @@ func TestUnusable2xxAnswers(t *testing.T) {
 			t.Parallel()
 			for _, chunked := range []bool{false, true} {
 				url := answerServer(t, tc.status, tc.ct, tc.body, chunked)
-				_, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/api/headless/v1/spaces?page=2", "")
+				resp, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/api/headless/v1/spaces?page=2", "")
+				closeRespBody(t, resp)
 				var de *DecodeError
 				if !errors.As(err, &de) {
 					t.Fatalf("err = %v (%T), want a *DecodeError", err, err)
@@ -79,13 +80,15 @@ func TestUnusable2xxAnswers(t *testing.T) {
 func TestDecodeErrorMessage(t *testing.T) {
 	t.Parallel()
 	url := answerServer(t, 200, "application/json", `{"id":1,"token":"tok-`+secretMark, false)
-	_, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/api/headless/v1/me", "")
+	resp, err := doRaw(t, newTestTransport(t), http.MethodGet, url+"/api/headless/v1/me", "")
+	closeRespBody(t, resp)
 	want := `circle: GET /api/headless/v1/me: 200 OK response is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id req-7); body "{\"id\":1,\"token\":\"…"`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 	url = answerServer(t, 201, "", "", false)
-	_, err = doRaw(t, newTestTransport(t), http.MethodPost, url+"/x", "{}")
+	resp, err = doRaw(t, newTestTransport(t), http.MethodPost, url+"/x", "{}")
+	closeRespBody(t, resp)
 	want = `circle: POST /x: 201 Created response has an empty body (no Content-Type, request id req-7)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
@@ -129,7 +132,7 @@ func TestUsable2xxAnswers(t *testing.T) {
 					t.Fatalf("chunked %t: %v", chunked, err)
 				}
 				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				closeRespBody(t, resp)
 				if err != nil || string(b) != tc.body {
 					t.Errorf("chunked %t: the body reads %.40q, %v; want %.40q", chunked, b, err, tc.body)
 				}
@@ -163,9 +166,10 @@ func TestDecodeErrorHoldsNoSecret(t *testing.T) {
 			if ct != "" {
 				w.Header().Set("Content-Type", ct)
 			}
-			io.WriteString(w, body)
+			_, _ = io.WriteString(w, body) // the client's checks see what arrived
 		})
-		_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil) // the scan checks err
+		resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil) // the scan checks err
+		closeRespBody(t, resp)
 		var de *DecodeError
 		if !errors.As(err, &de) {
 			t.Fatalf("err = %v, want a *DecodeError", err)
@@ -228,12 +232,14 @@ func TestCheck2xxAllocations(t *testing.T) {
 	}
 	page := benchPage()
 	tr := newTestTransport(t)
-	req, _ := http.NewRequest(http.MethodGet, "http://circle.test/api/headless/v1/bookmarks", nil)
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(page))}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://circle.test/api/headless/v1/bookmarks", nil)
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: int64(len(page))}
 	in := &respBody{}
 	read := func() {
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		if err := resp.Body.Close(); err != nil {
+			t.Error(err)
+		}
 		if !bytes.Equal(b, page) {
 			t.Error("the body changed")
 		}
@@ -280,7 +286,10 @@ func TestClosedResponseBodyIsEmpty(t *testing.T) {
 		t.Errorf("Read after Close = %d, %v; want 0, EOF", n, err)
 	}
 	if s, ok := resp.Body.(io.Seeker); ok {
-		s.Seek(0, io.SeekStart)
+		// Seek may fail on a closed body; either way nothing reads after it.
+		if _, err := s.Seek(0, io.SeekStart); err != nil {
+			t.Logf("Seek after Close: %v", err)
+		}
 		if b, _ := io.ReadAll(resp.Body); len(b) != 0 {
 			t.Errorf("after Close and Seek, the body reads %q", b)
 		}

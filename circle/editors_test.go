@@ -10,7 +10,7 @@ import (
 
 func TestAppTokenEditor(t *testing.T) {
 	t.Parallel()
-	req, _ := http.NewRequest(http.MethodGet, "https://example.com/x?y=1", strings.NewReader("b"))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://example.com/x?y=1", strings.NewReader("b"))
 	if err := AppTokenEditor("app-1")(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestMemberTokenEditor(t *testing.T) {
 		{"source error", MemberTokenEditor(errSource{ErrForbidden}), context.Background(), "", ErrForbidden},
 		{"empty token", MemberTokenEditor(staticSource{}), context.Background(), "", nil},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, "https://example.com/", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://example.com/", nil)
 		err := tc.ed(tc.ctx, req)
 		if got := req.Header.Get("Authorization"); got != tc.want {
 			t.Errorf("%s: Authorization = %q, want %q", tc.name, got, tc.want)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -429,17 +428,18 @@ func (e *env) memberDo(ctx context.Context, tr Doer, ts TokenSource, method, pat
 // readMember decodes the fake's default Member API answer.
 func readMember(t testing.TB, resp *http.Response) (member int64, body string) {
 	t.Helper()
-	defer resp.Body.Close()
 	var v struct {
 		Member int64  `json:"member"`
 		Body   string `json:"body"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+	err := json.NewDecoder(resp.Body).Decode(&v)
+	if cerr := resp.Body.Close(); cerr != nil {
+		t.Errorf("closing the response body: %v", cerr)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return v.Member, v.Body
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

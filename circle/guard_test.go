@@ -136,7 +136,7 @@ func TestMemberCallsFollowRedirectsWithinTheOrigin(t *testing.T) {
 	mux.HandleFunc("/api/v1/headless/auth_token", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/moved/auth_token", http.StatusTemporaryRedirect)
 	})
-	mux.HandleFunc("/moved/auth_token", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/moved/auth_token", func(http.ResponseWriter, *http.Request) {
 		landed.Add(100)
 	})
 	srv := httptest.NewServer(mux)

@@ -58,7 +58,7 @@ func TestFailingMintIsNotHammered(t *testing.T) {
 	calls, last := hammer(e.auth.TokenSource(ByEmail("ham@example.com")), 1500*time.Millisecond)
 	var backoff *BackoffError
 	var apiErr *APIError
-	if !errors.As(last, &backoff) || !errors.As(last, &apiErr) || apiErr.StatusCode != 503 {
+	if !errors.As(last, &backoff) || !errors.As(last, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("last error %v, want a *BackoffError of the 503", last)
 	}
 	if m := e.mints.Load(); m > 3 {
@@ -72,7 +72,7 @@ func TestFailingMintIsNotHammered(t *testing.T) {
 func TestRetryAfterIsHonouredAcrossCallers(t *testing.T) {
 	t.Parallel()
 	var mints atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		mints.Add(1)
 		w.Header().Set("Retry-After", "3600")
 		writeFailure(w, http.StatusTooManyRequests, "slow down (test)")
@@ -97,7 +97,7 @@ func TestRetryAfterIsHonouredAcrossCallers(t *testing.T) {
 // server's time when dated is set.
 func tokenServer(t *testing.T, skew time.Duration, dated bool, expiry func(now time.Time) time.Time) (*httptest.Server, *atomic.Int64) {
 	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n := calls.Add(1)
 		now := time.Now().Add(skew)
 		if dated {
@@ -133,7 +133,9 @@ func TestExpiryIsReadInTheServersTime(t *testing.T) {
 		if left := time.Until(tok.AccessTokenExpiresAt); left < 59*time.Minute || left > 61*time.Minute {
 			t.Errorf("skew %v: the token expires in %v by our clock, want about an hour", skew, left)
 		}
-		hammer(ts, 300*time.Millisecond)
+		if _, last := hammer(ts, 300*time.Millisecond); last != nil {
+			t.Errorf("skew %v: %v", skew, last)
+		}
 		if calls.Load() != 1 {
 			t.Errorf("skew %v: %d Auth API calls, want 1", skew, calls.Load())
 		}
@@ -175,12 +177,13 @@ func TestAlways401IsNotHammered(t *testing.T) {
 	e.clock.ns.Store(time.Now().UnixNano())
 	ts := e.auth.TokenSource(ByEmail("denied@example.com"))
 	tr := e.memberTransport(ts, WithClock(time.Now))
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		writeFailure(w, http.StatusUnauthorized, "This member may not use the API (test).")
 	})
 	start := time.Now()
 	for i := range 1000 {
-		_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+		resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+		closeRespBody(t, resp)
 		if !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("call %d: %v, want ErrUnauthorized", i, err)
 		}
@@ -202,9 +205,11 @@ func TestFirstRejectionStillRefreshes(t *testing.T) {
 	ts := e.auth.TokenSource(ByEmail("once@example.com"))
 	tr := e.memberTransport(ts, WithClock(time.Now))
 	for round := range 3 {
-		if _, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil); err != nil {
+		resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+		closeRespBody(t, resp)
 		e.dropAccess()
 		time.Sleep(defaultRefreshFloor) // the floor between two refreshes
 	}

@@ -25,7 +25,7 @@ func allocated(f func()) uint64 {
 // endless answers 200 with a JSON array that never ends, until the client
 // goes away.
 func endless(t *testing.T, hits *atomic.Int64) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		chunk := []byte(strings.Repeat(`{"id":1},`, 4096))
@@ -81,13 +81,13 @@ func TestEndlessResponseIsCut(t *testing.T) {
 // lyingLength answers 200 with a Content-Length of 16 MiB and sends two
 // bytes before closing the connection.
 func lyingLength(t *testing.T, hits *atomic.Int64) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		hits.Add(1)
 		conn, buf, err := w.(http.Hijacker).Hijack()
 		if err != nil {
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }() // the client sees the cut either way
 		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16777216\r\n\r\n{}")
 		_ = buf.Flush()
 	}))
@@ -126,7 +126,7 @@ func TestFalseContentLengthIsNotTrusted(t *testing.T) {
 // TestErrorBodiesAreCut: a non-2xx body is read up to 1 MiB only.
 func TestErrorBodiesAreCut(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		bw := bufio.NewWriter(w)
 		for i := 0; i < 8<<20; i += 4096 {

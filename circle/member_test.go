@@ -15,7 +15,7 @@ import (
 // serveBookmarks makes the fake's Member API list bookmarks (total of
 // them, perPage a page, ids = member*1000 + n) and create them (echoing the
 // record id, and failing if the body is missing).
-func serveBookmarks(t *testing.T, e *env, total, perPage int) {
+func serveBookmarks(_ *testing.T, e *env, total, perPage int) {
 	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, member int64) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == basePath+"/api/headless/v1/bookmarks":

@@ -32,14 +32,15 @@ func TestRevokeIsFinalForCallsInFlight(t *testing.T) {
 	}
 	arrived, release := make(chan struct{}), make(chan struct{})
 	var first sync.Once
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		first.Do(func() { arrived <- struct{}{} })
 		<-release
 		writeFailure(w, http.StatusUnauthorized, "This access token was revoked (test).")
 	})
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.memberDo(context.Background(), tr, ts, http.MethodGet, "spaces", nil)
+		resp, err := e.memberDo(context.Background(), tr, ts, http.MethodGet, "spaces", nil)
+		closeRespBody(t, resp)
 		done <- err
 	}()
 	<-arrived
@@ -54,9 +55,11 @@ func TestRevokeIsFinalForCallsInFlight(t *testing.T) {
 		t.Errorf("after Revoke: %d mints, %d refreshes; want 1, 0", e.mints.Load(), e.refreshes.Load())
 	}
 	e.setMemberFn(nil)
-	if _, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil); err != nil {
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	if err != nil {
 		t.Fatalf("a call after Revoke: %v", err)
 	}
+	closeRespBody(t, resp)
 	if e.mints.Load() != 2 {
 		t.Errorf("%d mints, want 2: a call after Revoke mints a new pair", e.mints.Load())
 	}
@@ -68,7 +71,7 @@ func TestRevokeIsFinalForCallsInFlight(t *testing.T) {
 func TestUnsendableRequestsAreNotRetried(t *testing.T) {
 	t.Parallel()
 	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
 	for name, tc := range map[string]struct {
 		access string
@@ -140,7 +143,7 @@ func TestDefaultClientOverAReplacedDefaultTransport(t *testing.T) {
 		used.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"records": []any{}})
 	}))
 	t.Cleanup(srv.Close)
@@ -221,9 +224,7 @@ func TestRetryAfterCapIsInclusive(t *testing.T) {
 		srv, n := attemptServer(t, http.Header{"Retry-After": {tc.after}}, 503, 200)
 		tr := newTestTransport(t, WithMaxRetryAfter(time.Second))
 		resp, err := doRaw(t, tr, http.MethodGet, srv.URL, "")
-		if resp != nil {
-			resp.Body.Close()
-		}
+		closeRespBody(t, resp)
 		if n.Load() != tc.attempts {
 			t.Errorf("Retry-After %s with a cap of 1 s: %d attempts, want %d", tc.after, n.Load(), tc.attempts)
 		}
@@ -268,8 +269,8 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add([]byte(`{"access_token_expires_at":17}`), "Mon, 01 Jan 0001 00:00:00 GMT")
 	calls := &tokenCalls{cfg: &config{now: time.Now}}
 	f.Fuzz(func(t *testing.T, body []byte, date string) {
-		resp := &http.Response{StatusCode: 200, Header: http.Header{"Date": {date}, "Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(string(body))), Request: httptest.NewRequest("POST", "/api/v1/headless/auth_token", nil)}
+		resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Date": {date}, "Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(string(body))), Request: httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/headless/auth_token", nil)}
 		f, err := calls.read(resp)
 		if err != nil {
 			var de *DecodeError

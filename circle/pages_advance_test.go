@@ -103,7 +103,7 @@ func TestListAllStopsWhenThePageDoesNotAdvance(t *testing.T) {
 		},
 		{
 			name: "always page 1",
-			answer: func(page int) map[string]any {
+			answer: func(int) map[string]any {
 				return map[string]any{"page": 1, "has_next_page": true, "records": recs(1, 2)}
 			},
 			ids: []int{1, 2}, requests: 2,

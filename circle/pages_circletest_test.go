@@ -74,7 +74,7 @@ func (p *pagesEnv) check(t *testing.T, seq func(yield func(error) bool)) {
 
 	// Breaking after the first record fetches no further page.
 	p.srv.ClearRequests()
-	seq(func(err error) bool { return false })
+	seq(func(error) bool { return false })
 	if got := p.calls(t); got != 1 {
 		t.Errorf("%s: breaking after one record fetched %d pages, want 1", p.op, got)
 	}

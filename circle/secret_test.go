@@ -99,7 +99,7 @@ func TestAPIErrorRedactsEscapedTokens(t *testing.T) {
 	t.Parallel()
 	const app = "app/Token+Secret=42abcdef"
 	esc := jsonEscapeAll(app, true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprintf(w, `{"success":false,"message":"token \"%s\" is not valid","error_details":{"token":"%s","url":"https://x.test/?t=%s","b64":"%s"}}`,

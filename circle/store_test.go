@@ -32,6 +32,22 @@ func has(t *testing.T, s *MemoryStore, id Identity) bool {
 	return ok
 }
 
+// mustSave and mustDelete call Save and Delete of s, failing the test on
+// an error (a MemoryStore returns none).
+func mustSave(t *testing.T, s *MemoryStore, id Identity, tok Token) {
+	t.Helper()
+	if err := s.Save(context.Background(), id, tok); err != nil {
+		t.Fatalf("Save %v: %v", id, err)
+	}
+}
+
+func mustDelete(t *testing.T, s *MemoryStore, id Identity) {
+	t.Helper()
+	if err := s.Delete(context.Background(), id); err != nil {
+		t.Fatalf("Delete %v: %v", id, err)
+	}
+}
+
 // checkStore checks that the list and the map of s agree.
 func checkStore(t *testing.T, s *MemoryStore) {
 	t.Helper()
@@ -74,14 +90,18 @@ func TestMemoryStoreDropsTheLeastRecentlyUsedPair(t *testing.T) {
 		name string
 		use  func(s *MemoryStore)
 	}{
-		{"Load", func(s *MemoryStore) { s.Load(ctx, a) }},
-		{"Save", func(s *MemoryStore) { s.Save(ctx, a, storeToken(11)) }},
+		{"Load", func(s *MemoryStore) {
+			if _, _, err := s.Load(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"Save", func(s *MemoryStore) { mustSave(t, s, a, storeToken(11)) }},
 	} {
 		s := mustStore(t, 2)
-		s.Save(ctx, a, storeToken(1))
-		s.Save(ctx, b, storeToken(2))
+		mustSave(t, s, a, storeToken(1))
+		mustSave(t, s, b, storeToken(2))
 		use.use(s)
-		s.Save(ctx, c, storeToken(3))
+		mustSave(t, s, c, storeToken(3))
 		if !has(t, s, a) || has(t, s, b) || !has(t, s, c) || s.Len() != 2 {
 			t.Errorf("after a %s of a: a %v, b %v, c %v, Len %d; want a and c kept, b dropped",
 				use.name, has(t, s, a), has(t, s, b), has(t, s, c), s.Len())
@@ -90,16 +110,16 @@ func TestMemoryStoreDropsTheLeastRecentlyUsedPair(t *testing.T) {
 	}
 	// Saving again replaces the pair, not adds one.
 	s := mustStore(t, 2)
-	s.Save(ctx, a, storeToken(1))
-	s.Save(ctx, a, storeToken(2))
+	mustSave(t, s, a, storeToken(1))
+	mustSave(t, s, a, storeToken(2))
 	if tok, _, _ := s.Load(ctx, a); tok.AccessToken != "access-2" || s.Len() != 1 {
 		t.Errorf("after two saves of a: %v, Len %d", tok, s.Len())
 	}
 	// Delete frees the slot.
-	s.Save(ctx, b, storeToken(3))
-	s.Delete(ctx, a)
-	s.Delete(ctx, a)
-	s.Save(ctx, c, storeToken(4))
+	mustSave(t, s, b, storeToken(3))
+	mustDelete(t, s, a)
+	mustDelete(t, s, a)
+	mustSave(t, s, c, storeToken(4))
 	if !has(t, s, b) || !has(t, s, c) || s.Len() != 2 {
 		t.Errorf("after deleting a: b %v, c %v, Len %d", has(t, s, b), has(t, s, c), s.Len())
 	}
@@ -108,10 +128,9 @@ func TestMemoryStoreDropsTheLeastRecentlyUsedPair(t *testing.T) {
 
 func TestMemoryStoreStaysWithinItsCapacity(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	s := mustStore(t, 100)
 	for i := 1; i <= 1000; i++ {
-		s.Save(ctx, ByCommunityMemberID(int64(i)), storeToken(i))
+		mustSave(t, s, ByCommunityMemberID(int64(i)), storeToken(i))
 		if s.Len() > 100 {
 			t.Fatalf("Len %d after %d saves, capacity 100", s.Len(), i)
 		}
@@ -137,10 +156,10 @@ func TestMemoryStoreDropsPairsWithAnExpiredRefreshToken(t *testing.T) {
 	tok := storeToken(1)
 	tok.AccessTokenExpiresAt = now.Add(-time.Hour)
 	tok.RefreshTokenExpiresAt = now.Add(time.Hour)
-	s.Save(ctx, fresh, tok)
+	mustSave(t, s, fresh, tok)
 	tok.RefreshTokenExpiresAt = now // expires now: no longer usable
-	s.Save(ctx, stale, tok)
-	s.Save(ctx, unknown, storeToken(2)) // no expiry known: kept
+	mustSave(t, s, stale, tok)
+	mustSave(t, s, unknown, storeToken(2)) // no expiry known: kept
 	if got, ok, err := s.Load(ctx, stale); ok || err != nil || got != (Token{}) {
 		t.Errorf("Load of an expired pair = %v, %v, %v; want none", got, ok, err)
 	}
@@ -164,7 +183,7 @@ func TestMemoryStoreDropsPairsWithAnExpiredRefreshToken(t *testing.T) {
 	// A store without a clock leaves expiry to its caller, whose clock
 	// (WithClock) it cannot know.
 	s = mustStore(t, 10)
-	s.Save(ctx, stale, tok)
+	mustSave(t, s, stale, tok)
 	if got, ok, _ := s.Load(ctx, stale); !ok || got != tok {
 		t.Errorf("store without a clock: Load = %v, %v; want the pair", got, ok)
 	}
@@ -181,13 +200,19 @@ func TestMemoryStoreConcurrentUse(t *testing.T) {
 				id := ByCommunityMemberID(int64(1 + (g*7919+i)%200))
 				switch i % 4 {
 				case 0, 1:
-					s.Save(ctx, id, storeToken(i))
+					if err := s.Save(ctx, id, storeToken(i)); err != nil {
+						t.Errorf("Save: %v", err)
+						return
+					}
 				case 2:
 					if tok, ok, _ := s.Load(ctx, id); ok && tok.CommunityMemberID < 0 {
 						t.Error("bad token")
 					}
 				case 3:
-					s.Delete(ctx, id)
+					if err := s.Delete(ctx, id); err != nil {
+						t.Errorf("Delete: %v", err)
+						return
+					}
 				}
 				if n := s.Len(); n > 50 {
 					t.Errorf("Len %d over capacity 50", n)
@@ -225,7 +250,9 @@ func TestMemoryStoreHeapIsBoundedByCapacity(t *testing.T) {
 			RefreshToken:      fmt.Sprintf("eyJ.refresh.%d.%s", i, pad),
 			CommunityMemberID: int64(i),
 		}
-		s.Save(ctx, ByEmail(fmt.Sprintf("member-%d@example.com", i)), tok)
+		if err := s.Save(ctx, ByEmail(fmt.Sprintf("member-%d@example.com", i)), tok); err != nil {
+			t.Fatal(err)
+		}
 	}
 	after := heap()
 	runtime.KeepAlive(s)

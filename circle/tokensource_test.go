@@ -205,13 +205,13 @@ func TestTokenErrorsAreTypedAndTheSourceRecovers(t *testing.T) {
 	_, err := ts.Token(t.Context())
 	e.scan.seen(err)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 422 || apiErr.Path != basePath+"/api/v1/headless/auth_token" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnprocessableEntity || apiErr.Path != basePath+"/api/v1/headless/auth_token" {
 		t.Fatalf("err = %v, want a 422 *APIError of the mint call", err)
 	}
 	e.mintStatus.Store(0)
 	// Until the backoff has passed, the failure is returned without a call.
 	var backoff *BackoffError
-	if _, err := ts.Token(t.Context()); !errors.As(err, &backoff) || !errors.As(err, &apiErr) || apiErr.StatusCode != 422 {
+	if _, err := ts.Token(t.Context()); !errors.As(err, &backoff) || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("right after the failure: %v, want a *BackoffError of the 422", err)
 	}
 	if got := e.mints.Load(); got != 1 {
@@ -561,7 +561,9 @@ func TestIdentity(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tc.want)
 		}
 	}
-	if ByEmail("a@b.c") != ByEmail("a@b.c") || ByEmail("a@b.c") == BySSOUserID("a@b.c") {
+	// Identities made alike are equal; of different kinds, with one value, not.
+	one, same := ByEmail("a@b.c"), ByEmail("a@b.c")
+	if one != same || one == BySSOUserID("a@b.c") {
 		t.Error("identities do not compare by kind and value")
 	}
 	if !(Identity{}).IsZero() || ByEmail("x").IsZero() {
@@ -655,7 +657,7 @@ type lockingStore struct {
 	locks, unlock atomic.Int64
 }
 
-func (s *lockingStore) Lock(ctx context.Context, id Identity) (func(), error) {
+func (s *lockingStore) Lock(context.Context, Identity) (func(), error) {
 	s.mu.Lock()
 	s.locks.Add(1)
 	return func() { s.unlock.Add(1); s.mu.Unlock() }, nil
@@ -776,10 +778,10 @@ func TestTokenResponseWithoutTokens(t *testing.T) {
 		{"application/json", `{"access_token":"acc-` + secretMark,
 			`circle: POST /api/v1/headless/auth_token: 200 OK response is not valid JSON: unexpected end of JSON input (Content-Type "application/json", request id r-1); body "{\"access_token\":\"…"`},
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", tc.contentType)
 			w.Header().Set("X-Request-Id", "r-1")
-			w.Write([]byte(tc.body))
+			_, _ = w.Write([]byte(tc.body)) // the client's checks see what arrived
 		}))
 		t.Cleanup(srv.Close)
 		a, err := NewAuthClient(testAppToken, WithBaseURL(srv.URL))
@@ -791,7 +793,7 @@ func TestTokenResponseWithoutTokens(t *testing.T) {
 			t.Errorf("err = %v\nwant  %s", err, tc.want)
 		}
 		var de *DecodeError
-		if !errors.As(err, &de) || de.StatusCode != 200 || de.Path != "/api/v1/headless/auth_token" || de.ContentType != tc.contentType {
+		if !errors.As(err, &de) || de.StatusCode != http.StatusOK || de.Path != "/api/v1/headless/auth_token" || de.ContentType != tc.contentType {
 			t.Errorf("err = %#v, want a *DecodeError", err)
 		}
 		if s := fmt.Sprintf("%v %+v %#v", err, err, de); strings.Contains(s, secretMark) {
@@ -804,9 +806,9 @@ func TestTokenResponseWithoutTokens(t *testing.T) {
 // is used, its expiry unknown, rather than failing every call.
 func TestTokenExpiryThatDoesNotParse(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"access_token":"acc-` + secretMark + `","refresh_token":"ref-` + secretMark +
+		_, _ = w.Write([]byte(`{"access_token":"acc-` + secretMark + `","refresh_token":"ref-` + secretMark +
 			`","access_token_expires_at":"acc-` + secretMark + `","refresh_token_expires_at":17}`))
 	}))
 	t.Cleanup(srv.Close)

@@ -90,7 +90,7 @@ func TestConcurrent401sCauseOneRefresh(t *testing.T) {
 		wg.Go(func() {
 			resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
 			if err == nil {
-				resp.Body.Close()
+				err = resp.Body.Close()
 			}
 			errs <- err
 		})
@@ -115,10 +115,11 @@ func TestReplayOn401OnlyOnce(t *testing.T) {
 	e := newEnv(t)
 	ts := e.auth.TokenSource(ByEmail("ned@example.com"))
 	tr := e.memberTransport(ts)
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		writeFailure(w, http.StatusUnauthorized, "This access token is not valid (test).")
 	})
-	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	closeRespBody(t, resp)
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized", err)
 	}
@@ -132,10 +133,11 @@ func TestNoReplayWhenTheCommunityIsNotEligible(t *testing.T) {
 	e := newEnv(t)
 	ts := e.auth.TokenSource(ByEmail("ola@example.com"))
 	tr := e.memberTransport(ts)
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		writeFailure(w, http.StatusUnauthorized, "Not eligible for headless access on this plan (test).")
 	})
-	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	closeRespBody(t, resp)
 	if !errors.Is(err, ErrForbidden) || errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrForbidden and not ErrUnauthorized", err)
 	}
@@ -149,7 +151,8 @@ func TestNoReplayForASourceThatCannotRefresh(t *testing.T) {
 	e := newEnv(t)
 	ts := staticSource{Token{AccessToken: "static-" + secretMark}}
 	tr := e.memberTransport(ts)
-	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	closeRespBody(t, resp)
 	if !errors.Is(err, ErrUnauthorized) || e.memberCalls.Load() != 1 {
 		t.Fatalf("err = %v after %d calls; want ErrUnauthorized after 1", err, e.memberCalls.Load())
 	}
@@ -169,9 +172,10 @@ func TestReplayFailsWithTheRefreshError(t *testing.T) {
 	}
 	e.dropAccess()
 	e.refreshStatus = http.StatusForbidden
-	_, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	closeRespBody(t, resp)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || !strings.HasSuffix(apiErr.Path, "/access_token/refresh") {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || !strings.HasSuffix(apiErr.Path, "/access_token/refresh") {
 		t.Fatalf("err = %v, want the refresh call's 403", err)
 	}
 }
@@ -180,7 +184,9 @@ func TestManyMembersThroughTheContext(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	tr := e.memberTransport(nil) // no default member
-	if _, err := e.memberDo(t.Context(), tr, nil, http.MethodGet, "spaces", nil); !errors.Is(err, ErrNoTokenSource) {
+	resp, err := e.memberDo(t.Context(), tr, nil, http.MethodGet, "spaces", nil)
+	closeRespBody(t, resp)
+	if !errors.Is(err, ErrNoTokenSource) {
 		t.Fatalf("err = %v, want ErrNoTokenSource", err)
 	}
 	emails := []string{"a@x.org", "b@x.org", "c@x.org"}
@@ -217,7 +223,7 @@ func TestManyMembersThroughTheContext(t *testing.T) {
 	own := e.auth.TokenSource(ByEmail("own@x.org"))
 	tr2 := e.memberTransport(own)
 	ctx := WithTokenSource(t.Context(), e.auth.TokenSource(ByEmail("a@x.org")))
-	resp, err := e.memberDo(ctx, tr2, own, http.MethodGet, "spaces", nil)
+	resp, err = e.memberDo(ctx, tr2, own, http.MethodGet, "spaces", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +247,7 @@ func attemptServer(t *testing.T, header http.Header, statuses ...int) (*httptest
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := int(n.Add(1)) - 1
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body) // drained; a failed read changes nothing here
 		for k, v := range header {
 			w.Header()[k] = v
 		}
@@ -266,6 +272,18 @@ func doRaw(t *testing.T, tr *transport, method, url string, body string) (*http.
 		t.Fatal(err)
 	}
 	return tr.Do(req)
+}
+
+// closeRespBody closes the body of resp, if there is one: the answer to a
+// call that was to fail, or one read already.
+func closeRespBody(t testing.TB, resp *http.Response) {
+	t.Helper()
+	if resp == nil {
+		return
+	}
+	if err := resp.Body.Close(); err != nil {
+		t.Errorf("closing the response body: %v", err)
+	}
 }
 
 func newTestTransport(t *testing.T, opts ...Option) *transport {
@@ -297,7 +315,8 @@ func TestRetries(t *testing.T) {
 			if tc.method != "GET" && tc.method != "HEAD" {
 				body = "{}"
 			}
-			_, err := doRaw(t, tr, tc.method, srv.URL+"/x", body)
+			resp, err := doRaw(t, tr, tc.method, srv.URL+"/x", body)
+			closeRespBody(t, resp)
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status {
 				t.Fatalf("err = %v, want a %d *APIError", err, tc.status)
@@ -329,7 +348,7 @@ func TestRetrySucceedsAndResendsTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeRespBody(t, resp)
 	if n.Load() != 3 {
 		t.Errorf("%d attempts, want 3", n.Load())
 	}
@@ -340,7 +359,8 @@ func TestMaxRetries(t *testing.T) {
 	for _, max := range []int{0, 1, 4} {
 		srv, n := attemptServer(t, nil, 503)
 		tr := newTestTransport(t, WithMaxRetries(max))
-		_, err := doRaw(t, tr, http.MethodGet, srv.URL, "")
+		resp, err := doRaw(t, tr, http.MethodGet, srv.URL, "")
+		closeRespBody(t, resp)
 		if !errors.As(err, new(*APIError)) || n.Load() != int64(max+1) {
 			t.Errorf("WithMaxRetries(%d): %d attempts (%v), want %d", max, n.Load(), err, max+1)
 		}
@@ -358,7 +378,7 @@ func TestRetryAfter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		closeRespBody(t, resp)
 		if d := time.Since(start); d < time.Second {
 			t.Errorf("retried after %v, Retry-After said 1 s", d)
 		}
@@ -378,7 +398,7 @@ func TestRetryAfter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		closeRespBody(t, resp)
 		if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
 			t.Errorf("retried after %v, Retry-After said 300 ms", d)
 		}
@@ -391,7 +411,8 @@ func TestRetryAfter(t *testing.T) {
 		srv, n := attemptServer(t, http.Header{"Retry-After": {"120"}}, 429)
 		tr := newTestTransport(t)
 		start := time.Now()
-		_, err := doRaw(t, tr, http.MethodGet, srv.URL, "")
+		resp, err := doRaw(t, tr, http.MethodGet, srv.URL, "")
+		closeRespBody(t, resp)
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) || !errors.Is(err, ErrRateLimited) || apiErr.RetryAfter != 2*time.Minute {
 			t.Fatalf("err = %#v, want a rate limit with RetryAfter 2m", err)
@@ -408,7 +429,8 @@ func TestRetryAfter(t *testing.T) {
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 		start := time.Now()
-		_, err := tr.Do(req)
+		resp, err := tr.Do(req)
+		closeRespBody(t, resp)
 		if !errors.As(err, new(*APIError)) || n.Load() != 1 || time.Since(start) > time.Second {
 			t.Errorf("%d attempts in %v (%v); want 1 at once", n.Load(), time.Since(start), err)
 		}
@@ -430,7 +452,8 @@ func TestRetryStopsWhenTheContextEnds(t *testing.T) {
 		cancel()
 	}()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	_, err := tr.Do(req)
+	resp, err := tr.Do(req)
+	closeRespBody(t, resp)
 	if !errors.As(err, new(*APIError)) || n.Load() != 1 || time.Since(canceled) > 500*time.Millisecond {
 		t.Errorf("%d attempts, returned %v after the cancel (%v); want 1, at once", n.Load(), time.Since(canceled), err)
 	}
@@ -449,12 +472,14 @@ func (d *countingDoer) Do(r *http.Request) (*http.Response, error) {
 
 // refusedURL returns the URL of a port nothing listens on.
 func refusedURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return "http://" + addr
 }
 
@@ -463,10 +488,10 @@ func droppingServer(t *testing.T) (string, *atomic.Int64) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body) // drained; a failed read changes nothing here
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // the client sees the connection end either way
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -482,7 +507,8 @@ func TestConnectionErrors(t *testing.T) {
 	}{{"GET", 3}, {"DELETE", 3}, {"POST", 1}, {"PATCH", 1}} {
 		d := &countingDoer{next: http.DefaultClient}
 		tr := newTestTransport(t, WithDoer(d))
-		_, err := doRaw(t, tr, tc.method, refused+"/x", "{}")
+		resp, err := doRaw(t, tr, tc.method, refused+"/x", "{}")
+		closeRespBody(t, resp)
 		if err == nil || d.n.Load() != tc.attempts {
 			t.Errorf("%s to a closed port: %d attempts (%v), want %d", tc.method, d.n.Load(), err, tc.attempts)
 		}
@@ -490,7 +516,9 @@ func TestConnectionErrors(t *testing.T) {
 	dropURL, n := droppingServer(t)
 	d := &countingDoer{next: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	tr := newTestTransport(t, WithDoer(d))
-	if _, err := doRaw(t, tr, http.MethodGet, dropURL, ""); err == nil || n.Load() != 3 {
+	resp, err := doRaw(t, tr, http.MethodGet, dropURL, "")
+	closeRespBody(t, resp)
+	if err == nil || n.Load() != 3 {
 		t.Errorf("GET to a dropping server: %d attempts (%v), want 3", n.Load(), err)
 	}
 }
@@ -514,18 +542,20 @@ func TestPerAttemptTimeoutIsRetriedButBadCertificatesAreNot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after a per-attempt timeout: %v", err)
 	}
-	resp.Body.Close()
+	closeRespBody(t, resp)
 	if n.Load() != 2 {
 		t.Errorf("%d attempts, want 2", n.Load())
 	}
 
-	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	d := &countingDoer{next: &http.Client{}} // does not trust the test certificate
 	tr = newTestTransport(t, WithDoer(d))
-	if _, err := doRaw(t, tr, http.MethodGet, tlsSrv.URL, ""); err == nil || d.n.Load() != 1 {
+	resp, err = doRaw(t, tr, http.MethodGet, tlsSrv.URL, "")
+	closeRespBody(t, resp)
+	if err == nil || d.n.Load() != 1 {
 		t.Errorf("untrusted certificate: %d attempts (%v), want 1", d.n.Load(), err)
 	}
 }
@@ -596,7 +626,7 @@ func TestResponseBodiesAreClosed(t *testing.T) {
 	tr := e.memberTransport(ts, WithDoer(d))
 	e.dropAccess() // a 401, a replay...
 	var n atomic.Int64
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) {
 		if n.Add(1) < 3 { // ... two 503s, then 200
 			writeFailure(w, 503, "busy")
 			return
@@ -614,15 +644,17 @@ func TestResponseBodiesAreClosed(t *testing.T) {
 	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "{}\n" {
 		t.Errorf("the 2xx body reads %q, %v", b, err)
 	}
-	resp.Body.Close()
+	closeRespBody(t, resp)
 	// An error answer is closed by the transport.
-	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) { writeFailure(w, 404, "Oops! Missing record.") })
-	if _, err := e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil); !errors.Is(err, ErrNotFound) {
+	e.setMemberFn(func(w http.ResponseWriter, _ *http.Request, _ int64) { writeFailure(w, 404, "Oops! Missing record.") })
+	resp, err = e.memberDo(t.Context(), tr, ts, http.MethodGet, "spaces", nil)
+	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 	if d.opened.Load() != d.closed.Load() {
 		t.Errorf("opened %d, closed %d", d.opened.Load(), d.closed.Load())
 	}
+	closeRespBody(t, resp) // after the count: none is expected
 }
 
 func TestTransportDoesNotModifyTheRequest(t *testing.T) {
@@ -643,7 +675,7 @@ func TestTransportDoesNotModifyTheRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeRespBody(t, resp)
 	if fmt.Sprint(req.Header) != fmt.Sprint(before) {
 		t.Errorf("the request's headers changed: %v -> %v", before, req.Header)
 	}
@@ -661,16 +693,17 @@ func TestRawErrorResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 404 || !bytes.Contains(b, []byte("try again")) || n.Load() != 1 {
+	closeRespBody(t, resp)
+	if resp.StatusCode != http.StatusNotFound || !bytes.Contains(b, []byte("try again")) || n.Load() != 1 {
 		t.Errorf("status %d body %q after %d attempts", resp.StatusCode, b, n.Load())
 	}
 	// Retries still apply.
 	srv2, n2 := attemptServer(t, nil, 503)
 	resp, err = doRaw(t, tr, http.MethodGet, srv2.URL, "")
-	if err != nil || resp.StatusCode != 503 || n2.Load() != 3 {
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || n2.Load() != 3 {
 		t.Errorf("503: %v after %d attempts", err, n2.Load())
 	}
+	closeRespBody(t, resp)
 	// The token sources of a raw AuthClient still see typed errors.
 	e := newEnv(t, WithRawErrorResponses())
 	e.mintStatus.Store(403)
@@ -694,7 +727,7 @@ func TestLogging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeRespBody(t, resp)
 	e.scan.mu.Lock()
 	logs := e.scan.logs.String()
 	e.scan.mu.Unlock()
@@ -803,13 +836,14 @@ func TestBackoff(t *testing.T) {
 
 func TestLargeErrorBodyIsCut(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(42))
 		w.WriteHeader(http.StatusBadRequest)
-		w.Write(bytes.Repeat([]byte("x"), 3<<20))
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 3<<20)) // fails once the client has read its 1 MiB
 	}))
 	t.Cleanup(srv.Close)
-	_, err := doRaw(t, newTestTransport(t), http.MethodGet, srv.URL+"/p?q=1", "")
+	resp, err := doRaw(t, newTestTransport(t), http.MethodGet, srv.URL+"/p?q=1", "")
+	closeRespBody(t, resp)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatal(err)
