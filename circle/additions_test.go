@@ -1,6 +1,7 @@
 package circle
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +57,9 @@ func TestNewHTTPClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(path string) *http.Response {
+	// get sends GET path and returns the status, the body, and the member
+	// the fake served.
+	get := func(path string) (int, string, int64) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.URL+"/api/headless/v1/"+path, nil)
 		if err != nil {
@@ -66,13 +69,20 @@ func TestNewHTTPClient(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
-		return resp
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Member int64 }
+		_ = json.Unmarshal(b, &v)
+		return resp.StatusCode, string(b), v.Member
 	}
-	if m, _ := readMember(t, get("spaces")); m == 0 {
+	if _, _, m := get("spaces"); m == 0 {
 		t.Error("no member was served")
 	}
 	e.dropAccess() // the next call is answered 401, then replayed with a new token
-	if m, _ := readMember(t, get("spaces")); m == 0 || e.refreshes.Load() != 1 {
+	if _, _, m := get("spaces"); m == 0 || e.refreshes.Load() != 1 {
 		t.Errorf("after a 401: member %d, %d refreshes; want a member and 1", m, e.refreshes.Load())
 	}
 	e.setMemberFn(func(w http.ResponseWriter, r *http.Request, _ int64) {
@@ -83,20 +93,18 @@ func TestNewHTTPClient(t *testing.T) {
 		w.Header().Set("Content-Type", "text/csv")
 		_, _ = io.WriteString(w, "a,b\n1,2\n")
 	})
-	resp := get("missing")
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("status %d, want the 404 as a response", resp.StatusCode)
+	if status, _, _ := get("missing"); status != http.StatusNotFound {
+		t.Errorf("status %d, want the 404 as a response", status)
 	}
-	resp = get("export.csv")
-	b, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(b) != "a,b\n1,2\n" {
-		t.Errorf("a 2xx body that is not JSON: %d %q, want it as it is", resp.StatusCode, b)
+	if status, body, _ := get("export.csv"); status != http.StatusOK || body != "a,b\n1,2\n" {
+		t.Errorf("a 2xx body that is not JSON: %d %q, want it as it is", status, body)
 	}
 	evil := newElsewhere(t)
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, evil.URL+"/steal", nil)
-	_, err = hc.Do(req)
+	resp, err := hc.Do(req)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
 	var re *RedirectError
 	if !errors.As(err, &re) || evil.hits.Load() != 0 {
 		t.Errorf("a request to another origin: %v (%d hits), want a *RedirectError and none", err, evil.hits.Load())
