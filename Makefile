@@ -7,7 +7,7 @@ GO ?= go
 # (filled by `make sync-specs`) and reports a skip if that is empty.
 export CIRCLE_UPSTREAM_DIR
 
-.PHONY: help generate check-generate vet test check bench quickstart sync-specs spec-diff conformance size lint lint-check
+.PHONY: help generate check-generate vet test check bench quickstart sync-specs spec-diff conformance size lint
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,18 +39,10 @@ LINT_PKGS ?= ./...
 lint: ## golangci-lint (pinned) with .golangci.yml on every package.
 	$(GO) run $(GOLANGCI_LINT) run $(LINT_PKGS)
 
-# TEMPORARY (issue 8): circle, redisstore and internal/redistest still have
-# findings, which their owners are fixing; until then `make check` lints
-# every package but those (LINT_PENDING). Once `make lint` is clean, replace
-# lint-check by lint in check's prerequisites and delete these lines.
-LINT_PENDING := circle redisstore internal/redistest
-lint-check: ## What make check lints for now: every package but LINT_PENDING (see the Makefile).
-	$(MAKE) lint LINT_PKGS="$$($(GO) list -f '{{.Dir}}' ./... | grep -Ev '/($(subst $(space),|,$(LINT_PENDING)))$$' | tr '\n' ' ')"
-
 size: ## Check what importing circle costs a program: dependencies, stripped binary size, start-up allocation.
 	$(GO) run ./internal/cmd/leanbin
 
-check: vet check-generate lint-check test conformance quickstart size ## Everything CI runs.
+check: vet check-generate lint test conformance quickstart size ## Everything CI runs.
 
 BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
