@@ -1,6 +1,5 @@
 # headless-go make targets. `make help` lists them.
 SHELL := /bin/bash
-space := $(subst ,, )
 GO ?= go
 # Circle's published documents for the conformance check. CI sets this to
 # ../shared/upstream/circle; without it the check uses openapi/upstream/
