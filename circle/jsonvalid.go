@@ -10,7 +10,7 @@ const maxJSONDepth = 10000
 // as encoding/json does, any byte of 0x20 or more accepted in a string,
 // valid UTF-8 or not; FuzzValidJSON checks this). It is about three times
 // faster, and allocates nothing below 64 levels of nesting: every 2xx
-// answer with a body goes through it (BenchmarkValidJSON).
+// response with a body goes through it (BenchmarkValidJSON).
 func validJSON(b []byte) bool {
 	// open holds, for each array or object around the current value,
 	// whether it is an object.

@@ -250,7 +250,7 @@ func WithUserAgent(product string) Option {
 
 // WithMaxRetries sets how many more attempts (default [DefaultMaxRetries])
 // a request gets after a connection error or a 408, 429, 500, 502, 503 or
-// 504 answer. Only GET, HEAD, PUT, DELETE and OPTIONS are retried. Zero
+// 504 response. Only GET, HEAD, PUT, DELETE and OPTIONS are retried. Zero
 // turns retries off.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
@@ -374,10 +374,10 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithRawErrorResponses makes the client return non-2xx answers as
-// responses, as the generated clients do on their own, instead of turning
+// WithRawErrorResponses makes the client return non-2xx responses as
+// they are, as the generated clients do on their own, instead of turning
 // them into an [*APIError]. Retries and the replay on 401 still apply, and
-// the body of such an answer is cut at 1 MiB. Use it when you read the
+// the body of such a response is cut at 1 MiB. Use it when you read the
 // typed JSON401, JSON404... fields of the generated responses yourself.
 // The token sources of an [AuthClient] still see typed errors.
 func WithRawErrorResponses() Option {

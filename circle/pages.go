@@ -13,12 +13,12 @@ import (
 type Page[T any] struct {
 	// Records are the page's items.
 	Records []T
-	// Number is the page number the answer reports (its "page"), or 0 if
+	// Number is the page number the response reports (its "page"), or 0 if
 	// it reports none. A page that says a next one follows must report its
 	// number: otherwise [Pages] cannot tell that the list advances, and
 	// stops after it with an error.
 	Number int
-	// HasNext is the answer's "has_next_page".
+	// HasNext is the response's "has_next_page".
 	HasNext bool
 }
 
