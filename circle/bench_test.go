@@ -75,7 +75,7 @@ func BenchmarkMemberCall(b *testing.B) {
 				b.Fatal(resp.StatusCode, err)
 			}
 			var out memberv1.Bookmarks
-			if err := json.Unmarshal(body, &out); err != nil || len(*out.Records) != 10 {
+			if err := json.Unmarshal(body, &out); err != nil || len(out.Records) != 10 {
 				b.Fatal(err)
 			}
 		}
@@ -94,7 +94,7 @@ func BenchmarkMemberCall(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			resp, err := api.ListBookmarksWithResponse(ctx, nil)
-			if err != nil || resp.StatusCode() != 200 || len(*resp.JSON200.Records) != 10 {
+			if err != nil || resp.StatusCode() != 200 || len(resp.JSON200.Records) != 10 {
 				b.Fatal(err)
 			}
 		}
@@ -111,7 +111,7 @@ func BenchmarkMemberCall(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			resp, err := api.ListBookmarksWithResponse(ctx, nil)
-			if err != nil || len(*resp.JSON200.Records) != 10 {
+			if err != nil || len(resp.JSON200.Records) != 10 {
 				b.Fatal(err)
 			}
 		}

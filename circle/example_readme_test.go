@@ -45,9 +45,7 @@ func Example_quickStart() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if me.JSON200.Name != nil {
-		fmt.Println("signed in as", *me.JSON200.Name)
-	}
+	fmt.Println("signed in as", me.JSON200.Name)
 
 	// Every page-based list can be ranged over to its end; pages are
 	// fetched as the loop needs them.
@@ -60,9 +58,7 @@ func Example_quickStart() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if space.Name != nil {
-			fmt.Println("space:", *space.Name)
-		}
+		fmt.Println("space:", space.Name)
 	}
 
 	// A non-2xx response is a *circle.APIError, matched by kind.
@@ -110,8 +106,7 @@ func TestHomeFeed(t *testing.T) {
 	ctx := context.Background()
 	srv := circletest.Start(t) // a fake Circle, closed when the test ends
 	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
-	hello, news := "Hello", "News"
-	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: &hello}, {Name: &news}})
+	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: "Hello"}, {Name: "News"}})
 
 	auth, err := circle.NewAuthClient(srv.AppToken(), circle.WithBaseURL(srv.URL()))
 	if err != nil {
@@ -127,7 +122,7 @@ func TestHomeFeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, *post.Name)
+		names = append(names, post.Name)
 	}
 	if fmt.Sprint(names) != "[Hello News]" {
 		t.Errorf("home feed: got %q, want Hello and News", names)

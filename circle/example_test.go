@@ -113,8 +113,8 @@ func ExampleNewMemberClient() {
 	if err != nil { // any non-2xx answer is an error
 		log.Fatal(err)
 	}
-	for _, b := range *resp.JSON200.Records {
-		fmt.Println("bookmark", *b.ID)
+	for _, b := range resp.JSON200.Records {
+		fmt.Println("bookmark", b.ID)
 	}
 	// Output:
 	// bookmark 101
@@ -142,7 +142,7 @@ func ExampleNewMemberClient_manyMembers() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(email, "is member", *(*resp.JSON200.Records)[0].CommunityMemberID)
+		fmt.Println(email, "is member", resp.JSON200.Records[0].CommunityMemberID)
 	}
 	// Output:
 	// ada@example.com is member 1
@@ -164,13 +164,13 @@ func ExamplePages() {
 		if err != nil {
 			return circle.Page[memberv1.Bookmark]{}, err
 		}
-		return circle.PageOf(resp.JSON200.Records, resp.JSON200.Page, resp.JSON200.HasNextPage), nil
+		return circle.Page[memberv1.Bookmark]{Records: resp.JSON200.Records, Number: resp.JSON200.Page, HasNext: resp.JSON200.HasNextPage}, nil
 	})
 	for b, err := range bookmarks {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println("bookmark", *b.ID)
+		fmt.Println("bookmark", b.ID)
 	}
 	// Output:
 	// bookmark 101

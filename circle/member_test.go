@@ -68,7 +68,7 @@ func TestMemberClientCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.JSON200 == nil || len(*resp.JSON200.Records) != 3 || *(*resp.JSON200.Records)[0].ID != 1001 {
+	if resp.JSON200 == nil || len(resp.JSON200.Records) != 3 || resp.JSON200.Records[0].ID != 1001 {
 		t.Fatalf("answer: %s", resp.Body)
 	}
 	if ua.Load() != "tests/1 headless-go" {
@@ -94,7 +94,7 @@ func TestMemberClientReplaysAPOSTAfter401(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.JSON201 == nil || *resp.JSON201.RecordID != 77 {
+	if resp.JSON201 == nil || resp.JSON201.RecordID != 77 {
 		t.Fatalf("answer: %s", resp.Body)
 	}
 	if e.memberCalls.Load() != 2 || e.refreshes.Load() != 1 {
@@ -143,7 +143,7 @@ func TestMemberClientServesManyMembers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		member := *(*resp.JSON200.Records)[0].CommunityMemberID
+		member := resp.JSON200.Records[0].CommunityMemberID
 		if prev, ok := ids[member]; ok && prev != email {
 			t.Errorf("members %s and %s were served as one", prev, email)
 		}
@@ -165,7 +165,7 @@ func TestPagesOverAGeneratedListCall(t *testing.T) {
 			return Page[memberv1.Bookmark]{}, err
 		}
 		b := resp.JSON200
-		return PageOf(b.Records, b.Page, b.HasNextPage), nil
+		return Page[memberv1.Bookmark]{Records: b.Records, Number: b.Page, HasNext: b.HasNextPage}, nil
 	}
 	n := 0
 	for b, err := range Pages(t.Context(), 1, fetch) {
@@ -173,8 +173,8 @@ func TestPagesOverAGeneratedListCall(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		if *b.ID != 1000+n {
-			t.Fatalf("item %d has id %d", n, *b.ID)
+		if b.ID != 1000+n {
+			t.Fatalf("item %d has id %d", n, b.ID)
 		}
 	}
 	if n != 25 || e.memberCalls.Load() != 3 {

@@ -10,7 +10,8 @@ import (
 	"github.com/circlekit/headless-go/gen/memberv1"
 )
 
-// ListBookmarksAll ranges over every record of listBookmarks (Page through the member's bookmarks.),
+// ListBookmarksAll ranges over every record of
+// [memberv1.ClientWithResponses.ListBookmarksWithResponse] (listBookmarks),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -29,11 +30,12 @@ func ListBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 		if r.JSON200 == nil {
 			return Page[memberv1.Bookmark]{}, fmt.Errorf("circle: listBookmarks: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Bookmark]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListChatParticipantsAll ranges over every record of listChatParticipants (Page through the participants of a chat room.),
+// ListChatParticipantsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListChatParticipantsWithResponse] (listChatParticipants),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -52,11 +54,12 @@ func ListChatParticipantsAll(ctx context.Context, c memberv1.ClientWithResponses
 		if r.JSON200 == nil {
 			return Page[memberv1.ChatRoomParticipant]{}, fmt.Errorf("circle: listChatParticipants: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.ChatRoomParticipant]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListChatRoomsAll ranges over every record of listChatRooms (Page through the chat rooms the member takes part in.),
+// ListChatRoomsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListChatRoomsWithResponse] (listChatRooms),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -75,11 +78,12 @@ func ListChatRoomsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 		if r.JSON200 == nil {
 			return Page[memberv1.ChatRoom]{}, fmt.Errorf("circle: listChatRooms: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.ChatRoom]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListChatThreadsAll ranges over every record of listChatThreads (Page through the chat threads the member follows.),
+// ListChatThreadsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListChatThreadsWithResponse] (listChatThreads),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -98,11 +102,12 @@ func ListChatThreadsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 		if r.JSON200 == nil {
 			return Page[memberv1.ChatThread]{}, fmt.Errorf("circle: listChatThreads: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.ChatThread]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCommentLikesAll ranges over every record of listCommentLikes (Page through the members who liked a comment.),
+// ListCommentLikesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCommentLikesWithResponse] (listCommentLikes),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -121,11 +126,12 @@ func ListCommentLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 		if r.JSON200 == nil {
 			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listCommentLikes: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.SharedCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCommentRepliesAll ranges over every record of listCommentReplies (Page through the replies to a comment.),
+// ListCommentRepliesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCommentRepliesWithResponse] (listCommentReplies),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -144,11 +150,12 @@ func ListCommentRepliesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 		if r.JSON200 == nil {
 			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listCommentReplies: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCommunityEventsAll ranges over every record of listCommunityEvents (Page through the events of the community.),
+// ListCommunityEventsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCommunityEventsWithResponse] (listCommunityEvents),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -167,11 +174,12 @@ func ListCommunityEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 		if r.JSON200 == nil {
 			return Page[memberv1.EventPost]{}, fmt.Errorf("circle: listCommunityEvents: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.EventPost]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCommunityMembersAll ranges over every record of listCommunityMembers (Page through the member directory.),
+// ListCommunityMembersAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCommunityMembersWithResponse] (listCommunityMembers),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -190,11 +198,12 @@ func ListCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponses
 		if r.JSON200 == nil {
 			return Page[memberv1.BasicCommunityMember]{}, fmt.Errorf("circle: listCommunityMembers: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.BasicCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCourseQuizAttemptsAll ranges over every record of listCourseQuizAttempts (Page through the member's quiz attempts in a course.),
+// ListCourseQuizAttemptsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCourseQuizAttemptsWithResponse] (listCourseQuizAttempts),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -213,11 +222,12 @@ func ListCourseQuizAttemptsAll(ctx context.Context, c memberv1.ClientWithRespons
 		if r.JSON200 == nil {
 			return Page[memberv1.QuizAttemptSummary]{}, fmt.Errorf("circle: listCourseQuizAttempts: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.QuizAttemptSummary]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListCourseTopicsAll ranges over every record of listCourseTopics (Page through the topics used to group courses.),
+// ListCourseTopicsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListCourseTopicsWithResponse] (listCourseTopics),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -236,11 +246,12 @@ func ListCourseTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 		if r.JSON200 == nil {
 			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listCourseTopics: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Topic]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListEventAttendeesAll ranges over every record of listEventAttendees (Page through the attendees of an event.),
+// ListEventAttendeesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListEventAttendeesWithResponse] (listEventAttendees),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -259,11 +270,12 @@ func ListEventAttendeesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 		if r.JSON200 == nil {
 			return Page[memberv1.EventAttendee]{}, fmt.Errorf("circle: listEventAttendees: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.EventAttendee]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListHomePostsAll ranges over every record of listHomePosts (Page through the member's home feed.),
+// ListHomePostsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListHomePostsWithResponse] (listHomePosts),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -282,11 +294,12 @@ func ListHomePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 		if r.JSON200 == nil {
 			return Page[memberv1.Post]{}, fmt.Errorf("circle: listHomePosts: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListLessonFilesAll ranges over every record of listLessonFiles (Page through the files attached to a lesson.),
+// ListLessonFilesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListLessonFilesWithResponse] (listLessonFiles),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -305,11 +318,12 @@ func ListLessonFilesAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 		if r.JSON200 == nil {
 			return Page[memberv1.LessonFile]{}, fmt.Errorf("circle: listLessonFiles: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.LessonFile]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListMemberCommentsAll ranges over every record of listMemberComments (Page through the comments a member wrote.),
+// ListMemberCommentsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListMemberCommentsWithResponse] (listMemberComments),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -328,11 +342,12 @@ func ListMemberCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 		if r.JSON200 == nil {
 			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listMemberComments: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListMemberPostsAll ranges over every record of listMemberPosts (Page through the posts a member wrote.),
+// ListMemberPostsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListMemberPostsWithResponse] (listMemberPosts),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -351,11 +366,12 @@ func ListMemberPostsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 		if r.JSON200 == nil {
 			return Page[memberv1.Post]{}, fmt.Errorf("circle: listMemberPosts: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListMemberSpacesAll ranges over every record of listMemberSpaces (Page through the spaces a member belongs to.),
+// ListMemberSpacesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListMemberSpacesWithResponse] (listMemberSpaces),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -374,11 +390,12 @@ func ListMemberSpacesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 		if r.JSON200 == nil {
 			return Page[memberv1.Space]{}, fmt.Errorf("circle: listMemberSpaces: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Space]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListNotificationsAll ranges over every record of listNotifications (Page through the member's notifications.),
+// ListNotificationsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListNotificationsWithResponse] (listNotifications),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -397,11 +414,12 @@ func ListNotificationsAll(ctx context.Context, c memberv1.ClientWithResponsesInt
 		if r.JSON200 == nil {
 			return Page[memberv1.Notification]{}, fmt.Errorf("circle: listNotifications: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Notification]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListPageProfileFieldsAll ranges over every record of listPageProfileFields (Page through the profile fields shown on one page of the community.),
+// ListPageProfileFieldsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListPageProfileFieldsWithResponse] (listPageProfileFields),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -420,11 +438,12 @@ func ListPageProfileFieldsAll(ctx context.Context, c memberv1.ClientWithResponse
 		if r.JSON200 == nil {
 			return Page[memberv1.PageProfileFieldObject]{}, fmt.Errorf("circle: listPageProfileFields: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.PageProfileFieldObject]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListPostCommentsAll ranges over every record of listPostComments (Page through the comments of a post.),
+// ListPostCommentsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListPostCommentsWithResponse] (listPostComments),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -443,11 +462,12 @@ func ListPostCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 		if r.JSON200 == nil {
 			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listPostComments: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListPostLikesAll ranges over every record of listPostLikes (Page through the members who liked a post.),
+// ListPostLikesAll ranges over every record of
+// [memberv1.ClientWithResponses.ListPostLikesWithResponse] (listPostLikes),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -466,11 +486,12 @@ func ListPostLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 		if r.JSON200 == nil {
 			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listPostLikes: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.SharedCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListRecurringEventsAll ranges over every record of listRecurringEvents (Page through the occurrences of a recurring event.),
+// ListRecurringEventsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListRecurringEventsWithResponse] (listRecurringEvents),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -489,11 +510,12 @@ func ListRecurringEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 		if r.JSON200 == nil {
 			return Page[memberv1.RecurringEvent]{}, fmt.Errorf("circle: listRecurringEvents: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.RecurringEvent]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListSpaceBookmarksAll ranges over every record of listSpaceBookmarks (Page through the bookmarks pinned to a space.),
+// ListSpaceBookmarksAll ranges over every record of
+// [memberv1.ClientWithResponses.ListSpaceBookmarksWithResponse] (listSpaceBookmarks),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -512,11 +534,12 @@ func ListSpaceBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 		if r.JSON200 == nil {
 			return Page[memberv1.SpaceBookmark]{}, fmt.Errorf("circle: listSpaceBookmarks: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.SpaceBookmark]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListSpacePostsAll ranges over every record of listSpacePosts (Page through the posts of a space.),
+// ListSpacePostsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListSpacePostsWithResponse] (listSpacePosts),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -535,11 +558,12 @@ func ListSpacePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 		if r.JSON200 == nil {
 			return Page[memberv1.Post]{}, fmt.Errorf("circle: listSpacePosts: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// ListSpaceTopicsAll ranges over every record of listSpaceTopics (Page through the topics of a space.),
+// ListSpaceTopicsAll ranges over every record of
+// [memberv1.ClientWithResponses.ListSpaceTopicsWithResponse] (listSpaceTopics),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -558,11 +582,12 @@ func ListSpaceTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 		if r.JSON200 == nil {
 			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listSpaceTopics: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.Topic]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// SearchAdvancedAll ranges over every record of searchAdvanced (Search members, posts, comments, spaces, lessons and events with filters.),
+// SearchAdvancedAll ranges over every record of
+// [memberv1.ClientWithResponses.SearchAdvancedWithResponse] (searchAdvanced),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -581,11 +606,12 @@ func SearchAdvancedAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 		if r.JSON200 == nil {
 			return Page[memberv1.AdvancedSearchResult]{}, fmt.Errorf("circle: searchAdvanced: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.AdvancedSearchResult]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// SearchCommunityAll ranges over every record of searchCommunity (Search the community by text.),
+// SearchCommunityAll ranges over every record of
+// [memberv1.ClientWithResponses.SearchCommunityWithResponse] (searchCommunity),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -604,18 +630,19 @@ func SearchCommunityAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 		if r.JSON200 == nil {
 			return Page[memberv1.SearchResult]{}, fmt.Errorf("circle: searchCommunity: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.SearchResult]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 
-// SearchCommunityMembersAll ranges over every record of searchCommunityMembers (Search the member directory with filters.),
+// SearchCommunityMembersAll ranges over every record of
+// [memberv1.ClientWithResponses.SearchCommunityMembersWithResponse] (searchCommunityMembers),
 // fetching pages lazily from body.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). body is copied, not modified.
 func SearchCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponsesInterface, body memberv1.SearchCommunityMembersJSONRequestBody, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.SearchedMember, error] {
-	return pages(ctx, "searchCommunityMembers", deref(body.Page), func(ctx context.Context, page int) (Page[memberv1.SearchedMember], error) {
+	return pages(ctx, "searchCommunityMembers", body.Page, func(ctx context.Context, page int) (Page[memberv1.SearchedMember], error) {
 		b := body
-		b.Page = &page
+		b.Page = page
 		r, err := c.SearchCommunityMembersWithResponse(ctx, b, reqEditors...)
 		if err != nil {
 			return Page[memberv1.SearchedMember]{}, err
@@ -623,6 +650,6 @@ func SearchCommunityMembersAll(ctx context.Context, c memberv1.ClientWithRespons
 		if r.JSON200 == nil {
 			return Page[memberv1.SearchedMember]{}, fmt.Errorf("circle: searchCommunityMembers: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[memberv1.SearchedMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }

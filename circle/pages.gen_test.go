@@ -377,7 +377,7 @@ func TestSearchCommunityMembersAll(t *testing.T) {
 	t.Parallel()
 	p := newPagesEnv(t, "searchCommunityMembers")
 	perPage := p.perPage
-	seq := circle.SearchCommunityMembersAll(p.ctx, p.api, memberv1.SearchCommunityMembersJSONRequestBody{PerPage: &perPage})
+	seq := circle.SearchCommunityMembersAll(p.ctx, p.api, memberv1.SearchCommunityMembersJSONRequestBody{PerPage: perPage})
 	p.check(t, func(yield func(error) bool) {
 		for _, err := range seq {
 			if !yield(err) {

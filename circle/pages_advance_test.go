@@ -68,7 +68,7 @@ func rangeAll[T any](t *testing.T, seq func(func(T, error) bool), id func(T) int
 	return ids, nil
 }
 
-func bookmarkID(b memberv1.Bookmark) int { return *b.ID }
+func bookmarkID(b memberv1.Bookmark) int { return b.ID }
 
 func TestListAllStopsWhenThePageDoesNotAdvance(t *testing.T) {
 	t.Parallel()
@@ -146,7 +146,7 @@ func TestBodyPagedListAllStopsWhenThePageDoesNotAdvance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ids, err := rangeAll(t, circle.SearchCommunityMembersAll(ctx, ps.api, memberv1.SearchCommunityMembersJSONRequestBody{}),
-		func(m memberv1.SearchedMember) int { return *m.ID })
+		func(m memberv1.SearchedMember) int { return m.ID })
 	const want = "circle: searchCommunityMembers: page 1 reports no page number yet says a next page follows: the list is not advancing"
 	if err == nil || err.Error() != want || len(ids) != 1 || ps.requests.Load() > 2 {
 		t.Errorf("records %v, error %v, %d requests; want one record, %q, at most 2 requests", short(ids), err, ps.requests.Load(), want)

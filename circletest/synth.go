@@ -3,6 +3,7 @@ package circletest
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"regexp/syntax"
@@ -78,7 +79,8 @@ func (g *synth) gen(ref *openapi3.SchemaRef, name string, variant int) any {
 	case len(s.AnyOf) > 0:
 		base := *s
 		base.AnyOf = nil
-		return g.merge(g.gen(&openapi3.SchemaRef{Value: &base}, name, variant), g.gen(s.AnyOf[0], name, variant))
+		v := g.merge(g.gen(&openapi3.SchemaRef{Value: &base}, name, variant), g.gen(s.AnyOf[0], name, variant))
+		return stamp(s, s.AnyOf[0], v)
 	}
 
 	switch schemaType(s) {
@@ -129,7 +131,7 @@ func (g *synth) oneOf(s *openapi3.Schema, name string, variant int) any {
 			if !isBare(&base) {
 				v = g.gen(&openapi3.SchemaRef{Value: &base}, name, variant)
 			}
-			v = g.merge(v, g.gen(branch, name, variant))
+			v = stamp(s, branch, g.merge(v, g.gen(branch, name, variant)))
 			if i == 0 && first == nil {
 				first = v
 			}
@@ -141,6 +143,24 @@ func (g *synth) oneOf(s *openapi3.Schema, name string, variant int) any {
 		g.requiredOnly = saved
 	}
 	return first
+}
+
+// stamp sets the discriminator property of v, a value synthesised for
+// branch of the union s, to the value s's discriminator maps to that
+// branch, so that the value says which kind it is. Without a discriminator,
+// or a mapping for branch, v is returned as it is.
+func stamp(s *openapi3.Schema, branch *openapi3.SchemaRef, v any) any {
+	m, ok := v.(map[string]any)
+	if s.Discriminator == nil || !ok || branch == nil || branch.Ref == "" {
+		return v
+	}
+	for _, key := range slices.Sorted(maps.Keys(s.Discriminator.Mapping)) {
+		if s.Discriminator.Mapping[key].Ref == branch.Ref {
+			m[s.Discriminator.PropertyName] = key
+			break
+		}
+	}
+	return v
 }
 
 // visitOpts are the options to validate a synthesised value with.

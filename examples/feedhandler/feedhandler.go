@@ -42,9 +42,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	titles := []string{}
-	for _, p := range *feed.JSON200.Records {
-		if p.Name != nil {
-			titles = append(titles, *p.Name)
+	for _, p := range feed.JSON200.Records {
+		if p.Name != "" {
+			titles = append(titles, p.Name)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

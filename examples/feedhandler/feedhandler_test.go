@@ -37,8 +37,7 @@ func get(h http.Handler, email string) *httptest.ResponseRecorder {
 func TestFeed(t *testing.T) {
 	srv := circletest.Start(t) // a fake Circle, closed when the test ends
 	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
-	hello, news := "Hello", "News"
-	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: &hello}, {Name: &news}})
+	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: "Hello"}, {Name: "News"}})
 
 	rec := get(newHandler(t, srv), ada.Email)
 	if rec.Code != http.StatusOK {

@@ -86,15 +86,15 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("home feed: %w", err)
 	}
-	posts := deref(feed.JSON200.Records)
-	fmt.Fprintf(out, "2. home feed: %d posts on page 1%s\n", len(posts), titles(posts, func(p memberv1.Post) *string { return p.Name }))
+	posts := feed.JSON200.Records
+	fmt.Fprintf(out, "2. home feed: %d posts on page 1%s\n", len(posts), titles(posts, func(p memberv1.Post) string { return p.Name }))
 
 	// 3. Spaces.
 	spaces, err := api.ListSpacesWithResponse(ctx)
 	if err != nil {
 		return fmt.Errorf("spaces: %w", err)
 	}
-	fmt.Fprintf(out, "3. spaces: %d visible%s\n", len(deref(spaces.JSON200)), titles(deref(spaces.JSON200), func(s memberv1.Space) *string { return s.Name }))
+	fmt.Fprintf(out, "3. spaces: %d visible%s\n", len(deref(spaces.JSON200)), titles(deref(spaces.JSON200), func(s memberv1.Space) string { return s.Name }))
 
 	// 4. Every bookmark, page by page, with the iterator.
 	small := 10
@@ -109,8 +109,8 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 
 	// 5. A typed error.
 	spaceID, postID := 1, 999_999_999
-	if s := deref(spaces.JSON200); len(s) > 0 && s[0].ID != nil {
-		spaceID = *s[0].ID
+	if s := deref(spaces.JSON200); len(s) > 0 && s[0].ID != 0 {
+		spaceID = s[0].ID
 	}
 	_, err = api.GetSpacePostWithResponse(ctx, spaceID, postID)
 	var apiErr *circle.APIError
@@ -182,8 +182,7 @@ func samplePosts() []memberv1.Post {
 	names := []string{"Welcome to the community", "Office hours on Thursday", "Show us what you built"}
 	posts := make([]memberv1.Post, len(names))
 	for i, n := range names {
-		id, name := i+1, n
-		posts[i] = memberv1.Post{ID: &id, Name: &name}
+		posts[i] = memberv1.Post{ID: i + 1, Name: n}
 	}
 	return posts
 }
@@ -192,8 +191,7 @@ func sampleSpaces() []memberv1.Space {
 	names := []string{"Announcements", "General", "Help"}
 	spaces := make([]memberv1.Space, len(names))
 	for i, n := range names {
-		id, name := i+1, n
-		spaces[i] = memberv1.Space{ID: &id, Name: &name}
+		spaces[i] = memberv1.Space{ID: i + 1, Name: n}
 	}
 	return spaces
 }
@@ -201,22 +199,21 @@ func sampleSpaces() []memberv1.Space {
 func sampleBookmarks(n int) []memberv1.Bookmark {
 	b := make([]memberv1.Bookmark, n)
 	for i := range b {
-		id := i + 1
-		b[i] = memberv1.Bookmark{ID: &id}
+		b[i] = memberv1.Bookmark{ID: i + 1}
 	}
 	return b
 }
 
 // titles lists up to three names as `: "a", "b", ...`.
-func titles[T any](items []T, name func(T) *string) string {
+func titles[T any](items []T, name func(T) string) string {
 	var parts []string
 	for _, it := range items {
 		if len(parts) == 3 {
 			parts = append(parts, "...")
 			break
 		}
-		if n := name(it); n != nil && *n != "" {
-			parts = append(parts, fmt.Sprintf("%q", *n))
+		if n := name(it); n != "" {
+			parts = append(parts, fmt.Sprintf("%q", n))
 		}
 	}
 	if len(parts) == 0 {
@@ -225,6 +222,7 @@ func titles[T any](items []T, name func(T) *string) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
+// deref reads a response's JSON200 that is a list: nil reads as empty.
 func deref[T any](p *[]T) []T {
 	if p == nil {
 		return nil

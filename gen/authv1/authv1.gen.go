@@ -18,10 +18,10 @@ import (
 // AccessToken A renewed access token.
 type AccessToken struct {
 	// AccessToken The new JWT for the Member API.
-	AccessToken *string `json:"access_token,omitempty"`
+	AccessToken string `json:"access_token,omitempty,omitzero"`
 
 	// AccessTokenExpiresAt When the new access token stops working.
-	AccessTokenExpiresAt *time.Time `json:"access_token_expires_at,omitempty"`
+	AccessTokenExpiresAt time.Time `json:"access_token_expires_at,omitempty,omitzero"`
 }
 
 // AccessTokenBody Carries an access token.
@@ -33,13 +33,13 @@ type AccessTokenBody struct {
 // ErrorBody The body Circle sends with a failed call.
 type ErrorBody struct {
 	// ErrorDetails Extra machine-readable detail, when Circle gives any.
-	ErrorDetails *map[string]interface{} `json:"error_details,omitempty"`
+	ErrorDetails map[string]interface{} `json:"error_details,omitempty,omitzero"`
 
 	// Message What went wrong, for people.
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
 
 	// Success Always false on a failure.
-	Success *bool `json:"success,omitempty"`
+	Success bool `json:"success,omitempty,omitzero"`
 }
 
 // MemberIdentity Names the member to act for. Exactly one of the three fields is set; Circle prefers sso_user_id, then community_member_id, then email.
@@ -57,22 +57,22 @@ type MemberIdentity struct {
 // MemberToken A member's token pair and who it acts for.
 type MemberToken struct {
 	// AccessToken JWT sent as a bearer token to the Member API; lives one hour.
-	AccessToken *string `json:"access_token,omitempty"`
+	AccessToken string `json:"access_token,omitempty,omitzero"`
 
 	// AccessTokenExpiresAt When the access token stops working.
-	AccessTokenExpiresAt *time.Time `json:"access_token_expires_at,omitempty"`
+	AccessTokenExpiresAt time.Time `json:"access_token_expires_at,omitempty,omitzero"`
 
 	// CommunityID The community the member belongs to.
-	CommunityID *int64 `json:"community_id,omitempty"`
+	CommunityID int64 `json:"community_id,omitempty,omitzero"`
 
 	// CommunityMemberID The member the tokens act for.
-	CommunityMemberID *int64 `json:"community_member_id,omitempty"`
+	CommunityMemberID int64 `json:"community_member_id,omitempty,omitzero"`
 
 	// RefreshToken Opaque token that renews the access token; lives one month.
-	RefreshToken *string `json:"refresh_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty,omitzero"`
 
 	// RefreshTokenExpiresAt When the refresh token stops working.
-	RefreshTokenExpiresAt *time.Time `json:"refresh_token_expires_at,omitempty"`
+	RefreshTokenExpiresAt time.Time `json:"refresh_token_expires_at,omitempty,omitzero"`
 }
 
 // RefreshTokenBody Carries a refresh token.

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -707,8 +708,8 @@ func (e ListSpacePostsParamsStatus) Valid() bool {
 
 // ActionResult Outcome of an action that answers with a flag and a message.
 type ActionResult struct {
-	Message *string `json:"message,omitempty"`
-	Success *bool   `json:"success,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
+	Success bool   `json:"success,omitempty,omitzero"`
 }
 
 // AdvancedSearchResult One filtered search hit: a post, comment, lesson, space, member or group mention.
@@ -718,670 +719,679 @@ type AdvancedSearchResult struct {
 
 // AdvancedSearchResults One page of results of a filtered search; each record is one of the searched kinds.
 type AdvancedSearchResults struct {
-	Count       *int                    `json:"count,omitempty"`
-	HasNextPage *bool                   `json:"has_next_page,omitempty"`
-	Page        *int                    `json:"page,omitempty"`
-	PageCount   *int                    `json:"page_count,omitempty"`
-	PerPage     *int                    `json:"per_page,omitempty"`
-	Records     *[]AdvancedSearchResult `json:"records,omitempty"`
+	Count       int                    `json:"count,omitempty,omitzero"`
+	HasNextPage bool                   `json:"has_next_page,omitempty,omitzero"`
+	Page        int                    `json:"page,omitempty,omitzero"`
+	PageCount   int                    `json:"page_count,omitempty,omitzero"`
+	PerPage     int                    `json:"per_page,omitempty,omitzero"`
+	Records     []AdvancedSearchResult `json:"records,omitempty,omitzero"`
 }
 
 // AdvancedSearchedComment defines model for AdvancedSearchedComment.
 type AdvancedSearchedComment struct {
-	Author *struct {
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		CommunityMemberID *int    `json:"community_member_id,omitempty"`
-		Name              *string `json:"name,omitempty"`
-	} `json:"author,omitempty"`
-	Body            *string `json:"body,omitempty"`
-	HighlightedBody *string `json:"highlighted_body,omitempty"`
-	ID              *int    `json:"id,omitempty"`
-	ParentCommentID *int    `json:"parent_comment_id,omitempty"`
-	PostID          *int    `json:"post_id,omitempty"`
-	PostName        *string `json:"post_name,omitempty"`
-	PostSlug        *string `json:"post_slug,omitempty"`
-	SpaceID         *int    `json:"space_id,omitempty"`
-	SpaceSlug       *string `json:"space_slug,omitempty"`
-	Type            *string `json:"type,omitempty"`
-	URL             *string `json:"url,omitempty"`
+	Author          AuthorSummary `json:"author,omitempty,omitzero"`
+	Body            string        `json:"body,omitempty,omitzero"`
+	HighlightedBody string        `json:"highlighted_body,omitempty,omitzero"`
+	ID              int           `json:"id,omitempty,omitzero"`
+	ParentCommentID int           `json:"parent_comment_id,omitempty,omitzero"`
+	PostID          int           `json:"post_id,omitempty,omitzero"`
+	PostName        string        `json:"post_name,omitempty,omitzero"`
+	PostSlug        string        `json:"post_slug,omitempty,omitzero"`
+	SpaceID         int           `json:"space_id,omitempty,omitzero"`
+	SpaceSlug       string        `json:"space_slug,omitempty,omitzero"`
+	Type            string        `json:"type,omitempty,omitzero"`
+	URL             string        `json:"url,omitempty,omitzero"`
 }
 
 // AdvancedSearchedCommunityMember defines model for AdvancedSearchedCommunityMember.
 type AdvancedSearchedCommunityMember struct {
-	AvatarURL       *string `json:"avatar_url,omitempty"`
-	Bio             *string `json:"bio,omitempty"`
-	Headline        *string `json:"headline,omitempty"`
-	HighlightedName *string `json:"highlighted_name,omitempty"`
-	ID              *int    `json:"id,omitempty"`
-	Location        *string `json:"location,omitempty"`
-	Name            *string `json:"name,omitempty"`
-	PublicUID       *string `json:"public_uid,omitempty"`
-	Sgid            *string `json:"sgid,omitempty"`
-	Type            *string `json:"type,omitempty"`
-	UserID          *int    `json:"user_id,omitempty"`
+	AvatarURL       string `json:"avatar_url,omitempty,omitzero"`
+	Bio             string `json:"bio,omitempty,omitzero"`
+	Headline        string `json:"headline,omitempty,omitzero"`
+	HighlightedName string `json:"highlighted_name,omitempty,omitzero"`
+	ID              int    `json:"id,omitempty,omitzero"`
+	Location        string `json:"location,omitempty,omitzero"`
+	Name            string `json:"name,omitempty,omitzero"`
+	PublicUID       string `json:"public_uid,omitempty,omitzero"`
+	Sgid            string `json:"sgid,omitempty,omitzero"`
+	Type            string `json:"type,omitempty,omitzero"`
+	UserID          int    `json:"user_id,omitempty,omitzero"`
 }
 
 // AdvancedSearchedGroupMention defines model for AdvancedSearchedGroupMention.
 type AdvancedSearchedGroupMention struct {
-	HighlightedName *string `json:"highlighted_name,omitempty"`
-	ID              *int    `json:"id,omitempty"`
-	MentionScope    *string `json:"mention_scope,omitempty"`
-	MentionType     *string `json:"mention_type,omitempty"`
-	Name            *string `json:"name,omitempty"`
-	Sgid            *string `json:"sgid,omitempty"`
-	Type            *string `json:"type,omitempty"`
+	HighlightedName string `json:"highlighted_name,omitempty,omitzero"`
+	ID              int    `json:"id,omitempty,omitzero"`
+	MentionScope    string `json:"mention_scope,omitempty,omitzero"`
+	MentionType     string `json:"mention_type,omitempty,omitzero"`
+	Name            string `json:"name,omitempty,omitzero"`
+	Sgid            string `json:"sgid,omitempty,omitzero"`
+	Type            string `json:"type,omitempty,omitzero"`
 }
 
 // AdvancedSearchedLesson defines model for AdvancedSearchedLesson.
 type AdvancedSearchedLesson struct {
-	Body            *string    `json:"body,omitempty"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
-	HighlightedBody *string    `json:"highlighted_body,omitempty"`
-	HighlightedName *string    `json:"highlighted_name,omitempty"`
-	ID              *int       `json:"id,omitempty"`
-	Name            *string    `json:"name,omitempty"`
-	SectionID       *int       `json:"section_id,omitempty"`
-	SectionName     *string    `json:"section_name,omitempty"`
-	Sgid            *string    `json:"sgid,omitempty"`
-	Space           *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	Status *string `json:"status,omitempty"`
-	Type   *string `json:"type,omitempty"`
+	Body            string       `json:"body,omitempty,omitzero"`
+	CreatedAt       time.Time    `json:"created_at,omitempty,omitzero"`
+	HighlightedBody string       `json:"highlighted_body,omitempty,omitzero"`
+	HighlightedName string       `json:"highlighted_name,omitempty,omitzero"`
+	ID              int          `json:"id,omitempty,omitzero"`
+	Name            string       `json:"name,omitempty,omitzero"`
+	SectionID       int          `json:"section_id,omitempty,omitzero"`
+	SectionName     string       `json:"section_name,omitempty,omitzero"`
+	Sgid            string       `json:"sgid,omitempty,omitzero"`
+	Space           SpaceSummary `json:"space,omitempty,omitzero"`
+	Status          string       `json:"status,omitempty,omitzero"`
+	Type            string       `json:"type,omitempty,omitzero"`
 }
 
 // AdvancedSearchedPost defines model for AdvancedSearchedPost.
 type AdvancedSearchedPost struct {
-	Author *struct {
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		CommunityMemberID *int    `json:"community_member_id,omitempty"`
-		Name              *string `json:"name,omitempty"`
-	} `json:"author,omitempty"`
-	Body            *string    `json:"body,omitempty"`
-	CoverImageURL   *string    `json:"cover_image_url,omitempty"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
-	HighlightedBody *string    `json:"highlighted_body,omitempty"`
-	HighlightedName *string    `json:"highlighted_name,omitempty"`
-	ID              *int       `json:"id,omitempty"`
-	Name            *string    `json:"name,omitempty"`
-	Sgid            *string    `json:"sgid,omitempty"`
-	Slug            *string    `json:"slug,omitempty"`
-	Space           *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	StartsAt *time.Time `json:"starts_at,omitempty"`
-	Status   *string    `json:"status,omitempty"`
-	Type     *string    `json:"type,omitempty"`
-	URL      *string    `json:"url,omitempty"`
+	Author          AuthorSummary `json:"author,omitempty,omitzero"`
+	Body            string        `json:"body,omitempty,omitzero"`
+	CoverImageURL   string        `json:"cover_image_url,omitempty,omitzero"`
+	CreatedAt       time.Time     `json:"created_at,omitempty,omitzero"`
+	HighlightedBody string        `json:"highlighted_body,omitempty,omitzero"`
+	HighlightedName string        `json:"highlighted_name,omitempty,omitzero"`
+	ID              int           `json:"id,omitempty,omitzero"`
+	Name            string        `json:"name,omitempty,omitzero"`
+	Sgid            string        `json:"sgid,omitempty,omitzero"`
+	Slug            string        `json:"slug,omitempty,omitzero"`
+	Space           SpaceSummary  `json:"space,omitempty,omitzero"`
+	StartsAt        time.Time     `json:"starts_at,omitempty,omitzero"`
+	Status          string        `json:"status,omitempty,omitzero"`
+	Type            string        `json:"type,omitempty,omitzero"`
+	URL             string        `json:"url,omitempty,omitzero"`
 }
 
 // AdvancedSearchedSpace defines model for AdvancedSearchedSpace.
 type AdvancedSearchedSpace struct {
-	CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-	CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-	Emoji              *string `json:"emoji,omitempty"`
-	HighlightedName    *string `json:"highlighted_name,omitempty"`
-	ID                 *int    `json:"id,omitempty"`
-	Name               *string `json:"name,omitempty"`
-	Sgid               *string `json:"sgid,omitempty"`
-	Slug               *string `json:"slug,omitempty"`
-	Type               *string `json:"type,omitempty"`
+	CustomEmojiDarkURL string `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string `json:"custom_emoji_url,omitempty,omitzero"`
+	Emoji              string `json:"emoji,omitempty,omitzero"`
+	HighlightedName    string `json:"highlighted_name,omitempty,omitzero"`
+	ID                 int    `json:"id,omitempty,omitzero"`
+	Name               string `json:"name,omitempty,omitzero"`
+	Sgid               string `json:"sgid,omitempty,omitzero"`
+	Slug               string `json:"slug,omitempty,omitzero"`
+	Type               string `json:"type,omitempty,omitzero"`
+}
+
+// AuthorSummary defines model for AuthorSummary.
+type AuthorSummary struct {
+	AvatarURL         string `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID int    `json:"community_member_id,omitempty,omitzero"`
+	Name              string `json:"name,omitempty,omitzero"`
 }
 
 // BasicCommunityMember A member as listed in the member directory.
 type BasicCommunityMember struct {
-	AvatarURL                     *string `json:"avatar_url,omitempty"`
-	CanReceiveDmFromCurrentMember *bool   `json:"can_receive_dm_from_current_member,omitempty"`
-	CommunityMemberID             *int    `json:"community_member_id,omitempty"`
-	Email                         *string `json:"email,omitempty"`
-	Headline                      *string `json:"headline,omitempty"`
-	MemberTags                    *[]struct {
-		Color              *string   `json:"color,omitempty"`
-		CustomEmojiDarkURL *string   `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string   `json:"custom_emoji_url,omitempty"`
-		DisplayFormat      *string   `json:"display_format,omitempty"`
-		DisplayLocations   *[]string `json:"display_locations,omitempty"`
-		Emoji              *string   `json:"emoji,omitempty"`
-		ID                 *int      `json:"id,omitempty"`
-		IsPublic           *bool     `json:"is_public,omitempty"`
-		Name               *string   `json:"name,omitempty"`
-		TextColor          *string   `json:"text_color,omitempty"`
-	} `json:"member_tags,omitempty"`
-	MessagingEnabled *bool   `json:"messaging_enabled,omitempty"`
-	Name             *string `json:"name,omitempty"`
+	AvatarURL                     string                          `json:"avatar_url,omitempty,omitzero"`
+	CanReceiveDmFromCurrentMember bool                            `json:"can_receive_dm_from_current_member,omitempty,omitzero"`
+	CommunityMemberID             int                             `json:"community_member_id,omitempty,omitzero"`
+	Email                         string                          `json:"email,omitempty,omitzero"`
+	Headline                      string                          `json:"headline,omitempty,omitzero"`
+	MemberTags                    []BasicCommunityMemberMemberTag `json:"member_tags,omitempty,omitzero"`
+	MessagingEnabled              bool                            `json:"messaging_enabled,omitempty,omitzero"`
+	Name                          string                          `json:"name,omitempty,omitzero"`
+}
+
+// BasicCommunityMemberMemberTag defines model for BasicCommunityMember.member_tags.
+type BasicCommunityMemberMemberTag struct {
+	Color              string   `json:"color,omitempty,omitzero"`
+	CustomEmojiDarkURL string   `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string   `json:"custom_emoji_url,omitempty,omitzero"`
+	DisplayFormat      string   `json:"display_format,omitempty,omitzero"`
+	DisplayLocations   []string `json:"display_locations,omitempty,omitzero"`
+	Emoji              string   `json:"emoji,omitempty,omitzero"`
+	ID                 int      `json:"id,omitempty,omitzero"`
+	IsPublic           bool     `json:"is_public,omitempty,omitzero"`
+	Name               string   `json:"name,omitempty,omitzero"`
+	TextColor          string   `json:"text_color,omitempty,omitzero"`
 }
 
 // BasicCommunityMembers One page of the member directory.
 type BasicCommunityMembers struct {
-	Count            *int                    `json:"count,omitempty"`
-	HasNextPage      *bool                   `json:"has_next_page,omitempty"`
-	NextSearchAfter  *[]interface{}          `json:"next_search_after,omitempty"`
-	Page             *int                    `json:"page,omitempty"`
-	PageCount        *int                    `json:"page_count,omitempty"`
-	PerPage          *int                    `json:"per_page,omitempty"`
-	Records          *[]BasicCommunityMember `json:"records,omitempty"`
-	Sort             *string                 `json:"sort,omitempty"`
-	TotalRecordCount *int                    `json:"total_record_count,omitempty"`
+	Count            int                    `json:"count,omitempty,omitzero"`
+	HasNextPage      bool                   `json:"has_next_page,omitempty,omitzero"`
+	NextSearchAfter  []interface{}          `json:"next_search_after,omitempty,omitzero"`
+	Page             int                    `json:"page,omitempty,omitzero"`
+	PageCount        int                    `json:"page_count,omitempty,omitzero"`
+	PerPage          int                    `json:"per_page,omitempty,omitzero"`
+	Records          []BasicCommunityMember `json:"records,omitempty,omitzero"`
+	Sort             string                 `json:"sort,omitempty,omitzero"`
+	TotalRecordCount int                    `json:"total_record_count,omitempty,omitzero"`
 }
 
 // BasicPost The fields every kind of post carries.
 type BasicPost struct {
-	Action *struct {
-		CreatedAt *time.Time `json:"created_at,omitempty"`
-		Type      *string    `json:"type,omitempty"`
-		UserName  *string    `json:"user_name,omitempty"`
-	} `json:"action,omitempty"`
+	Action PostAction `json:"action,omitempty,omitzero"`
 
 	// Author A member as shown beside content they wrote or liked.
-	Author *SharedCommunityMember `json:"author,omitempty"`
-	Body   *struct {
-		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
-		AttachmentsArray *[]interface{}          `json:"attachments_array,omitempty"`
-		HTML             *string                 `json:"html,omitempty"`
-	} `json:"body,omitempty"`
-	BodyPlainText                   *string                  `json:"body_plain_text,omitempty"`
-	BodyPlainTextWithoutAttachments *string                  `json:"body_plain_text_without_attachments,omitempty"`
-	BookmarkID                      *int                     `json:"bookmark_id,omitempty"`
-	CardviewImage                   *string                  `json:"cardview_image,omitempty"`
-	CommentCount                    *int                     `json:"comment_count,omitempty"`
-	CoverImage                      *string                  `json:"cover_image,omitempty"`
-	CreatedAt                       *time.Time               `json:"created_at,omitempty"`
-	CustomHTML                      *string                  `json:"custom_html,omitempty"`
-	DisplayTitle                    *string                  `json:"display_title,omitempty"`
-	Editor                          *string                  `json:"editor,omitempty"`
-	FirstLikedBy                    *[]SharedCommunityMember `json:"first_liked_by,omitempty"`
-	FlaggedForApprovalAt            *time.Time               `json:"flagged_for_approval_at,omitempty"`
-	HideMetaInfo                    *bool                    `json:"hide_meta_info,omitempty"`
-	ID                              *int                     `json:"id,omitempty"`
-	IsCommentsClosed                *bool                    `json:"is_comments_closed,omitempty"`
-	IsCommentsEnabled               *bool                    `json:"is_comments_enabled,omitempty"`
-	IsLiked                         *bool                    `json:"is_liked,omitempty"`
-	IsLikingEnabled                 *bool                    `json:"is_liking_enabled,omitempty"`
-	IsPinnedAtTopOfSpace            *bool                    `json:"is_pinned_at_top_of_space,omitempty"`
-	IsTruncationDisabled            *bool                    `json:"is_truncation_disabled,omitempty"`
-	Name                            *string                  `json:"name,omitempty"`
-	Policies                        *struct {
-		CanDestroyPost   *bool `json:"can_destroy_post,omitempty"`
-		CanDuplicatePost *bool `json:"can_duplicate_post,omitempty"`
-		CanManagePost    *bool `json:"can_manage_post,omitempty"`
-		CanReportPost    *bool `json:"can_report_post,omitempty"`
-		CanUpdatePost    *bool `json:"can_update_post,omitempty"`
-	} `json:"policies,omitempty"`
-	PostFollowerID *int    `json:"post_follower_id,omitempty"`
-	PostType       *string `json:"post_type,omitempty"`
-	Slug           *string `json:"slug,omitempty"`
-	Space          *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	SpaceType  *string `json:"space_type,omitempty"`
-	Status     *string `json:"status,omitempty"`
-	TiptapBody *struct {
-		Attachments *[]interface{} `json:"attachments,omitempty"`
-		Body        *struct {
-			Content *[]map[string]interface{} `json:"content,omitempty"`
-			Type    *string                   `json:"type,omitempty"`
-		} `json:"body,omitempty"`
-		CircleIosFallbackText *string                  `json:"circle_ios_fallback_text,omitempty"`
-		CommunityMembers      *[]SharedCommunityMember `json:"community_members,omitempty"`
-		Entities              *[]interface{}           `json:"entities,omitempty"`
-		Format                *string                  `json:"format,omitempty"`
-		GroupMentions         *[]interface{}           `json:"group_mentions,omitempty"`
-		InlineAttachments     *[]interface{}           `json:"inline_attachments,omitempty"`
-		Polls                 *[]interface{}           `json:"polls,omitempty"`
-		SgidsToObjectMap      *map[string]interface{}  `json:"sgids_to_object_map,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	TopicFollowerID               *int       `json:"topic_follower_id,omitempty"`
-	Topics                        *[]Topic   `json:"topics,omitempty"`
-	UnresolvedFlaggedReportsCount *int       `json:"unresolved_flagged_reports_count,omitempty"`
-	UpdatedAt                     *time.Time `json:"updated_at,omitempty"`
-	URL                           *string    `json:"url,omitempty"`
-	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
+	Author                          SharedCommunityMember   `json:"author,omitempty,omitzero"`
+	Body                            PostBody                `json:"body,omitempty,omitzero"`
+	BodyPlainText                   string                  `json:"body_plain_text,omitempty,omitzero"`
+	BodyPlainTextWithoutAttachments string                  `json:"body_plain_text_without_attachments,omitempty,omitzero"`
+	BookmarkID                      int                     `json:"bookmark_id,omitempty,omitzero"`
+	CardviewImage                   string                  `json:"cardview_image,omitempty,omitzero"`
+	CommentCount                    int                     `json:"comment_count,omitempty,omitzero"`
+	CoverImage                      string                  `json:"cover_image,omitempty,omitzero"`
+	CreatedAt                       time.Time               `json:"created_at,omitempty,omitzero"`
+	CustomHTML                      string                  `json:"custom_html,omitempty,omitzero"`
+	DisplayTitle                    string                  `json:"display_title,omitempty,omitzero"`
+	Editor                          string                  `json:"editor,omitempty,omitzero"`
+	FirstLikedBy                    []SharedCommunityMember `json:"first_liked_by,omitempty,omitzero"`
+	FlaggedForApprovalAt            time.Time               `json:"flagged_for_approval_at,omitempty,omitzero"`
+	HideMetaInfo                    bool                    `json:"hide_meta_info,omitempty,omitzero"`
+	ID                              int                     `json:"id,omitempty,omitzero"`
+	IsCommentsClosed                bool                    `json:"is_comments_closed,omitempty,omitzero"`
+	IsCommentsEnabled               bool                    `json:"is_comments_enabled,omitempty,omitzero"`
+	IsLiked                         bool                    `json:"is_liked,omitempty,omitzero"`
+	IsLikingEnabled                 bool                    `json:"is_liking_enabled,omitempty,omitzero"`
+	IsPinnedAtTopOfSpace            bool                    `json:"is_pinned_at_top_of_space,omitempty,omitzero"`
+	IsTruncationDisabled            bool                    `json:"is_truncation_disabled,omitempty,omitzero"`
+	Name                            string                  `json:"name,omitempty,omitzero"`
+	Policies                        PostPolicies            `json:"policies,omitempty,omitzero"`
+	PostFollowerID                  int                     `json:"post_follower_id,omitempty,omitzero"`
+	PostType                        string                  `json:"post_type,omitempty,omitzero"`
+	Slug                            string                  `json:"slug,omitempty,omitzero"`
+	Space                           PostSpace               `json:"space,omitempty,omitzero"`
+	SpaceType                       string                  `json:"space_type,omitempty,omitzero"`
+	Status                          string                  `json:"status,omitempty,omitzero"`
+	TiptapBody                      TiptapBody              `json:"tiptap_body,omitempty,omitzero"`
+	TopicFollowerID                 int                     `json:"topic_follower_id,omitempty,omitzero"`
+	Topics                          []Topic                 `json:"topics,omitempty,omitzero"`
+	UnresolvedFlaggedReportsCount   int                     `json:"unresolved_flagged_reports_count,omitempty,omitzero"`
+	UpdatedAt                       time.Time               `json:"updated_at,omitempty,omitzero"`
+	URL                             string                  `json:"url,omitempty,omitzero"`
+	UserLikesCount                  int                     `json:"user_likes_count,omitempty,omitzero"`
+}
+
+// PostAction defines model for BasicPost.action.
+type PostAction struct {
+	CreatedAt time.Time `json:"created_at,omitempty,omitzero"`
+	Type      string    `json:"type,omitempty,omitzero"`
+	UserName  string    `json:"user_name,omitempty,omitzero"`
+}
+
+// PostBody defines model for BasicPost.body.
+type PostBody struct {
+	Attachments      map[string]interface{} `json:"attachments,omitempty,omitzero"`
+	AttachmentsArray []interface{}          `json:"attachments_array,omitempty,omitzero"`
+	HTML             string                 `json:"html,omitempty,omitzero"`
+}
+
+// PostPolicies defines model for BasicPost.policies.
+type PostPolicies struct {
+	CanDestroyPost   bool `json:"can_destroy_post,omitempty,omitzero"`
+	CanDuplicatePost bool `json:"can_duplicate_post,omitempty,omitzero"`
+	CanManagePost    bool `json:"can_manage_post,omitempty,omitzero"`
+	CanReportPost    bool `json:"can_report_post,omitempty,omitzero"`
+	CanUpdatePost    bool `json:"can_update_post,omitempty,omitzero"`
 }
 
 // Bookmark A post or comment the member saved.
 type Bookmark struct {
-	BookmarkRecord *struct {
-		AttachmentCount *int `json:"attachment_count,omitempty"`
-		Author          *struct {
-			AvatarURL         *string `json:"avatar_url,omitempty"`
-			CommunityMemberID *int    `json:"community_member_id,omitempty"`
-			Name              *string `json:"name,omitempty"`
-		} `json:"author,omitempty"`
-		Body      *string    `json:"body,omitempty"`
-		CreatedAt *time.Time `json:"created_at,omitempty"`
-		ID        *int       `json:"id,omitempty"`
-		Name      *string    `json:"name,omitempty"`
-		Slug      *string    `json:"slug,omitempty"`
-		Space     *struct {
-			CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-			CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-			Emoji              *string `json:"emoji,omitempty"`
-			ID                 *int    `json:"id,omitempty"`
-			Name               *string `json:"name,omitempty"`
-			Slug               *string `json:"slug,omitempty"`
-		} `json:"space,omitempty"`
-		URL *string `json:"url,omitempty"`
-	} `json:"bookmark_record,omitempty"`
-	BookmarkableType  *string    `json:"bookmarkable_type,omitempty"`
-	CommunityID       *int       `json:"community_id,omitempty"`
-	CommunityMemberID *int       `json:"community_member_id,omitempty"`
-	CreatedAt         *time.Time `json:"created_at,omitempty"`
-	ID                *int       `json:"id,omitempty"`
-	IsDeleted         *bool      `json:"is_deleted,omitempty"`
-	RecordID          *int       `json:"record_id,omitempty"`
+	BookmarkRecord    BookmarkRecord `json:"bookmark_record,omitempty,omitzero"`
+	BookmarkableType  string         `json:"bookmarkable_type,omitempty,omitzero"`
+	CommunityID       int            `json:"community_id,omitempty,omitzero"`
+	CommunityMemberID int            `json:"community_member_id,omitempty,omitzero"`
+	CreatedAt         time.Time      `json:"created_at,omitempty,omitzero"`
+	ID                int            `json:"id,omitempty,omitzero"`
+	IsDeleted         bool           `json:"is_deleted,omitempty,omitzero"`
+	RecordID          int            `json:"record_id,omitempty,omitzero"`
+}
+
+// BookmarkRecord defines model for Bookmark.bookmark_record.
+type BookmarkRecord struct {
+	AttachmentCount int           `json:"attachment_count,omitempty,omitzero"`
+	Author          AuthorSummary `json:"author,omitempty,omitzero"`
+	Body            string        `json:"body,omitempty,omitzero"`
+	CreatedAt       time.Time     `json:"created_at,omitempty,omitzero"`
+	ID              int           `json:"id,omitempty,omitzero"`
+	Name            string        `json:"name,omitempty,omitzero"`
+	Slug            string        `json:"slug,omitempty,omitzero"`
+	Space           PostSpace     `json:"space,omitempty,omitzero"`
+	URL             string        `json:"url,omitempty,omitzero"`
 }
 
 // Bookmarks One page of the member's bookmarks.
 type Bookmarks struct {
-	Count       *int        `json:"count,omitempty"`
-	HasNextPage *bool       `json:"has_next_page,omitempty"`
-	Page        *int        `json:"page,omitempty"`
-	PageCount   *int        `json:"page_count,omitempty"`
-	PerPage     *int        `json:"per_page,omitempty"`
-	Records     *[]Bookmark `json:"records,omitempty"`
+	Count       int        `json:"count,omitempty,omitzero"`
+	HasNextPage bool       `json:"has_next_page,omitempty,omitzero"`
+	Page        int        `json:"page,omitempty,omitzero"`
+	PageCount   int        `json:"page_count,omitempty,omitzero"`
+	PerPage     int        `json:"per_page,omitempty,omitzero"`
+	Records     []Bookmark `json:"records,omitempty,omitzero"`
 }
 
 // ChatMessageAccepted Receipt for a chat message queued for delivery.
 type ChatMessageAccepted struct {
-	CreationUUID    *string    `json:"creation_uuid,omitempty"`
-	ParentMessageID *int       `json:"parent_message_id,omitempty"`
-	SentAt          *time.Time `json:"sent_at,omitempty"`
+	CreationUUID    string    `json:"creation_uuid,omitempty,omitzero"`
+	ParentMessageID int       `json:"parent_message_id,omitempty,omitzero"`
+	SentAt          time.Time `json:"sent_at,omitempty,omitzero"`
 }
 
 // ChatRoom A direct or group chat and the member's state in it.
 type ChatRoom struct {
-	ChatRoom *struct {
-		ChatRoomDescription       *string `json:"chat_room_description,omitempty"`
-		ChatRoomKind              *string `json:"chat_room_kind,omitempty"`
-		ChatRoomName              *string `json:"chat_room_name,omitempty"`
-		ChatRoomParticipantsCount *int    `json:"chat_room_participants_count,omitempty"`
-		ChatRoomShowHistory       *bool   `json:"chat_room_show_history,omitempty"`
-		CurrentParticipant        *struct {
-			Admin             *bool      `json:"admin,omitempty"`
-			Archived          *bool      `json:"archived,omitempty"`
-			AvatarURL         *string    `json:"avatar_url,omitempty"`
-			Bio               *string    `json:"bio,omitempty"`
-			CanSendMessage    *bool      `json:"can_send_message,omitempty"`
-			CommunityAdmin    *bool      `json:"community_admin,omitempty"`
-			CommunityMemberID *int       `json:"community_member_id,omitempty"`
-			DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-			Email             *string    `json:"email,omitempty"`
-			Headline          *string    `json:"headline,omitempty"`
-			ID                *int       `json:"id,omitempty"`
-			LastSeenText      *string    `json:"last_seen_text,omitempty"`
-			Location          *string    `json:"location,omitempty"`
-			Moderator         *bool      `json:"moderator,omitempty"`
-			Muted             *bool      `json:"muted,omitempty"`
-			Name              *string    `json:"name,omitempty"`
-			UserID            *int       `json:"user_id,omitempty"`
-			UserPublicUID     *string    `json:"user_public_uid,omitempty"`
-		} `json:"current_participant,omitempty"`
-		FirstUnreadMessageID *int    `json:"first_unread_message_id,omitempty"`
-		ID                   *int    `json:"id,omitempty"`
-		Identifier           *string `json:"identifier,omitempty"`
-		LastMessage          *struct {
-			Body                  *string       `json:"body,omitempty"`
-			BookmarkID            *int          `json:"bookmark_id,omitempty"`
-			ChatRoomParticipantID *int          `json:"chat_room_participant_id,omitempty"`
-			ChatRoomUUID          *string       `json:"chat_room_uuid,omitempty"`
-			CreatedAt             *time.Time    `json:"created_at,omitempty"`
-			EditedAt              *time.Time    `json:"edited_at,omitempty"`
-			ID                    *int          `json:"id,omitempty"`
-			ParentMessageID       *int          `json:"parent_message_id,omitempty"`
-			RichTextBody          *RichTextBody `json:"rich_text_body,omitempty"`
-		} `json:"last_message,omitempty"`
-		OtherParticipantsPreview *[]struct {
-			Admin             *bool      `json:"admin,omitempty"`
-			Archived          *bool      `json:"archived,omitempty"`
-			AvatarURL         *string    `json:"avatar_url,omitempty"`
-			Bio               *string    `json:"bio,omitempty"`
-			CanSendMessage    *bool      `json:"can_send_message,omitempty"`
-			CommunityAdmin    *bool      `json:"community_admin,omitempty"`
-			CommunityMemberID *int       `json:"community_member_id,omitempty"`
-			DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-			Email             *string    `json:"email,omitempty"`
-			Headline          *string    `json:"headline,omitempty"`
-			ID                *int       `json:"id,omitempty"`
-			LastSeenText      *string    `json:"last_seen_text,omitempty"`
-			Location          *string    `json:"location,omitempty"`
-			Moderator         *bool      `json:"moderator,omitempty"`
-			Muted             *bool      `json:"muted,omitempty"`
-			Name              *string    `json:"name,omitempty"`
-			Status            *string    `json:"status,omitempty"`
-			UserID            *int       `json:"user_id,omitempty"`
-			UserPublicUID     *string    `json:"user_public_uid,omitempty"`
-		} `json:"other_participants_preview,omitempty"`
-		UnreadMessagesCount *int    `json:"unread_messages_count,omitempty"`
-		UUID                *string `json:"uuid,omitempty"`
-	} `json:"chat_room,omitempty"`
+	ChatRoom ChatRoomDetails `json:"chat_room,omitempty,omitzero"`
+}
+
+// ChatRoomCurrentParticipant defines model for ChatRoom.chat_room.current_participant.
+type ChatRoomCurrentParticipant struct {
+	Admin             bool      `json:"admin,omitempty,omitzero"`
+	Archived          bool      `json:"archived,omitempty,omitzero"`
+	AvatarURL         string    `json:"avatar_url,omitempty,omitzero"`
+	Bio               string    `json:"bio,omitempty,omitzero"`
+	CanSendMessage    bool      `json:"can_send_message,omitempty,omitzero"`
+	CommunityAdmin    bool      `json:"community_admin,omitempty,omitzero"`
+	CommunityMemberID int       `json:"community_member_id,omitempty,omitzero"`
+	DeletedAt         time.Time `json:"deleted_at,omitempty,omitzero"`
+	Email             string    `json:"email,omitempty,omitzero"`
+	Headline          string    `json:"headline,omitempty,omitzero"`
+	ID                int       `json:"id,omitempty,omitzero"`
+	LastSeenText      string    `json:"last_seen_text,omitempty,omitzero"`
+	Location          string    `json:"location,omitempty,omitzero"`
+	Moderator         bool      `json:"moderator,omitempty,omitzero"`
+	Muted             bool      `json:"muted,omitempty,omitzero"`
+	Name              string    `json:"name,omitempty,omitzero"`
+	UserID            int       `json:"user_id,omitempty,omitzero"`
+	UserPublicUID     string    `json:"user_public_uid,omitempty,omitzero"`
+}
+
+// ChatRoomLastMessage defines model for ChatRoom.chat_room.last_message.
+type ChatRoomLastMessage struct {
+	Body                  string       `json:"body,omitempty,omitzero"`
+	BookmarkID            int          `json:"bookmark_id,omitempty,omitzero"`
+	ChatRoomParticipantID int          `json:"chat_room_participant_id,omitempty,omitzero"`
+	ChatRoomUUID          string       `json:"chat_room_uuid,omitempty,omitzero"`
+	CreatedAt             time.Time    `json:"created_at,omitempty,omitzero"`
+	EditedAt              time.Time    `json:"edited_at,omitempty,omitzero"`
+	ID                    int          `json:"id,omitempty,omitzero"`
+	ParentMessageID       int          `json:"parent_message_id,omitempty,omitzero"`
+	RichTextBody          RichTextBody `json:"rich_text_body,omitempty,omitzero"`
+}
+
+// ChatRoomParticipantPreview defines model for ChatRoom.chat_room.other_participants_preview.
+type ChatRoomParticipantPreview struct {
+	Admin             bool      `json:"admin,omitempty,omitzero"`
+	Archived          bool      `json:"archived,omitempty,omitzero"`
+	AvatarURL         string    `json:"avatar_url,omitempty,omitzero"`
+	Bio               string    `json:"bio,omitempty,omitzero"`
+	CanSendMessage    bool      `json:"can_send_message,omitempty,omitzero"`
+	CommunityAdmin    bool      `json:"community_admin,omitempty,omitzero"`
+	CommunityMemberID int       `json:"community_member_id,omitempty,omitzero"`
+	DeletedAt         time.Time `json:"deleted_at,omitempty,omitzero"`
+	Email             string    `json:"email,omitempty,omitzero"`
+	Headline          string    `json:"headline,omitempty,omitzero"`
+	ID                int       `json:"id,omitempty,omitzero"`
+	LastSeenText      string    `json:"last_seen_text,omitempty,omitzero"`
+	Location          string    `json:"location,omitempty,omitzero"`
+	Moderator         bool      `json:"moderator,omitempty,omitzero"`
+	Muted             bool      `json:"muted,omitempty,omitzero"`
+	Name              string    `json:"name,omitempty,omitzero"`
+	Status            string    `json:"status,omitempty,omitzero"`
+	UserID            int       `json:"user_id,omitempty,omitzero"`
+	UserPublicUID     string    `json:"user_public_uid,omitempty,omitzero"`
+}
+
+// ChatRoomDetails defines model for ChatRoom.chat_room.
+type ChatRoomDetails struct {
+	ChatRoomDescription       string                       `json:"chat_room_description,omitempty,omitzero"`
+	ChatRoomKind              string                       `json:"chat_room_kind,omitempty,omitzero"`
+	ChatRoomName              string                       `json:"chat_room_name,omitempty,omitzero"`
+	ChatRoomParticipantsCount int                          `json:"chat_room_participants_count,omitempty,omitzero"`
+	ChatRoomShowHistory       bool                         `json:"chat_room_show_history,omitempty,omitzero"`
+	CurrentParticipant        ChatRoomCurrentParticipant   `json:"current_participant,omitempty,omitzero"`
+	FirstUnreadMessageID      int                          `json:"first_unread_message_id,omitempty,omitzero"`
+	ID                        int                          `json:"id,omitempty,omitzero"`
+	Identifier                string                       `json:"identifier,omitempty,omitzero"`
+	LastMessage               ChatRoomLastMessage          `json:"last_message,omitempty,omitzero"`
+	OtherParticipantsPreview  []ChatRoomParticipantPreview `json:"other_participants_preview,omitempty,omitzero"`
+	UnreadMessagesCount       int                          `json:"unread_messages_count,omitempty,omitzero"`
+	UUID                      string                       `json:"uuid,omitempty,omitzero"`
 }
 
 // ChatRoomMessage One message in a chat room.
 type ChatRoomMessage struct {
-	Body                      *string            `json:"body,omitempty"`
-	BookmarkID                *int               `json:"bookmark_id,omitempty"`
-	ChatRoomParticipantID     *int               `json:"chat_room_participant_id,omitempty"`
-	ChatRoomUUID              *string            `json:"chat_room_uuid,omitempty"`
-	ChatThreadID              *int               `json:"chat_thread_id,omitempty"`
-	CreatedAt                 *time.Time         `json:"created_at,omitempty"`
-	EditedAt                  *time.Time         `json:"edited_at,omitempty"`
-	EmbeddedChatMessageAccess *[]map[string]bool `json:"embedded_chat_message_access,omitempty"`
-	ID                        *int               `json:"id,omitempty"`
-	LastReplyAt               *time.Time         `json:"last_reply_at,omitempty"`
-	ParentMessageID           *int               `json:"parent_message_id,omitempty"`
-	Reactions                 *[]struct {
-		CommunityMemberIds *[]int  `json:"community_member_ids,omitempty"`
-		Count              *int    `json:"count,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-	} `json:"reactions,omitempty"`
-	RepliesCount *int          `json:"replies_count,omitempty"`
-	RichTextBody *RichTextBody `json:"rich_text_body,omitempty"`
-	Sender       *struct {
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		CommunityMemberID *int    `json:"community_member_id,omitempty"`
-		ID                *int    `json:"id,omitempty"`
-		Name              *string `json:"name,omitempty"`
-		UserPublicUID     *string `json:"user_public_uid,omitempty"`
-	} `json:"sender,omitempty"`
-	SentAt                    *time.Time `json:"sent_at,omitempty"`
-	ThreadParticipantsPreview *[]struct {
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		CommunityMemberID *int    `json:"community_member_id,omitempty"`
-		ID                *int    `json:"id,omitempty"`
-		Name              *string `json:"name,omitempty"`
-	} `json:"thread_participants_preview,omitempty"`
-	TotalThreadParticipantsCount *int `json:"total_thread_participants_count,omitempty"`
+	Body                         string                `json:"body,omitempty,omitzero"`
+	BookmarkID                   int                   `json:"bookmark_id,omitempty,omitzero"`
+	ChatRoomParticipantID        int                   `json:"chat_room_participant_id,omitempty,omitzero"`
+	ChatRoomUUID                 string                `json:"chat_room_uuid,omitempty,omitzero"`
+	ChatThreadID                 int                   `json:"chat_thread_id,omitempty,omitzero"`
+	CreatedAt                    time.Time             `json:"created_at,omitempty,omitzero"`
+	EditedAt                     time.Time             `json:"edited_at,omitempty,omitzero"`
+	EmbeddedChatMessageAccess    []map[string]bool     `json:"embedded_chat_message_access,omitempty,omitzero"`
+	ID                           int                   `json:"id,omitempty,omitzero"`
+	LastReplyAt                  time.Time             `json:"last_reply_at,omitempty,omitzero"`
+	ParentMessageID              int                   `json:"parent_message_id,omitempty,omitzero"`
+	Reactions                    []ChatMessageReaction `json:"reactions,omitempty,omitzero"`
+	RepliesCount                 int                   `json:"replies_count,omitempty,omitzero"`
+	RichTextBody                 RichTextBody          `json:"rich_text_body,omitempty,omitzero"`
+	Sender                       ChatMessageSender     `json:"sender,omitempty,omitzero"`
+	SentAt                       time.Time             `json:"sent_at,omitempty,omitzero"`
+	ThreadParticipantsPreview    []MemberPreview       `json:"thread_participants_preview,omitempty,omitzero"`
+	TotalThreadParticipantsCount int                   `json:"total_thread_participants_count,omitempty,omitzero"`
+}
+
+// ChatMessageReaction defines model for ChatRoomMessage.reactions.
+type ChatMessageReaction struct {
+	CommunityMemberIds []int  `json:"community_member_ids,omitempty,omitzero"`
+	Count              int    `json:"count,omitempty,omitzero"`
+	Emoji              string `json:"emoji,omitempty,omitzero"`
+}
+
+// ChatMessageSender defines model for ChatRoomMessage.sender.
+type ChatMessageSender struct {
+	AvatarURL         string `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID int    `json:"community_member_id,omitempty,omitzero"`
+	ID                int    `json:"id,omitempty,omitzero"`
+	Name              string `json:"name,omitempty,omitzero"`
+	UserPublicUID     string `json:"user_public_uid,omitempty,omitzero"`
 }
 
 // ChatRoomMessages Messages of a chat room around a given message, with cursors to read further.
 type ChatRoomMessages struct {
-	FirstID         *int               `json:"first_id,omitempty"`
-	HasNextPage     *bool              `json:"has_next_page,omitempty"`
-	HasPreviousPage *bool              `json:"has_previous_page,omitempty"`
-	ID              *int               `json:"id,omitempty"`
-	LastID          *int               `json:"last_id,omitempty"`
-	Records         *[]ChatRoomMessage `json:"records,omitempty"`
-	TotalCount      *int               `json:"total_count,omitempty"`
+	FirstID         int               `json:"first_id,omitempty,omitzero"`
+	HasNextPage     bool              `json:"has_next_page,omitempty,omitzero"`
+	HasPreviousPage bool              `json:"has_previous_page,omitempty,omitzero"`
+	ID              int               `json:"id,omitempty,omitzero"`
+	LastID          int               `json:"last_id,omitempty,omitzero"`
+	Records         []ChatRoomMessage `json:"records,omitempty,omitzero"`
+	TotalCount      int               `json:"total_count,omitempty,omitzero"`
 }
 
 // ChatRoomParticipant A member taking part in a chat room.
 type ChatRoomParticipant struct {
-	Admin             *bool      `json:"admin,omitempty"`
-	Archived          *bool      `json:"archived,omitempty"`
-	AvatarURL         *string    `json:"avatar_url,omitempty"`
-	Bio               *string    `json:"bio,omitempty"`
-	CommunityAdmin    *bool      `json:"community_admin,omitempty"`
-	CommunityMemberID *int       `json:"community_member_id,omitempty"`
-	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-	Email             *string    `json:"email,omitempty"`
-	Headline          *string    `json:"headline,omitempty"`
-	ID                *int       `json:"id,omitempty"`
-	LastSeenText      *string    `json:"last_seen_text,omitempty"`
-	Location          *string    `json:"location,omitempty"`
-	Moderator         *bool      `json:"moderator,omitempty"`
-	Muted             *bool      `json:"muted,omitempty"`
-	Name              *string    `json:"name,omitempty"`
-	Status            *string    `json:"status,omitempty"`
-	UserID            *int       `json:"user_id,omitempty"`
-	UserPublicUID     *string    `json:"user_public_uid,omitempty"`
+	Admin             bool      `json:"admin,omitempty,omitzero"`
+	Archived          bool      `json:"archived,omitempty,omitzero"`
+	AvatarURL         string    `json:"avatar_url,omitempty,omitzero"`
+	Bio               string    `json:"bio,omitempty,omitzero"`
+	CommunityAdmin    bool      `json:"community_admin,omitempty,omitzero"`
+	CommunityMemberID int       `json:"community_member_id,omitempty,omitzero"`
+	DeletedAt         time.Time `json:"deleted_at,omitempty,omitzero"`
+	Email             string    `json:"email,omitempty,omitzero"`
+	Headline          string    `json:"headline,omitempty,omitzero"`
+	ID                int       `json:"id,omitempty,omitzero"`
+	LastSeenText      string    `json:"last_seen_text,omitempty,omitzero"`
+	Location          string    `json:"location,omitempty,omitzero"`
+	Moderator         bool      `json:"moderator,omitempty,omitzero"`
+	Muted             bool      `json:"muted,omitempty,omitzero"`
+	Name              string    `json:"name,omitempty,omitzero"`
+	Status            string    `json:"status,omitempty,omitzero"`
+	UserID            int       `json:"user_id,omitempty,omitzero"`
+	UserPublicUID     string    `json:"user_public_uid,omitempty,omitzero"`
 }
 
 // ChatRoomParticipants One page of the participants of a chat room.
 type ChatRoomParticipants struct {
-	Count       *int                   `json:"count,omitempty"`
-	HasNextPage *bool                  `json:"has_next_page,omitempty"`
-	Page        *int                   `json:"page,omitempty"`
-	PageCount   *int                   `json:"page_count,omitempty"`
-	PerPage     *int                   `json:"per_page,omitempty"`
-	Records     *[]ChatRoomParticipant `json:"records,omitempty"`
+	Count       int                   `json:"count,omitempty,omitzero"`
+	HasNextPage bool                  `json:"has_next_page,omitempty,omitzero"`
+	Page        int                   `json:"page,omitempty,omitzero"`
+	PageCount   int                   `json:"page_count,omitempty,omitzero"`
+	PerPage     int                   `json:"per_page,omitempty,omitzero"`
+	Records     []ChatRoomParticipant `json:"records,omitempty,omitzero"`
 }
 
 // ChatRooms One page of the member's chat rooms.
 type ChatRooms struct {
-	Count       *int                    `json:"count,omitempty"`
-	HasNextPage *bool                   `json:"has_next_page,omitempty"`
-	Meta        *map[string]interface{} `json:"meta,omitempty"`
-	Page        *int                    `json:"page,omitempty"`
-	PageCount   *int                    `json:"page_count,omitempty"`
-	PerPage     *int                    `json:"per_page,omitempty"`
-	Records     *[]ChatRoom             `json:"records,omitempty"`
+	Count       int                    `json:"count,omitempty,omitzero"`
+	HasNextPage bool                   `json:"has_next_page,omitempty,omitzero"`
+	Meta        map[string]interface{} `json:"meta,omitempty,omitzero"`
+	Page        int                    `json:"page,omitempty,omitzero"`
+	PageCount   int                    `json:"page_count,omitempty,omitzero"`
+	PerPage     int                    `json:"per_page,omitempty,omitzero"`
+	Records     []ChatRoom             `json:"records,omitempty,omitzero"`
 }
 
 // ChatThread A thread of replies to one chat message.
 type ChatThread struct {
-	ChatRoom *struct {
-		EmbeddedSpace *struct {
-			CustomEmoji    *string `json:"custom_emoji,omitempty"`
-			Emoji          *string `json:"emoji,omitempty"`
-			Host           *string `json:"host,omitempty"`
-			ID             *int    `json:"id,omitempty"`
-			IncludeDefault *bool   `json:"include_default,omitempty"`
-			Slug           *string `json:"slug,omitempty"`
-		} `json:"embedded_space,omitempty"`
-		Kind   *string `json:"kind,omitempty"`
-		Lesson *struct {
-			CoursesSectionID *int    `json:"courses_section_id,omitempty"`
-			ID               *int    `json:"id,omitempty"`
-			Name             *string `json:"name,omitempty"`
-		} `json:"lesson,omitempty"`
-		Name *string `json:"name,omitempty"`
-	} `json:"chat_room,omitempty"`
-	ID *int `json:"id,omitempty"`
+	ChatRoom ChatThreadRoom `json:"chat_room,omitempty,omitzero"`
+	ID       int            `json:"id,omitempty,omitzero"`
 
 	// ParentMessage One message in a chat room.
-	ParentMessage *ChatRoomMessage   `json:"parent_message,omitempty"`
-	Replies       *[]ChatRoomMessage `json:"replies,omitempty"`
+	ParentMessage ChatRoomMessage   `json:"parent_message,omitempty,omitzero"`
+	Replies       []ChatRoomMessage `json:"replies,omitempty,omitzero"`
+}
+
+// ChatThreadSpace defines model for ChatThread.chat_room.embedded_space.
+type ChatThreadSpace struct {
+	CustomEmoji    string `json:"custom_emoji,omitempty,omitzero"`
+	Emoji          string `json:"emoji,omitempty,omitzero"`
+	Host           string `json:"host,omitempty,omitzero"`
+	ID             int    `json:"id,omitempty,omitzero"`
+	IncludeDefault bool   `json:"include_default,omitempty,omitzero"`
+	Slug           string `json:"slug,omitempty,omitzero"`
+}
+
+// ChatThreadLesson defines model for ChatThread.chat_room.lesson.
+type ChatThreadLesson struct {
+	CoursesSectionID int    `json:"courses_section_id,omitempty,omitzero"`
+	ID               int    `json:"id,omitempty,omitzero"`
+	Name             string `json:"name,omitempty,omitzero"`
+}
+
+// ChatThreadRoom defines model for ChatThread.chat_room.
+type ChatThreadRoom struct {
+	EmbeddedSpace ChatThreadSpace  `json:"embedded_space,omitempty,omitzero"`
+	Kind          string           `json:"kind,omitempty,omitzero"`
+	Lesson        ChatThreadLesson `json:"lesson,omitempty,omitzero"`
+	Name          string           `json:"name,omitempty,omitzero"`
 }
 
 // ChatThreads One page of chat threads.
 type ChatThreads struct {
-	Count       *int          `json:"count,omitempty"`
-	HasNextPage *bool         `json:"has_next_page,omitempty"`
-	Page        *int          `json:"page,omitempty"`
-	PageCount   *int          `json:"page_count,omitempty"`
-	PerPage     *int          `json:"per_page,omitempty"`
-	Records     *[]ChatThread `json:"records,omitempty"`
+	Count       int          `json:"count,omitempty,omitzero"`
+	HasNextPage bool         `json:"has_next_page,omitempty,omitzero"`
+	Page        int          `json:"page,omitempty,omitzero"`
+	PageCount   int          `json:"page_count,omitempty,omitzero"`
+	PerPage     int          `json:"per_page,omitempty,omitzero"`
+	Records     []ChatThread `json:"records,omitempty,omitzero"`
 }
 
 // Comment A comment on a post, or a reply to a comment.
 type Comment struct {
 	// Author A member as shown beside content they wrote or liked.
-	Author *SharedCommunityMember `json:"author,omitempty"`
-	Body   *struct {
-		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
-		AttachmentsArray *[]interface{}          `json:"attachments_array,omitempty"`
-		HTML             *string                 `json:"html,omitempty"`
-	} `json:"body,omitempty"`
-	BodyText             *string        `json:"body_text,omitempty"`
-	BookmarkID           *int           `json:"bookmark_id,omitempty"`
-	CommunityMemberID    *int           `json:"community_member_id,omitempty"`
-	CreatedAt            *time.Time     `json:"created_at,omitempty"`
-	Editor               *CommentEditor `json:"editor,omitempty"`
-	FlaggedForApprovalAt *time.Time     `json:"flagged_for_approval_at,omitempty"`
-	ID                   *int           `json:"id,omitempty"`
-	IsLiked              *bool          `json:"is_liked,omitempty"`
-	ParentCommentID      *int           `json:"parent_comment_id,omitempty"`
-	Policies             *struct {
-		CanBookmark *bool `json:"can_bookmark,omitempty"`
-		CanDestroy  *bool `json:"can_destroy,omitempty"`
-		CanEdit     *bool `json:"can_edit,omitempty"`
-		CanManage   *bool `json:"can_manage,omitempty"`
-		CanReport   *bool `json:"can_report,omitempty"`
-	} `json:"policies,omitempty"`
-	PostID       *int       `json:"post_id,omitempty"`
-	PostName     *string    `json:"post_name,omitempty"`
-	RemovedAt    *time.Time `json:"removed_at,omitempty"`
-	Replies      *[]Comment `json:"replies,omitempty"`
-	RepliesCount *int       `json:"replies_count,omitempty"`
-	SpaceID      *int       `json:"space_id,omitempty"`
-	TiptapBody   *struct {
-		Attachments *[]interface{} `json:"attachments,omitempty"`
-		Body        *struct {
-			Content *[]map[string]interface{} `json:"content,omitempty"`
-			Type    *string                   `json:"type,omitempty"`
-		} `json:"body,omitempty"`
-		CircleIosFallbackText *string                  `json:"circle_ios_fallback_text,omitempty"`
-		CommunityMembers      *[]SharedCommunityMember `json:"community_members,omitempty"`
-		Entities              *[]interface{}           `json:"entities,omitempty"`
-		Format                *string                  `json:"format,omitempty"`
-		GroupMentions         *[]interface{}           `json:"group_mentions,omitempty"`
-		InlineAttachments     *[]interface{}           `json:"inline_attachments,omitempty"`
-		Polls                 *[]interface{}           `json:"polls,omitempty"`
-		SgidsToObjectMap      *map[string]interface{}  `json:"sgids_to_object_map,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	TopicID                       *int       `json:"topic_id,omitempty"`
-	UnresolvedFlaggedReportsCount *int       `json:"unresolved_flagged_reports_count,omitempty"`
-	UpdatedAt                     *time.Time `json:"updated_at,omitempty"`
-	UserID                        *int       `json:"user_id,omitempty"`
-	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
+	Author                        SharedCommunityMember `json:"author,omitempty,omitzero"`
+	Body                          CommentBody           `json:"body,omitempty,omitzero"`
+	BodyText                      string                `json:"body_text,omitempty,omitzero"`
+	BookmarkID                    int                   `json:"bookmark_id,omitempty,omitzero"`
+	CommunityMemberID             int                   `json:"community_member_id,omitempty,omitzero"`
+	CreatedAt                     time.Time             `json:"created_at,omitempty,omitzero"`
+	Editor                        CommentEditor         `json:"editor,omitempty,omitzero"`
+	FlaggedForApprovalAt          time.Time             `json:"flagged_for_approval_at,omitempty,omitzero"`
+	ID                            int                   `json:"id,omitempty,omitzero"`
+	IsLiked                       bool                  `json:"is_liked,omitempty,omitzero"`
+	ParentCommentID               int                   `json:"parent_comment_id,omitempty,omitzero"`
+	Policies                      CommentPolicies       `json:"policies,omitempty,omitzero"`
+	PostID                        int                   `json:"post_id,omitempty,omitzero"`
+	PostName                      string                `json:"post_name,omitempty,omitzero"`
+	RemovedAt                     time.Time             `json:"removed_at,omitempty,omitzero"`
+	Replies                       []Comment             `json:"replies,omitempty,omitzero"`
+	RepliesCount                  int                   `json:"replies_count,omitempty,omitzero"`
+	SpaceID                       int                   `json:"space_id,omitempty,omitzero"`
+	TiptapBody                    TiptapBody            `json:"tiptap_body,omitempty,omitzero"`
+	TopicID                       int                   `json:"topic_id,omitempty,omitzero"`
+	UnresolvedFlaggedReportsCount int                   `json:"unresolved_flagged_reports_count,omitempty,omitzero"`
+	UpdatedAt                     time.Time             `json:"updated_at,omitempty,omitzero"`
+	UserID                        int                   `json:"user_id,omitempty,omitzero"`
+	UserLikesCount                int                   `json:"user_likes_count,omitempty,omitzero"`
+}
+
+// CommentBody defines model for Comment.body.
+type CommentBody struct {
+	Attachments      map[string]interface{} `json:"attachments,omitempty,omitzero"`
+	AttachmentsArray []interface{}          `json:"attachments_array,omitempty,omitzero"`
+	HTML             string                 `json:"html,omitempty,omitzero"`
 }
 
 // CommentEditor defines model for Comment.Editor.
 type CommentEditor string
 
+// CommentPolicies defines model for Comment.policies.
+type CommentPolicies struct {
+	CanBookmark bool `json:"can_bookmark,omitempty,omitzero"`
+	CanDestroy  bool `json:"can_destroy,omitempty,omitzero"`
+	CanEdit     bool `json:"can_edit,omitempty,omitzero"`
+	CanManage   bool `json:"can_manage,omitempty,omitzero"`
+	CanReport   bool `json:"can_report,omitempty,omitzero"`
+}
+
+// CommentInput defines model for CommentInput.
+type CommentInput struct {
+	Body       string          `json:"body,omitempty,omitzero"`
+	TiptapBody TiptapBodyInput `json:"tiptap_body,omitempty,omitzero"`
+}
+
+// CommentUpdate defines model for CommentUpdate.
+type CommentUpdate struct {
+	Body       *string         `json:"body,omitempty"`
+	TiptapBody TiptapBodyInput `json:"tiptap_body,omitempty,omitzero"`
+}
+
 // Comments One page of comments or replies.
 type Comments struct {
-	Count       *int       `json:"count,omitempty"`
-	HasNextPage *bool      `json:"has_next_page,omitempty"`
-	Page        *int       `json:"page,omitempty"`
-	PageCount   *int       `json:"page_count,omitempty"`
-	PerPage     *int       `json:"per_page,omitempty"`
-	Records     *[]Comment `json:"records,omitempty"`
-	Sort        *string    `json:"sort,omitempty"`
+	Count       int       `json:"count,omitempty,omitzero"`
+	HasNextPage bool      `json:"has_next_page,omitempty,omitzero"`
+	Page        int       `json:"page,omitempty,omitzero"`
+	PageCount   int       `json:"page_count,omitempty,omitzero"`
+	PerPage     int       `json:"per_page,omitempty,omitzero"`
+	Records     []Comment `json:"records,omitempty,omitzero"`
+	Sort        string    `json:"sort,omitempty,omitzero"`
 }
 
 // CommunityEvents One page of the community's events.
 type CommunityEvents struct {
-	Count       *int         `json:"count,omitempty"`
-	HasNextPage *bool        `json:"has_next_page,omitempty"`
-	Page        *int         `json:"page,omitempty"`
-	PageCount   *int         `json:"page_count,omitempty"`
-	PerPage     *int         `json:"per_page,omitempty"`
-	Records     *[]EventPost `json:"records,omitempty"`
-	Sort        *string      `json:"sort,omitempty"`
+	Count       int         `json:"count,omitempty,omitzero"`
+	HasNextPage bool        `json:"has_next_page,omitempty,omitzero"`
+	Page        int         `json:"page,omitempty,omitzero"`
+	PageCount   int         `json:"page_count,omitempty,omitzero"`
+	PerPage     int         `json:"per_page,omitempty,omitzero"`
+	Records     []EventPost `json:"records,omitempty,omitzero"`
+	Sort        string      `json:"sort,omitempty,omitzero"`
 }
 
 // CommunityLinks The links the community shows in its navigation.
-type CommunityLinks = []struct {
-	CommunityID *int       `json:"community_id,omitempty"`
-	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	ID          *int       `json:"id,omitempty"`
-	Name        *string    `json:"name,omitempty"`
-	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
-	URL         *string    `json:"url,omitempty"`
+type CommunityLinks = []CommunityLink
+
+// CommunityLink defines model for CommunityLinks.
+type CommunityLink struct {
+	CommunityID int       `json:"community_id,omitempty,omitzero"`
+	CreatedAt   time.Time `json:"created_at,omitempty,omitzero"`
+	ID          int       `json:"id,omitempty,omitzero"`
+	Name        string    `json:"name,omitempty,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitempty,omitzero"`
+	URL         string    `json:"url,omitempty,omitzero"`
 }
 
 // CookiesDestroyed Answer to clearing the session cookies.
 type CookiesDestroyed struct {
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
 }
 
 // CookiesGenerated Answer to setting the session cookies.
 type CookiesGenerated struct {
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
 }
 
 // CurrentCommunityMember The signed-in member, with settings only they can see.
 type CurrentCommunityMember struct {
-	Active         *bool   `json:"active,omitempty"`
-	AvatarURL      *string `json:"avatar_url,omitempty"`
-	Bio            *string `json:"bio,omitempty"`
-	BookmarksCount *int    `json:"bookmarks_count,omitempty"`
-	CommentsCount  *int    `json:"comments_count,omitempty"`
-	DefaultSpaceID *int    `json:"default_space_id,omitempty"`
-	Features       *struct {
-		CanCreateLiveStreams            *bool `json:"can_create_live_streams,omitempty"`
-		ChatReactionsEnabled            *bool `json:"chat_reactions_enabled,omitempty"`
-		DisplayHomePage                 *bool `json:"display_home_page,omitempty"`
-		MessagingEnabled                *bool `json:"messaging_enabled,omitempty"`
-		ProfileFieldsFeatureFlagEnabled *bool `json:"profile_fields_feature_flag_enabled,omitempty"`
-		TiptapWebviewEditorEnabled      *bool `json:"tiptap_webview_editor_enabled,omitempty"`
-		VoiceMessagesEnabled            *bool `json:"voice_messages_enabled,omitempty"`
-	} `json:"features,omitempty"`
-	Headline         *string `json:"headline,omitempty"`
-	ID               *int    `json:"id,omitempty"`
-	LargeAvatarURL   *string `json:"large_avatar_url,omitempty"`
-	LiveStreamLimits *struct {
-		LiveRoomParticipantsCapacity   *int `json:"live_room_participants_capacity,omitempty"`
-		LiveStreamMaxHostCapacity      *int `json:"live_stream_max_host_capacity,omitempty"`
-		LiveStreamMaxSpectatorCapacity *int `json:"live_stream_max_spectator_capacity,omitempty"`
-		LiveStreamMonthlyStreamHours   *int `json:"live_stream_monthly_stream_hours,omitempty"`
-		LiveStreamRecordingHours       *int `json:"live_stream_recording_hours,omitempty"`
-	} `json:"live_stream_limits,omitempty"`
-	MemberTags *[]struct {
-		Color               *string   `json:"color,omitempty"`
-		CustomEmojiDarkURL  *string   `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL      *string   `json:"custom_emoji_url,omitempty"`
-		DisplayFormat       *string   `json:"display_format,omitempty"`
-		DisplayLocations    *[]string `json:"display_locations,omitempty"`
-		Emoji               *string   `json:"emoji,omitempty"`
-		ID                  *int      `json:"id,omitempty"`
-		IsBackgroundEnabled *bool     `json:"is_background_enabled,omitempty"`
-		IsPublic            *bool     `json:"is_public,omitempty"`
-		Name                *string   `json:"name,omitempty"`
-		TextColor           *string   `json:"text_color,omitempty"`
-	} `json:"member_tags,omitempty"`
-	MobileHomeSegments *[]struct {
-		ID   *int    `json:"id,omitempty"`
-		Kind *string `json:"kind,omitempty"`
-		Name *string `json:"name,omitempty"`
-	} `json:"mobile_home_segments,omitempty"`
-	Name          *string `json:"name,omitempty"`
-	PostsCount    *int    `json:"posts_count,omitempty"`
-	ProfileFields *struct {
-		NotVisible *[]ProfileFieldDetails `json:"not_visible,omitempty"`
-		Visible    *[]ProfileFieldDetails `json:"visible,omitempty"`
-	} `json:"profile_fields,omitempty"`
-	ProfileInfo *struct {
-		FacebookURL  *string `json:"facebook_url,omitempty"`
-		InstagramURL *string `json:"instagram_url,omitempty"`
-		LinkedinURL  *string `json:"linkedin_url,omitempty"`
-		Location     *string `json:"location,omitempty"`
-		TwitterURL   *string `json:"twitter_url,omitempty"`
-		Website      *string `json:"website,omitempty"`
-	} `json:"profile_info,omitempty"`
-	PublicUID *string `json:"public_uid,omitempty"`
-	Roles     *struct {
-		Admin     *bool `json:"admin,omitempty"`
-		Moderator *bool `json:"moderator,omitempty"`
-	} `json:"roles,omitempty"`
-	SpacesCount *int `json:"spaces_count,omitempty"`
-	UserID      *int `json:"user_id,omitempty"`
+	Active             bool                                      `json:"active,omitempty,omitzero"`
+	AvatarURL          string                                    `json:"avatar_url,omitempty,omitzero"`
+	Bio                string                                    `json:"bio,omitempty,omitzero"`
+	BookmarksCount     int                                       `json:"bookmarks_count,omitempty,omitzero"`
+	CommentsCount      int                                       `json:"comments_count,omitempty,omitzero"`
+	DefaultSpaceID     int                                       `json:"default_space_id,omitempty,omitzero"`
+	Features           CurrentCommunityMemberFeatures            `json:"features,omitempty,omitzero"`
+	Headline           string                                    `json:"headline,omitempty,omitzero"`
+	ID                 int                                       `json:"id,omitempty,omitzero"`
+	LargeAvatarURL     string                                    `json:"large_avatar_url,omitempty,omitzero"`
+	LiveStreamLimits   CurrentCommunityMemberLiveStreamLimits    `json:"live_stream_limits,omitempty,omitzero"`
+	MemberTags         []CurrentCommunityMemberMemberTag         `json:"member_tags,omitempty,omitzero"`
+	MobileHomeSegments []CurrentCommunityMemberMobileHomeSegment `json:"mobile_home_segments,omitempty,omitzero"`
+	Name               string                                    `json:"name,omitempty,omitzero"`
+	PostsCount         int                                       `json:"posts_count,omitempty,omitzero"`
+	ProfileFields      MemberProfileFields                       `json:"profile_fields,omitempty,omitzero"`
+	ProfileInfo        CurrentCommunityMemberProfileInfo         `json:"profile_info,omitempty,omitzero"`
+	PublicUID          string                                    `json:"public_uid,omitempty,omitzero"`
+	Roles              MemberRoles                               `json:"roles,omitempty,omitzero"`
+	SpacesCount        int                                       `json:"spaces_count,omitempty,omitzero"`
+	UserID             int                                       `json:"user_id,omitempty,omitzero"`
+}
+
+// CurrentCommunityMemberFeatures defines model for CurrentCommunityMember.features.
+type CurrentCommunityMemberFeatures struct {
+	CanCreateLiveStreams            bool `json:"can_create_live_streams,omitempty,omitzero"`
+	ChatReactionsEnabled            bool `json:"chat_reactions_enabled,omitempty,omitzero"`
+	DisplayHomePage                 bool `json:"display_home_page,omitempty,omitzero"`
+	MessagingEnabled                bool `json:"messaging_enabled,omitempty,omitzero"`
+	ProfileFieldsFeatureFlagEnabled bool `json:"profile_fields_feature_flag_enabled,omitempty,omitzero"`
+	TiptapWebviewEditorEnabled      bool `json:"tiptap_webview_editor_enabled,omitempty,omitzero"`
+	VoiceMessagesEnabled            bool `json:"voice_messages_enabled,omitempty,omitzero"`
+}
+
+// CurrentCommunityMemberLiveStreamLimits defines model for CurrentCommunityMember.live_stream_limits.
+type CurrentCommunityMemberLiveStreamLimits struct {
+	LiveRoomParticipantsCapacity   int `json:"live_room_participants_capacity,omitempty,omitzero"`
+	LiveStreamMaxHostCapacity      int `json:"live_stream_max_host_capacity,omitempty,omitzero"`
+	LiveStreamMaxSpectatorCapacity int `json:"live_stream_max_spectator_capacity,omitempty,omitzero"`
+	LiveStreamMonthlyStreamHours   int `json:"live_stream_monthly_stream_hours,omitempty,omitzero"`
+	LiveStreamRecordingHours       int `json:"live_stream_recording_hours,omitempty,omitzero"`
+}
+
+// CurrentCommunityMemberMemberTag defines model for CurrentCommunityMember.member_tags.
+type CurrentCommunityMemberMemberTag struct {
+	Color               string   `json:"color,omitempty,omitzero"`
+	CustomEmojiDarkURL  string   `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL      string   `json:"custom_emoji_url,omitempty,omitzero"`
+	DisplayFormat       string   `json:"display_format,omitempty,omitzero"`
+	DisplayLocations    []string `json:"display_locations,omitempty,omitzero"`
+	Emoji               string   `json:"emoji,omitempty,omitzero"`
+	ID                  int      `json:"id,omitempty,omitzero"`
+	IsBackgroundEnabled bool     `json:"is_background_enabled,omitempty,omitzero"`
+	IsPublic            bool     `json:"is_public,omitempty,omitzero"`
+	Name                string   `json:"name,omitempty,omitzero"`
+	TextColor           string   `json:"text_color,omitempty,omitzero"`
+}
+
+// CurrentCommunityMemberMobileHomeSegment defines model for CurrentCommunityMember.mobile_home_segments.
+type CurrentCommunityMemberMobileHomeSegment struct {
+	ID   int    `json:"id,omitempty,omitzero"`
+	Kind string `json:"kind,omitempty,omitzero"`
+	Name string `json:"name,omitempty,omitzero"`
+}
+
+// CurrentCommunityMemberProfileInfo defines model for CurrentCommunityMember.profile_info.
+type CurrentCommunityMemberProfileInfo struct {
+	FacebookURL  string `json:"facebook_url,omitempty,omitzero"`
+	InstagramURL string `json:"instagram_url,omitempty,omitzero"`
+	LinkedinURL  string `json:"linkedin_url,omitempty,omitzero"`
+	Location     string `json:"location,omitempty,omitzero"`
+	TwitterURL   string `json:"twitter_url,omitempty,omitzero"`
+	Website      string `json:"website,omitempty,omitzero"`
 }
 
 // DirectUploadResponse Where and how to upload a file reserved with a direct upload.
 type DirectUploadResponse struct {
-	AttachableSgid *string    `json:"attachable_sgid,omitempty"`
-	ByteSize       *int       `json:"byte_size,omitempty"`
-	Checksum       *string    `json:"checksum,omitempty"`
-	ContentType    *string    `json:"content_type,omitempty"`
-	CreatedAt      *time.Time `json:"created_at,omitempty"`
-	DirectUpload   *struct {
-		Headers *map[string]interface{} `json:"headers,omitempty"`
-		URL     *string                 `json:"url,omitempty"`
-	} `json:"direct_upload,omitempty"`
-	Filename    *string                 `json:"filename,omitempty"`
-	ID          *int                    `json:"id,omitempty"`
-	Key         *string                 `json:"key,omitempty"`
-	Metadata    *map[string]interface{} `json:"metadata,omitempty"`
-	ServiceName *string                 `json:"service_name,omitempty"`
-	SignedID    *string                 `json:"signed_id,omitempty"`
-	URL         *string                 `json:"url,omitempty"`
+	AttachableSgid string                 `json:"attachable_sgid,omitempty,omitzero"`
+	ByteSize       int                    `json:"byte_size,omitempty,omitzero"`
+	Checksum       string                 `json:"checksum,omitempty,omitzero"`
+	ContentType    string                 `json:"content_type,omitempty,omitzero"`
+	CreatedAt      time.Time              `json:"created_at,omitempty,omitzero"`
+	DirectUpload   DirectUpload           `json:"direct_upload,omitempty,omitzero"`
+	Filename       string                 `json:"filename,omitempty,omitzero"`
+	ID             int                    `json:"id,omitempty,omitzero"`
+	Key            string                 `json:"key,omitempty,omitzero"`
+	Metadata       map[string]interface{} `json:"metadata,omitempty,omitzero"`
+	ServiceName    string                 `json:"service_name,omitempty,omitzero"`
+	SignedID       string                 `json:"signed_id,omitempty,omitzero"`
+	URL            string                 `json:"url,omitempty,omitzero"`
+}
+
+// DirectUpload defines model for DirectUploadResponse.direct_upload.
+type DirectUpload struct {
+	Headers map[string]interface{} `json:"headers,omitempty,omitzero"`
+	URL     string                 `json:"url,omitempty,omitzero"`
 }
 
 // Empty An answer with no fields the SDK relies on.
@@ -1389,433 +1399,407 @@ type Empty = map[string]interface{}
 
 // ErrorBody The body Circle sends with a failed call.
 type ErrorBody struct {
-	ErrorDetails interface{} `json:"error_details,omitempty"`
-	Message      *string     `json:"message,omitempty"`
-	Success      *bool       `json:"success,omitempty"`
+	ErrorDetails interface{} `json:"error_details,omitempty,omitzero"`
+	Message      string      `json:"message,omitempty,omitzero"`
+	Success      bool        `json:"success,omitempty,omitzero"`
 }
 
 // EventAttendee A member who answered an event invitation.
 type EventAttendee struct {
-	AvatarURL         *string    `json:"avatar_url,omitempty"`
-	CommunityMemberID *int       `json:"community_member_id,omitempty"`
-	ContactID         *int       `json:"contact_id,omitempty"`
-	ContactType       *string    `json:"contact_type,omitempty"`
-	ID                *int       `json:"id,omitempty"`
-	Name              *string    `json:"name,omitempty"`
-	RSVPDate          *time.Time `json:"rsvp_date,omitempty"`
-	RSVPStatus        *string    `json:"rsvp_status,omitempty"`
+	AvatarURL         string    `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID int       `json:"community_member_id,omitempty,omitzero"`
+	ContactID         int       `json:"contact_id,omitempty,omitzero"`
+	ContactType       string    `json:"contact_type,omitempty,omitzero"`
+	ID                int       `json:"id,omitempty,omitzero"`
+	Name              string    `json:"name,omitempty,omitzero"`
+	RSVPDate          time.Time `json:"rsvp_date,omitempty,omitzero"`
+	RSVPStatus        string    `json:"rsvp_status,omitempty,omitzero"`
 }
 
 // EventAttendees One page of the attendees of an event.
 type EventAttendees struct {
-	Count       *int             `json:"count,omitempty"`
-	HasNextPage *bool            `json:"has_next_page,omitempty"`
-	Page        *int             `json:"page,omitempty"`
-	PageCount   *int             `json:"page_count,omitempty"`
-	PerPage     *int             `json:"per_page,omitempty"`
-	Records     *[]EventAttendee `json:"records,omitempty"`
+	Count       int             `json:"count,omitempty,omitzero"`
+	HasNextPage bool            `json:"has_next_page,omitempty,omitzero"`
+	Page        int             `json:"page,omitempty,omitzero"`
+	PageCount   int             `json:"page_count,omitempty,omitzero"`
+	PerPage     int             `json:"per_page,omitempty,omitzero"`
+	Records     []EventAttendee `json:"records,omitempty,omitzero"`
+}
+
+// EventAttendeesSummary defines model for EventAttendeesSummary.
+type EventAttendeesSummary struct {
+	Count   int             `json:"count,omitempty,omitzero"`
+	Records []EventAttendee `json:"records,omitempty,omitzero"`
 }
 
 // EventPost A post that announces an event.
 type EventPost struct {
-	Action *struct {
-		CreatedAt *time.Time `json:"created_at,omitempty"`
-		Type      *string    `json:"type,omitempty"`
-		UserName  *string    `json:"user_name,omitempty"`
-	} `json:"action,omitempty"`
+	Action PostAction `json:"action,omitempty,omitzero"`
 
 	// Author A member as shown beside content they wrote or liked.
-	Author *SharedCommunityMember `json:"author,omitempty"`
-	Body   *struct {
-		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
-		AttachmentsArray *[]interface{}          `json:"attachments_array,omitempty"`
-		HTML             *string                 `json:"html,omitempty"`
-	} `json:"body,omitempty"`
-	BodyPlainText                   *string    `json:"body_plain_text,omitempty"`
-	BodyPlainTextWithoutAttachments *string    `json:"body_plain_text_without_attachments,omitempty"`
-	BookmarkID                      *int       `json:"bookmark_id,omitempty"`
-	CardviewImage                   *string    `json:"cardview_image,omitempty"`
-	CommentCount                    *int       `json:"comment_count,omitempty"`
-	CoverImage                      *string    `json:"cover_image,omitempty"`
-	CreatedAt                       *time.Time `json:"created_at,omitempty"`
-	CustomHTML                      *string    `json:"custom_html,omitempty"`
-	DisplayTitle                    *string    `json:"display_title,omitempty"`
-	Editor                          *string    `json:"editor,omitempty"`
-	EventAttendees                  *struct {
-		Count   *int             `json:"count,omitempty"`
-		Records *[]EventAttendee `json:"records,omitempty"`
-	} `json:"event_attendees,omitempty"`
-	EventSettingAttributes *struct {
-		ConfirmationMessageButtonLink     *string    `json:"confirmation_message_button_link,omitempty"`
-		ConfirmationMessageButtonTitle    *string    `json:"confirmation_message_button_title,omitempty"`
-		ConfirmationMessageDescription    *string    `json:"confirmation_message_description,omitempty"`
-		ConfirmationMessageTitle          *string    `json:"confirmation_message_title,omitempty"`
-		DurationInSeconds                 *int       `json:"duration_in_seconds,omitempty"`
-		EnableCustomThankYouMessage       *bool      `json:"enable_custom_thank_you_message,omitempty"`
-		EndsAt                            *time.Time `json:"ends_at,omitempty"`
-		HideAttendees                     *bool      `json:"hide_attendees,omitempty"`
-		HideLocationFromNonAttendees      *bool      `json:"hide_location_from_non_attendees,omitempty"`
-		InPersonLocation                  *string    `json:"in_person_location,omitempty"`
-		LiveStreamRecordingURL            *string    `json:"live_stream_recording_url,omitempty"`
-		LocationType                      *string    `json:"location_type,omitempty"`
-		RSVPCount                         *int       `json:"rsvp_count,omitempty"`
-		RSVPDisabled                      *bool      `json:"rsvp_disabled,omitempty"`
-		RSVPLimit                         *int       `json:"rsvp_limit,omitempty"`
-		SendEmailConfirmation             *bool      `json:"send_email_confirmation,omitempty"`
-		SendEmailReminder                 *bool      `json:"send_email_reminder,omitempty"`
-		SendInAppNotificationConfirmation *bool      `json:"send_in_app_notification_confirmation,omitempty"`
-		SendInAppNotificationReminder     *bool      `json:"send_in_app_notification_reminder,omitempty"`
-		StartsAt                          *time.Time `json:"starts_at,omitempty"`
-		VirtualLocationURL                *string    `json:"virtual_location_url,omitempty"`
-	} `json:"event_setting_attributes,omitempty"`
-	EventType            *string                  `json:"event_type,omitempty"`
-	FirstLikedBy         *[]SharedCommunityMember `json:"first_liked_by,omitempty"`
-	FlaggedForApprovalAt *time.Time               `json:"flagged_for_approval_at,omitempty"`
-	HideMetaInfo         *bool                    `json:"hide_meta_info,omitempty"`
-	ID                   *int                     `json:"id,omitempty"`
-	InvitedAttendee      *bool                    `json:"invited_attendee,omitempty"`
-	IsCommentsClosed     *bool                    `json:"is_comments_closed,omitempty"`
-	IsCommentsEnabled    *bool                    `json:"is_comments_enabled,omitempty"`
-	IsLiked              *bool                    `json:"is_liked,omitempty"`
-	IsLikingEnabled      *bool                    `json:"is_liking_enabled,omitempty"`
-	IsPinnedAtTopOfSpace *bool                    `json:"is_pinned_at_top_of_space,omitempty"`
-	IsTruncationDisabled *bool                    `json:"is_truncation_disabled,omitempty"`
-	Name                 *string                  `json:"name,omitempty"`
-	Policies             *struct {
-		CanDestroyPost   *bool `json:"can_destroy_post,omitempty"`
-		CanDuplicatePost *bool `json:"can_duplicate_post,omitempty"`
-		CanManagePost    *bool `json:"can_manage_post,omitempty"`
-		CanReportPost    *bool `json:"can_report_post,omitempty"`
-		CanUpdatePost    *bool `json:"can_update_post,omitempty"`
-	} `json:"policies,omitempty"`
-	PostFollowerID             *int    `json:"post_follower_id,omitempty"`
-	PostType                   *string `json:"post_type,omitempty"`
-	RecurringSettingAttributes *struct {
-		EndsAt      *time.Time `json:"ends_at,omitempty"`
-		Frequency   *string    `json:"frequency,omitempty"`
-		Occurrences *int       `json:"occurrences,omitempty"`
-		RangeType   *string    `json:"range_type,omitempty"`
-	} `json:"recurring_setting_attributes,omitempty"`
-	RSVPStatus  *string `json:"rsvp_status,omitempty"`
-	RsvpedEvent *bool   `json:"rsvped_event,omitempty"`
-	Slug        *string `json:"slug,omitempty"`
-	Space       *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	SpaceType  *string `json:"space_type,omitempty"`
-	Status     *string `json:"status,omitempty"`
-	TiptapBody *struct {
-		Attachments *[]interface{} `json:"attachments,omitempty"`
-		Body        *struct {
-			Content *[]map[string]interface{} `json:"content,omitempty"`
-			Type    *string                   `json:"type,omitempty"`
-		} `json:"body,omitempty"`
-		CircleIosFallbackText *string                  `json:"circle_ios_fallback_text,omitempty"`
-		CommunityMembers      *[]SharedCommunityMember `json:"community_members,omitempty"`
-		Entities              *[]interface{}           `json:"entities,omitempty"`
-		Format                *string                  `json:"format,omitempty"`
-		GroupMentions         *[]interface{}           `json:"group_mentions,omitempty"`
-		InlineAttachments     *[]interface{}           `json:"inline_attachments,omitempty"`
-		Polls                 *[]interface{}           `json:"polls,omitempty"`
-		SgidsToObjectMap      *map[string]interface{}  `json:"sgids_to_object_map,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	TopicFollowerID               *int       `json:"topic_follower_id,omitempty"`
-	Topics                        *[]Topic   `json:"topics,omitempty"`
-	UnresolvedFlaggedReportsCount *int       `json:"unresolved_flagged_reports_count,omitempty"`
-	UpdatedAt                     *time.Time `json:"updated_at,omitempty"`
-	URL                           *string    `json:"url,omitempty"`
-	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
+	Author                          SharedCommunityMember   `json:"author,omitempty,omitzero"`
+	Body                            PostBody                `json:"body,omitempty,omitzero"`
+	BodyPlainText                   string                  `json:"body_plain_text,omitempty,omitzero"`
+	BodyPlainTextWithoutAttachments string                  `json:"body_plain_text_without_attachments,omitempty,omitzero"`
+	BookmarkID                      int                     `json:"bookmark_id,omitempty,omitzero"`
+	CardviewImage                   string                  `json:"cardview_image,omitempty,omitzero"`
+	CommentCount                    int                     `json:"comment_count,omitempty,omitzero"`
+	CoverImage                      string                  `json:"cover_image,omitempty,omitzero"`
+	CreatedAt                       time.Time               `json:"created_at,omitempty,omitzero"`
+	CustomHTML                      string                  `json:"custom_html,omitempty,omitzero"`
+	DisplayTitle                    string                  `json:"display_title,omitempty,omitzero"`
+	Editor                          string                  `json:"editor,omitempty,omitzero"`
+	EventAttendees                  EventAttendeesSummary   `json:"event_attendees,omitempty,omitzero"`
+	EventSettingAttributes          EventSettings           `json:"event_setting_attributes,omitempty,omitzero"`
+	EventType                       string                  `json:"event_type,omitempty,omitzero"`
+	FirstLikedBy                    []SharedCommunityMember `json:"first_liked_by,omitempty,omitzero"`
+	FlaggedForApprovalAt            time.Time               `json:"flagged_for_approval_at,omitempty,omitzero"`
+	HideMetaInfo                    bool                    `json:"hide_meta_info,omitempty,omitzero"`
+	ID                              int                     `json:"id,omitempty,omitzero"`
+	InvitedAttendee                 bool                    `json:"invited_attendee,omitempty,omitzero"`
+	IsCommentsClosed                bool                    `json:"is_comments_closed,omitempty,omitzero"`
+	IsCommentsEnabled               bool                    `json:"is_comments_enabled,omitempty,omitzero"`
+	IsLiked                         bool                    `json:"is_liked,omitempty,omitzero"`
+	IsLikingEnabled                 bool                    `json:"is_liking_enabled,omitempty,omitzero"`
+	IsPinnedAtTopOfSpace            bool                    `json:"is_pinned_at_top_of_space,omitempty,omitzero"`
+	IsTruncationDisabled            bool                    `json:"is_truncation_disabled,omitempty,omitzero"`
+	Name                            string                  `json:"name,omitempty,omitzero"`
+	Policies                        PostPolicies            `json:"policies,omitempty,omitzero"`
+	PostFollowerID                  int                     `json:"post_follower_id,omitempty,omitzero"`
+	PostType                        string                  `json:"post_type,omitempty,omitzero"`
+	RecurringSettingAttributes      RecurringEventSettings  `json:"recurring_setting_attributes,omitempty,omitzero"`
+	RSVPStatus                      string                  `json:"rsvp_status,omitempty,omitzero"`
+	RsvpedEvent                     bool                    `json:"rsvped_event,omitempty,omitzero"`
+	Slug                            string                  `json:"slug,omitempty,omitzero"`
+	Space                           PostSpace               `json:"space,omitempty,omitzero"`
+	SpaceType                       string                  `json:"space_type,omitempty,omitzero"`
+	Status                          string                  `json:"status,omitempty,omitzero"`
+	TiptapBody                      TiptapBody              `json:"tiptap_body,omitempty,omitzero"`
+	TopicFollowerID                 int                     `json:"topic_follower_id,omitempty,omitzero"`
+	Topics                          []Topic                 `json:"topics,omitempty,omitzero"`
+	UnresolvedFlaggedReportsCount   int                     `json:"unresolved_flagged_reports_count,omitempty,omitzero"`
+	UpdatedAt                       time.Time               `json:"updated_at,omitempty,omitzero"`
+	URL                             string                  `json:"url,omitempty,omitzero"`
+	UserLikesCount                  int                     `json:"user_likes_count,omitempty,omitzero"`
+}
+
+// EventSettings defines model for EventSettings.
+type EventSettings struct {
+	ConfirmationMessageButtonLink     string    `json:"confirmation_message_button_link,omitempty,omitzero"`
+	ConfirmationMessageButtonTitle    string    `json:"confirmation_message_button_title,omitempty,omitzero"`
+	ConfirmationMessageDescription    string    `json:"confirmation_message_description,omitempty,omitzero"`
+	ConfirmationMessageTitle          string    `json:"confirmation_message_title,omitempty,omitzero"`
+	DurationInSeconds                 int       `json:"duration_in_seconds,omitempty,omitzero"`
+	EnableCustomThankYouMessage       bool      `json:"enable_custom_thank_you_message,omitempty,omitzero"`
+	EndsAt                            time.Time `json:"ends_at,omitempty,omitzero"`
+	HideAttendees                     bool      `json:"hide_attendees,omitempty,omitzero"`
+	HideLocationFromNonAttendees      bool      `json:"hide_location_from_non_attendees,omitempty,omitzero"`
+	InPersonLocation                  string    `json:"in_person_location,omitempty,omitzero"`
+	LiveStreamRecordingURL            string    `json:"live_stream_recording_url,omitempty,omitzero"`
+	LocationType                      string    `json:"location_type,omitempty,omitzero"`
+	RSVPCount                         int       `json:"rsvp_count,omitempty,omitzero"`
+	RSVPDisabled                      bool      `json:"rsvp_disabled,omitempty,omitzero"`
+	RSVPLimit                         int       `json:"rsvp_limit,omitempty,omitzero"`
+	SendEmailConfirmation             bool      `json:"send_email_confirmation,omitempty,omitzero"`
+	SendEmailReminder                 bool      `json:"send_email_reminder,omitempty,omitzero"`
+	SendInAppNotificationConfirmation bool      `json:"send_in_app_notification_confirmation,omitempty,omitzero"`
+	SendInAppNotificationReminder     bool      `json:"send_in_app_notification_reminder,omitempty,omitzero"`
+	StartsAt                          time.Time `json:"starts_at,omitempty,omitzero"`
+	VirtualLocationURL                string    `json:"virtual_location_url,omitempty,omitzero"`
+}
+
+// Gallery defines model for Gallery.
+type Gallery struct {
+	DownloadableImages bool           `json:"downloadable_images,omitempty,omitzero"`
+	ID                 int            `json:"id,omitempty,omitzero"`
+	Images             []GalleryImage `json:"images,omitempty,omitzero"`
+}
+
+// GalleryImage defines model for GalleryImage.
+type GalleryImage struct {
+	Filename string `json:"filename,omitempty,omitzero"`
+	Height   int    `json:"height,omitempty,omitzero"`
+	ID       int    `json:"id,omitempty,omitzero"`
+	SignedID string `json:"signed_id,omitempty,omitzero"`
+	URL      string `json:"url,omitempty,omitzero"`
+	Width    int    `json:"width,omitempty,omitzero"`
 }
 
 // ImagePost A post made of an image gallery.
 type ImagePost struct {
-	Action *struct {
-		CreatedAt *time.Time `json:"created_at,omitempty"`
-		Type      *string    `json:"type,omitempty"`
-		UserName  *string    `json:"user_name,omitempty"`
-	} `json:"action,omitempty"`
+	Action PostAction `json:"action,omitempty,omitzero"`
 
 	// Author A member as shown beside content they wrote or liked.
-	Author *SharedCommunityMember `json:"author,omitempty"`
-	Body   *struct {
-		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
-		AttachmentsArray *[]interface{}          `json:"attachments_array,omitempty"`
-		HTML             *string                 `json:"html,omitempty"`
-	} `json:"body,omitempty"`
-	BodyPlainText                   *string                  `json:"body_plain_text,omitempty"`
-	BodyPlainTextWithoutAttachments *string                  `json:"body_plain_text_without_attachments,omitempty"`
-	BookmarkID                      *int                     `json:"bookmark_id,omitempty"`
-	CardviewImage                   *string                  `json:"cardview_image,omitempty"`
-	CommentCount                    *int                     `json:"comment_count,omitempty"`
-	CoverImage                      *string                  `json:"cover_image,omitempty"`
-	CreatedAt                       *time.Time               `json:"created_at,omitempty"`
-	CustomHTML                      *string                  `json:"custom_html,omitempty"`
-	DisplayTitle                    *string                  `json:"display_title,omitempty"`
-	Editor                          *string                  `json:"editor,omitempty"`
-	FirstLikedBy                    *[]SharedCommunityMember `json:"first_liked_by,omitempty"`
-	FlaggedForApprovalAt            *time.Time               `json:"flagged_for_approval_at,omitempty"`
-	Gallery                         *struct {
-		DownloadableImages *bool `json:"downloadable_images,omitempty"`
-		ID                 *int  `json:"id,omitempty"`
-		Images             *[]struct {
-			Filename *string `json:"filename,omitempty"`
-			Height   *int    `json:"height,omitempty"`
-			ID       *int    `json:"id,omitempty"`
-			SignedID *string `json:"signed_id,omitempty"`
-			URL      *string `json:"url,omitempty"`
-			Width    *int    `json:"width,omitempty"`
-		} `json:"images,omitempty"`
-	} `json:"gallery,omitempty"`
-	HideMetaInfo         *bool   `json:"hide_meta_info,omitempty"`
-	ID                   *int    `json:"id,omitempty"`
-	IsCommentsClosed     *bool   `json:"is_comments_closed,omitempty"`
-	IsCommentsEnabled    *bool   `json:"is_comments_enabled,omitempty"`
-	IsLiked              *bool   `json:"is_liked,omitempty"`
-	IsLikingEnabled      *bool   `json:"is_liking_enabled,omitempty"`
-	IsPinnedAtTopOfSpace *bool   `json:"is_pinned_at_top_of_space,omitempty"`
-	IsTruncationDisabled *bool   `json:"is_truncation_disabled,omitempty"`
-	Name                 *string `json:"name,omitempty"`
-	Policies             *struct {
-		CanDestroyPost   *bool `json:"can_destroy_post,omitempty"`
-		CanDuplicatePost *bool `json:"can_duplicate_post,omitempty"`
-		CanManagePost    *bool `json:"can_manage_post,omitempty"`
-		CanReportPost    *bool `json:"can_report_post,omitempty"`
-		CanUpdatePost    *bool `json:"can_update_post,omitempty"`
-	} `json:"policies,omitempty"`
-	PostFollowerID *int    `json:"post_follower_id,omitempty"`
-	PostType       *string `json:"post_type,omitempty"`
-	Slug           *string `json:"slug,omitempty"`
-	Space          *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	SpaceType  *string `json:"space_type,omitempty"`
-	Status     *string `json:"status,omitempty"`
-	TiptapBody *struct {
-		Attachments *[]interface{} `json:"attachments,omitempty"`
-		Body        *struct {
-			Content *[]map[string]interface{} `json:"content,omitempty"`
-			Type    *string                   `json:"type,omitempty"`
-		} `json:"body,omitempty"`
-		CircleIosFallbackText *string                  `json:"circle_ios_fallback_text,omitempty"`
-		CommunityMembers      *[]SharedCommunityMember `json:"community_members,omitempty"`
-		Entities              *[]interface{}           `json:"entities,omitempty"`
-		Format                *string                  `json:"format,omitempty"`
-		GroupMentions         *[]interface{}           `json:"group_mentions,omitempty"`
-		InlineAttachments     *[]interface{}           `json:"inline_attachments,omitempty"`
-		Polls                 *[]interface{}           `json:"polls,omitempty"`
-		SgidsToObjectMap      *map[string]interface{}  `json:"sgids_to_object_map,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	TopicFollowerID               *int       `json:"topic_follower_id,omitempty"`
-	Topics                        *[]Topic   `json:"topics,omitempty"`
-	UnresolvedFlaggedReportsCount *int       `json:"unresolved_flagged_reports_count,omitempty"`
-	UpdatedAt                     *time.Time `json:"updated_at,omitempty"`
-	URL                           *string    `json:"url,omitempty"`
-	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
+	Author                          SharedCommunityMember   `json:"author,omitempty,omitzero"`
+	Body                            PostBody                `json:"body,omitempty,omitzero"`
+	BodyPlainText                   string                  `json:"body_plain_text,omitempty,omitzero"`
+	BodyPlainTextWithoutAttachments string                  `json:"body_plain_text_without_attachments,omitempty,omitzero"`
+	BookmarkID                      int                     `json:"bookmark_id,omitempty,omitzero"`
+	CardviewImage                   string                  `json:"cardview_image,omitempty,omitzero"`
+	CommentCount                    int                     `json:"comment_count,omitempty,omitzero"`
+	CoverImage                      string                  `json:"cover_image,omitempty,omitzero"`
+	CreatedAt                       time.Time               `json:"created_at,omitempty,omitzero"`
+	CustomHTML                      string                  `json:"custom_html,omitempty,omitzero"`
+	DisplayTitle                    string                  `json:"display_title,omitempty,omitzero"`
+	Editor                          string                  `json:"editor,omitempty,omitzero"`
+	FirstLikedBy                    []SharedCommunityMember `json:"first_liked_by,omitempty,omitzero"`
+	FlaggedForApprovalAt            time.Time               `json:"flagged_for_approval_at,omitempty,omitzero"`
+	Gallery                         Gallery                 `json:"gallery,omitempty,omitzero"`
+	HideMetaInfo                    bool                    `json:"hide_meta_info,omitempty,omitzero"`
+	ID                              int                     `json:"id,omitempty,omitzero"`
+	IsCommentsClosed                bool                    `json:"is_comments_closed,omitempty,omitzero"`
+	IsCommentsEnabled               bool                    `json:"is_comments_enabled,omitempty,omitzero"`
+	IsLiked                         bool                    `json:"is_liked,omitempty,omitzero"`
+	IsLikingEnabled                 bool                    `json:"is_liking_enabled,omitempty,omitzero"`
+	IsPinnedAtTopOfSpace            bool                    `json:"is_pinned_at_top_of_space,omitempty,omitzero"`
+	IsTruncationDisabled            bool                    `json:"is_truncation_disabled,omitempty,omitzero"`
+	Name                            string                  `json:"name,omitempty,omitzero"`
+	Policies                        PostPolicies            `json:"policies,omitempty,omitzero"`
+	PostFollowerID                  int                     `json:"post_follower_id,omitempty,omitzero"`
+	PostType                        string                  `json:"post_type,omitempty,omitzero"`
+	Slug                            string                  `json:"slug,omitempty,omitzero"`
+	Space                           PostSpace               `json:"space,omitempty,omitzero"`
+	SpaceType                       string                  `json:"space_type,omitempty,omitzero"`
+	Status                          string                  `json:"status,omitempty,omitzero"`
+	TiptapBody                      TiptapBody              `json:"tiptap_body,omitempty,omitzero"`
+	TopicFollowerID                 int                     `json:"topic_follower_id,omitempty,omitzero"`
+	Topics                          []Topic                 `json:"topics,omitempty,omitzero"`
+	UnresolvedFlaggedReportsCount   int                     `json:"unresolved_flagged_reports_count,omitempty,omitzero"`
+	UpdatedAt                       time.Time               `json:"updated_at,omitempty,omitzero"`
+	URL                             string                  `json:"url,omitempty,omitzero"`
+	UserLikesCount                  int                     `json:"user_likes_count,omitempty,omitzero"`
 }
 
 // InvitationJoinResult Where to send a member after they accepted an invitation link.
 type InvitationJoinResult struct {
-	RedirectToSpaceID *int `json:"redirect_to_space_id,omitempty"`
+	RedirectToSpaceID int `json:"redirect_to_space_id,omitempty,omitzero"`
 }
 
 // Lesson One lesson of a course.
 type Lesson struct {
-	AutocompleteOnFeaturedMediaCompletion *bool      `json:"autocomplete_on_featured_media_completion,omitempty"`
-	BookmarkID                            *int       `json:"bookmark_id,omitempty"`
-	ChatRoomUUID                          *string    `json:"chat_room_uuid,omitempty"`
-	DrippedAt                             *time.Time `json:"dripped_at,omitempty"`
-	EnforceFeaturedMediaCompletion        *bool      `json:"enforce_featured_media_completion,omitempty"`
-	FeaturedMedia                         *struct {
-		ByteSize      *int    `json:"byte_size,omitempty"`
-		ChaptersURL   *string `json:"chapters_url,omitempty"`
-		ContentType   *string `json:"content_type,omitempty"`
-		Filename      *string `json:"filename,omitempty"`
-		ImageVariants *struct {
-			Thumbnail *string `json:"thumbnail,omitempty"`
-		} `json:"image_variants,omitempty"`
-		Metadata *struct {
-			Analyzed   *bool    `json:"analyzed,omitempty"`
-			Duration   *float32 `json:"duration,omitempty"`
-			Height     *int     `json:"height,omitempty"`
-			Identified *bool    `json:"identified,omitempty"`
-			Width      *int     `json:"width,omitempty"`
-		} `json:"metadata,omitempty"`
-		PreviewThumbnailsURL *string `json:"preview_thumbnails_url,omitempty"`
-		SignedID             *string `json:"signed_id,omitempty"`
-		Type                 *string `json:"type,omitempty"`
-		URL                  *string `json:"url,omitempty"`
-		WebvttFileURL        *string `json:"webvtt_file_url,omitempty"`
-	} `json:"featured_media,omitempty"`
-	FeaturedMediaDuration          *int    `json:"featured_media_duration,omitempty"`
-	ID                             *int    `json:"id,omitempty"`
-	IsCommentsEnabled              *bool   `json:"is_comments_enabled,omitempty"`
-	IsFeaturedMediaDownloadEnabled *bool   `json:"is_featured_media_download_enabled,omitempty"`
-	IsFeaturedMediaEnabled         *bool   `json:"is_featured_media_enabled,omitempty"`
-	Name                           *string `json:"name,omitempty"`
-	NeedsToCompletePreviousLesson  *bool   `json:"needs_to_complete_previous_lesson,omitempty"`
-	Progress                       *struct {
-		Status *string `json:"status,omitempty"`
-	} `json:"progress,omitempty"`
-	RichTextBody *RichTextBody `json:"rich_text_body,omitempty"`
-	SectionID    *int          `json:"section_id,omitempty"`
-	Space        *struct {
-		ID   *int    `json:"id,omitempty"`
-		Name *string `json:"name,omitempty"`
-		Slug *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
+	AutocompleteOnFeaturedMediaCompletion bool               `json:"autocomplete_on_featured_media_completion,omitempty,omitzero"`
+	BookmarkID                            int                `json:"bookmark_id,omitempty,omitzero"`
+	ChatRoomUUID                          string             `json:"chat_room_uuid,omitempty,omitzero"`
+	DrippedAt                             time.Time          `json:"dripped_at,omitempty,omitzero"`
+	EnforceFeaturedMediaCompletion        bool               `json:"enforce_featured_media_completion,omitempty,omitzero"`
+	FeaturedMedia                         FeaturedMedia      `json:"featured_media,omitempty,omitzero"`
+	FeaturedMediaDuration                 int                `json:"featured_media_duration,omitempty,omitzero"`
+	ID                                    int                `json:"id,omitempty,omitzero"`
+	IsCommentsEnabled                     bool               `json:"is_comments_enabled,omitempty,omitzero"`
+	IsFeaturedMediaDownloadEnabled        bool               `json:"is_featured_media_download_enabled,omitempty,omitzero"`
+	IsFeaturedMediaEnabled                bool               `json:"is_featured_media_enabled,omitempty,omitzero"`
+	Name                                  string             `json:"name,omitempty,omitzero"`
+	NeedsToCompletePreviousLesson         bool               `json:"needs_to_complete_previous_lesson,omitempty,omitzero"`
+	Progress                              LessonProgressInfo `json:"progress,omitempty,omitzero"`
+	RichTextBody                          RichTextBody       `json:"rich_text_body,omitempty,omitzero"`
+	SectionID                             int                `json:"section_id,omitempty,omitzero"`
+	Space                                 SpaceBrief         `json:"space,omitempty,omitzero"`
+}
+
+// FeaturedMediaImageVariants defines model for Lesson.featured_media.image_variants.
+type FeaturedMediaImageVariants struct {
+	Thumbnail string `json:"thumbnail,omitempty,omitzero"`
+}
+
+// FeaturedMediaMetadata defines model for Lesson.featured_media.metadata.
+type FeaturedMediaMetadata struct {
+	Analyzed   bool    `json:"analyzed,omitempty,omitzero"`
+	Duration   float32 `json:"duration,omitempty,omitzero"`
+	Height     int     `json:"height,omitempty,omitzero"`
+	Identified bool    `json:"identified,omitempty,omitzero"`
+	Width      int     `json:"width,omitempty,omitzero"`
+}
+
+// FeaturedMedia defines model for Lesson.featured_media.
+type FeaturedMedia struct {
+	ByteSize             int                        `json:"byte_size,omitempty,omitzero"`
+	ChaptersURL          string                     `json:"chapters_url,omitempty,omitzero"`
+	ContentType          string                     `json:"content_type,omitempty,omitzero"`
+	Filename             string                     `json:"filename,omitempty,omitzero"`
+	ImageVariants        FeaturedMediaImageVariants `json:"image_variants,omitempty,omitzero"`
+	Metadata             FeaturedMediaMetadata      `json:"metadata,omitempty,omitzero"`
+	PreviewThumbnailsURL string                     `json:"preview_thumbnails_url,omitempty,omitzero"`
+	SignedID             string                     `json:"signed_id,omitempty,omitzero"`
+	Type                 string                     `json:"type,omitempty,omitzero"`
+	URL                  string                     `json:"url,omitempty,omitzero"`
+	WebvttFileURL        string                     `json:"webvtt_file_url,omitempty,omitzero"`
 }
 
 // LessonFile A file attached to a lesson.
 type LessonFile struct {
-	ByteSize    *int       `json:"byte_size,omitempty"`
-	ContentType *string    `json:"content_type,omitempty"`
-	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	Filename    *string    `json:"filename,omitempty"`
-	ID          *int       `json:"id,omitempty"`
-	SignedID    *string    `json:"signed_id,omitempty"`
-	Type        *string    `json:"type,omitempty"`
-	URL         *string    `json:"url,omitempty"`
+	ByteSize    int       `json:"byte_size,omitempty,omitzero"`
+	ContentType string    `json:"content_type,omitempty,omitzero"`
+	CreatedAt   time.Time `json:"created_at,omitempty,omitzero"`
+	Filename    string    `json:"filename,omitempty,omitzero"`
+	ID          int       `json:"id,omitempty,omitzero"`
+	SignedID    string    `json:"signed_id,omitempty,omitzero"`
+	Type        string    `json:"type,omitempty,omitzero"`
+	URL         string    `json:"url,omitempty,omitzero"`
 }
 
 // LessonFiles One page of the files of a lesson.
 type LessonFiles struct {
-	Count       *int          `json:"count,omitempty"`
-	HasNextPage *bool         `json:"has_next_page,omitempty"`
-	Page        *int          `json:"page,omitempty"`
-	PageCount   *int          `json:"page_count,omitempty"`
-	PerPage     *int          `json:"per_page,omitempty"`
-	Records     *[]LessonFile `json:"records,omitempty"`
+	Count       int          `json:"count,omitempty,omitzero"`
+	HasNextPage bool         `json:"has_next_page,omitempty,omitzero"`
+	Page        int          `json:"page,omitempty,omitzero"`
+	PageCount   int          `json:"page_count,omitempty,omitzero"`
+	PerPage     int          `json:"per_page,omitempty,omitzero"`
+	Records     []LessonFile `json:"records,omitempty,omitzero"`
 }
 
 // LessonProgress The member's progress in a lesson.
 type LessonProgress struct {
-	Status *string `json:"status,omitempty"`
+	Status string `json:"status,omitempty,omitzero"`
+}
+
+// LessonProgressInfo defines model for LessonProgressInfo.
+type LessonProgressInfo struct {
+	Status string `json:"status,omitempty,omitzero"`
 }
 
 // LiveRoom A live stream or live room.
 type LiveRoom struct {
-	AccessType   *string    `json:"access_type,omitempty"`
-	CanHost      *bool      `json:"can_host,omitempty"`
-	CanManage    *bool      `json:"can_manage,omitempty"`
-	CanModerate  *bool      `json:"can_moderate,omitempty"`
-	ChatRoomUUID *string    `json:"chat_room_uuid,omitempty"`
-	CreatedAt    *time.Time `json:"created_at,omitempty"`
-	Creator      *struct {
-		AvatarURL *string `json:"avatar_url,omitempty"`
-		Bio       *string `json:"bio,omitempty"`
-		Headline  *string `json:"headline,omitempty"`
-		ID        *int    `json:"id,omitempty"`
-		Name      *string `json:"name,omitempty"`
-		PublicUID *string `json:"public_uid,omitempty"`
-	} `json:"creator,omitempty"`
-	Description         *string `json:"description,omitempty"`
-	HostCapacity        *int    `json:"host_capacity,omitempty"`
-	ID                  *int    `json:"id,omitempty"`
-	InvitedEntitiesIds  *[]int  `json:"invited_entities_ids,omitempty"`
-	IsCreator           *bool   `json:"is_creator,omitempty"`
-	LimitURLSharing     *bool   `json:"limit_url_sharing,omitempty"`
-	MuteOnJoin          *bool   `json:"mute_on_join,omitempty"`
-	Name                *string `json:"name,omitempty"`
-	ParticipantsPreview *struct {
-		Count   *int                   `json:"count,omitempty"`
-		Records *[]LiveRoomParticipant `json:"records,omitempty"`
-	} `json:"participants_preview,omitempty"`
-	RecordingEnabled *bool   `json:"recording_enabled,omitempty"`
-	RoomProvider     *string `json:"room_provider,omitempty"`
-	RoomType         *string `json:"room_type,omitempty"`
-	Slug             *string `json:"slug,omitempty"`
-	Status           *string `json:"status,omitempty"`
-	ViewType         *string `json:"view_type,omitempty"`
+	AccessType          string                      `json:"access_type,omitempty,omitzero"`
+	CanHost             bool                        `json:"can_host,omitempty,omitzero"`
+	CanManage           bool                        `json:"can_manage,omitempty,omitzero"`
+	CanModerate         bool                        `json:"can_moderate,omitempty,omitzero"`
+	ChatRoomUUID        string                      `json:"chat_room_uuid,omitempty,omitzero"`
+	CreatedAt           time.Time                   `json:"created_at,omitempty,omitzero"`
+	Creator             LiveRoomCreator             `json:"creator,omitempty,omitzero"`
+	Description         string                      `json:"description,omitempty,omitzero"`
+	HostCapacity        int                         `json:"host_capacity,omitempty,omitzero"`
+	ID                  int                         `json:"id,omitempty,omitzero"`
+	InvitedEntitiesIds  []int                       `json:"invited_entities_ids,omitempty,omitzero"`
+	IsCreator           bool                        `json:"is_creator,omitempty,omitzero"`
+	LimitURLSharing     bool                        `json:"limit_url_sharing,omitempty,omitzero"`
+	MuteOnJoin          bool                        `json:"mute_on_join,omitempty,omitzero"`
+	Name                string                      `json:"name,omitempty,omitzero"`
+	ParticipantsPreview LiveRoomParticipantsPreview `json:"participants_preview,omitempty,omitzero"`
+	RecordingEnabled    bool                        `json:"recording_enabled,omitempty,omitzero"`
+	RoomProvider        string                      `json:"room_provider,omitempty,omitzero"`
+	RoomType            string                      `json:"room_type,omitempty,omitzero"`
+	Slug                string                      `json:"slug,omitempty,omitzero"`
+	Status              string                      `json:"status,omitempty,omitzero"`
+	ViewType            string                      `json:"view_type,omitempty,omitzero"`
+}
+
+// LiveRoomCreator defines model for LiveRoom.creator.
+type LiveRoomCreator struct {
+	AvatarURL string `json:"avatar_url,omitempty,omitzero"`
+	Bio       string `json:"bio,omitempty,omitzero"`
+	Headline  string `json:"headline,omitempty,omitzero"`
+	ID        int    `json:"id,omitempty,omitzero"`
+	Name      string `json:"name,omitempty,omitzero"`
+	PublicUID string `json:"public_uid,omitempty,omitzero"`
+}
+
+// LiveRoomParticipantsPreview defines model for LiveRoom.participants_preview.
+type LiveRoomParticipantsPreview struct {
+	Count   int                   `json:"count,omitempty,omitzero"`
+	Records []LiveRoomParticipant `json:"records,omitempty,omitzero"`
 }
 
 // LiveRoomParticipant defines model for LiveRoomParticipant.
 type LiveRoomParticipant struct {
-	AvatarURL         *string `json:"avatar_url,omitempty"`
-	Bio               *string `json:"bio,omitempty"`
-	CommunityMemberID *int    `json:"community_member_id,omitempty"`
-	Email             *string `json:"email,omitempty"`
-	Headline          *string `json:"headline,omitempty"`
-	ID                *int    `json:"id,omitempty"`
-	Name              *string `json:"name,omitempty"`
-	PublicUID         *string `json:"public_uid,omitempty"`
-	Role              *string `json:"role,omitempty"`
-	Status            *string `json:"status,omitempty"`
-	Token             *string `json:"token,omitempty"`
+	AvatarURL         string `json:"avatar_url,omitempty,omitzero"`
+	Bio               string `json:"bio,omitempty,omitzero"`
+	CommunityMemberID int    `json:"community_member_id,omitempty,omitzero"`
+	Email             string `json:"email,omitempty,omitzero"`
+	Headline          string `json:"headline,omitempty,omitzero"`
+	ID                int    `json:"id,omitempty,omitzero"`
+	Name              string `json:"name,omitempty,omitzero"`
+	PublicUID         string `json:"public_uid,omitempty,omitzero"`
+	Role              string `json:"role,omitempty,omitzero"`
+	Status            string `json:"status,omitempty,omitzero"`
+	Token             string `json:"token,omitempty,omitzero"`
 }
 
 // MediumNotificationPreferences defines model for MediumNotificationPreferences.
 type MediumNotificationPreferences struct {
-	NotificationPreference *[]NotificationPreference `json:"notification_preference,omitempty"`
-	SpacePreferences       *[]SpacePreference        `json:"space_preferences,omitempty"`
+	NotificationPreference []NotificationPreference `json:"notification_preference,omitempty,omitzero"`
+	SpacePreferences       []SpacePreference        `json:"space_preferences,omitempty,omitzero"`
 }
 
 // MediumNotificationPreferencesUpdate defines model for MediumNotificationPreferencesUpdate.
 type MediumNotificationPreferencesUpdate struct {
-	Message *string `json:"message,omitempty"`
-	Success *bool   `json:"success,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
+	Success bool   `json:"success,omitempty,omitzero"`
 }
 
 // MediumSpaceNotificationPreferencesUpdate defines model for MediumSpaceNotificationPreferencesUpdate.
 type MediumSpaceNotificationPreferencesUpdate struct {
-	Message *string `json:"message,omitempty"`
-	Success *bool   `json:"success,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
+	Success bool   `json:"success,omitempty,omitzero"`
 }
 
 // MediumSpaceNotificationPreferencesUpdateAll defines model for MediumSpaceNotificationPreferencesUpdateAll.
 type MediumSpaceNotificationPreferencesUpdateAll struct {
-	Message *string `json:"message,omitempty"`
-	Success *bool   `json:"success,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
+	Success bool   `json:"success,omitempty,omitzero"`
 }
 
 // MemberDeactivated defines model for MemberDeactivated.
 type MemberDeactivated struct {
-	Success *bool `json:"success,omitempty"`
+	Success bool `json:"success,omitempty,omitzero"`
+}
+
+// MemberPreview defines model for MemberPreview.
+type MemberPreview struct {
+	AvatarURL         string `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID int    `json:"community_member_id,omitempty,omitzero"`
+	ID                int    `json:"id,omitempty,omitzero"`
+	Name              string `json:"name,omitempty,omitzero"`
+}
+
+// MemberProfileFields defines model for MemberProfileFields.
+type MemberProfileFields struct {
+	NotVisible []ProfileFieldDetails `json:"not_visible,omitempty,omitzero"`
+	Visible    []ProfileFieldDetails `json:"visible,omitempty,omitzero"`
+}
+
+// MemberRoles defines model for MemberRoles.
+type MemberRoles struct {
+	Admin     bool `json:"admin,omitempty,omitzero"`
+	Moderator bool `json:"moderator,omitempty,omitzero"`
 }
 
 // MessageResult Outcome of an action that answers with a message.
 type MessageResult struct {
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
 }
 
 // NewNotificationsCount defines model for NewNotificationsCount.
 type NewNotificationsCount struct {
-	NewInboxCount         *int `json:"new_inbox_count,omitempty"`
-	NewMentionsCount      *int `json:"new_mentions_count,omitempty"`
-	NewNotificationsCount *int `json:"new_notifications_count,omitempty"`
+	NewInboxCount         int `json:"new_inbox_count,omitempty,omitzero"`
+	NewMentionsCount      int `json:"new_mentions_count,omitempty,omitzero"`
+	NewNotificationsCount int `json:"new_notifications_count,omitempty,omitzero"`
 }
 
 // Notification One notification addressed to the member.
 type Notification struct {
-	Action        *string    `json:"action,omitempty"`
-	ActionWebURL  *string    `json:"action_web_url,omitempty"`
-	ActorImage    *string    `json:"actor_image,omitempty"`
-	ActorName     *string    `json:"actor_name,omitempty"`
-	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	DisplayAction *string    `json:"display_action,omitempty"`
-	ID            *int       `json:"id,omitempty"`
-	Notifiable    *struct {
-		CommunityID     *int `json:"community_id,omitempty"`
-		ID              *int `json:"id,omitempty"`
-		ParentCommentID *int `json:"parent_comment_id,omitempty"`
-		SpaceID         *int `json:"space_id,omitempty"`
-	} `json:"notifiable,omitempty"`
-	NotifiableID              *int       `json:"notifiable_id,omitempty"`
-	NotifiableTitle           *string    `json:"notifiable_title,omitempty"`
-	NotifiableType            *string    `json:"notifiable_type,omitempty"`
-	NotificationTextStructure *[]string  `json:"notification_text_structure,omitempty"`
-	ReadAt                    *time.Time `json:"read_at,omitempty"`
-	SpaceID                   *int       `json:"space_id,omitempty"`
-	SpaceTitle                *string    `json:"space_title,omitempty"`
+	Action                    string     `json:"action,omitempty,omitzero"`
+	ActionWebURL              string     `json:"action_web_url,omitempty,omitzero"`
+	ActorImage                string     `json:"actor_image,omitempty,omitzero"`
+	ActorName                 string     `json:"actor_name,omitempty,omitzero"`
+	CreatedAt                 time.Time  `json:"created_at,omitempty,omitzero"`
+	DisplayAction             string     `json:"display_action,omitempty,omitzero"`
+	ID                        int        `json:"id,omitempty,omitzero"`
+	Notifiable                Notifiable `json:"notifiable,omitempty,omitzero"`
+	NotifiableID              int        `json:"notifiable_id,omitempty,omitzero"`
+	NotifiableTitle           string     `json:"notifiable_title,omitempty,omitzero"`
+	NotifiableType            string     `json:"notifiable_type,omitempty,omitzero"`
+	NotificationTextStructure []string   `json:"notification_text_structure,omitempty,omitzero"`
+	ReadAt                    time.Time  `json:"read_at,omitempty,omitzero"`
+	SpaceID                   int        `json:"space_id,omitempty,omitzero"`
+	SpaceTitle                string     `json:"space_title,omitempty,omitzero"`
+}
+
+// Notifiable defines model for Notification.notifiable.
+type Notifiable struct {
+	CommunityID     int `json:"community_id,omitempty,omitzero"`
+	ID              int `json:"id,omitempty,omitzero"`
+	ParentCommentID int `json:"parent_comment_id,omitempty,omitzero"`
+	SpaceID         int `json:"space_id,omitempty,omitzero"`
 }
 
 // NotificationMedium Where notifications are delivered: in the app, by push, or on mobile.
@@ -1823,399 +1807,399 @@ type NotificationMedium string
 
 // NotificationPreference defines model for NotificationPreference.
 type NotificationPreference struct {
-	Enabled *bool   `json:"enabled,omitempty"`
-	Name    *string `json:"name,omitempty"`
-	Type    *int    `json:"type,omitempty"`
+	Enabled bool   `json:"enabled,omitempty,omitzero"`
+	Name    string `json:"name,omitempty,omitzero"`
+	Type    int    `json:"type,omitempty,omitzero"`
 }
 
 // Notifications One page of the member's notifications.
 type Notifications struct {
-	Count       *int            `json:"count,omitempty"`
-	HasNextPage *bool           `json:"has_next_page,omitempty"`
-	Page        *int            `json:"page,omitempty"`
-	PageCount   *int            `json:"page_count,omitempty"`
-	PerPage     *int            `json:"per_page,omitempty"`
-	Records     *[]Notification `json:"records,omitempty"`
+	Count       int            `json:"count,omitempty,omitzero"`
+	HasNextPage bool           `json:"has_next_page,omitempty,omitzero"`
+	Page        int            `json:"page,omitempty,omitzero"`
+	PageCount   int            `json:"page_count,omitempty,omitzero"`
+	PerPage     int            `json:"per_page,omitempty,omitzero"`
+	Records     []Notification `json:"records,omitempty,omitzero"`
 }
 
 // NotificationsMarkAllAsReadParams defines model for NotificationsMarkAllAsReadParams.
 type NotificationsMarkAllAsReadParams struct {
-	NotificationType *string `json:"notification_type,omitempty"`
-	ParentNotifiable *struct {
-		ID   *int    `json:"id,omitempty"`
-		Type *string `json:"type,omitempty"`
-	} `json:"parent_notifiable,omitempty"`
+	NotificationType string           `json:"notification_type,omitempty,omitzero"`
+	ParentNotifiable ParentNotifiable `json:"parent_notifiable,omitempty,omitzero"`
+}
+
+// ParentNotifiable defines model for NotificationsMarkAllAsReadParams.parent_notifiable.
+type ParentNotifiable struct {
+	ID   int    `json:"id,omitempty,omitzero"`
+	Type string `json:"type,omitempty,omitzero"`
 }
 
 // PageProfileFieldObject defines model for PageProfileFieldObject.
 type PageProfileFieldObject struct {
-	AllowNull *bool `json:"allow_null,omitempty"`
-	Choices   *[]struct {
-		ID    *int    `json:"id,omitempty"`
-		Value *string `json:"value,omitempty"`
-	} `json:"choices,omitempty"`
-	Description   *string `json:"description,omitempty"`
-	FieldType     *string `json:"field_type,omitempty"`
-	ID            *int    `json:"id,omitempty"`
-	Key           *string `json:"key,omitempty"`
-	Label         *string `json:"label,omitempty"`
-	NumberOptions *struct {
-		Decimal  *int    `json:"decimal,omitempty"`
-		Format   *string `json:"format,omitempty"`
-		ID       *int    `json:"id,omitempty"`
-		Position *int    `json:"position,omitempty"`
-		Text     *string `json:"text,omitempty"`
-	} `json:"number_options,omitempty"`
-	Placeholder   *string `json:"placeholder,omitempty"`
-	PlatformField *bool   `json:"platform_field,omitempty"`
-	Required      *bool   `json:"required,omitempty"`
+	AllowNull     bool                                `json:"allow_null,omitempty,omitzero"`
+	Choices       []PageProfileFieldObjectChoice      `json:"choices,omitempty,omitzero"`
+	Description   string                              `json:"description,omitempty,omitzero"`
+	FieldType     string                              `json:"field_type,omitempty,omitzero"`
+	ID            int                                 `json:"id,omitempty,omitzero"`
+	Key           string                              `json:"key,omitempty,omitzero"`
+	Label         string                              `json:"label,omitempty,omitzero"`
+	NumberOptions PageProfileFieldObjectNumberOptions `json:"number_options,omitempty,omitzero"`
+	Placeholder   string                              `json:"placeholder,omitempty,omitzero"`
+	PlatformField bool                                `json:"platform_field,omitempty,omitzero"`
+	Required      bool                                `json:"required,omitempty,omitzero"`
+}
+
+// PageProfileFieldObjectChoice defines model for PageProfileFieldObject.choices.
+type PageProfileFieldObjectChoice struct {
+	ID    int    `json:"id,omitempty,omitzero"`
+	Value string `json:"value,omitempty,omitzero"`
+}
+
+// PageProfileFieldObjectNumberOptions defines model for PageProfileFieldObject.number_options.
+type PageProfileFieldObjectNumberOptions struct {
+	Decimal  int    `json:"decimal,omitempty,omitzero"`
+	Format   string `json:"format,omitempty,omitzero"`
+	ID       int    `json:"id,omitempty,omitzero"`
+	Position int    `json:"position,omitempty,omitzero"`
+	Text     string `json:"text,omitempty,omitzero"`
 }
 
 // PageProfileFields defines model for PageProfileFields.
 type PageProfileFields struct {
-	Count       *int                      `json:"count,omitempty"`
-	HasNextPage *bool                     `json:"has_next_page,omitempty"`
-	Page        *int                      `json:"page,omitempty"`
-	PageCount   *int                      `json:"page_count,omitempty"`
-	PerPage     *int                      `json:"per_page,omitempty"`
-	Records     *[]PageProfileFieldObject `json:"records,omitempty"`
+	Count       int                      `json:"count,omitempty,omitzero"`
+	HasNextPage bool                     `json:"has_next_page,omitempty,omitzero"`
+	Page        int                      `json:"page,omitempty,omitzero"`
+	PageCount   int                      `json:"page_count,omitempty,omitzero"`
+	PerPage     int                      `json:"per_page,omitempty,omitzero"`
+	Records     []PageProfileFieldObject `json:"records,omitempty,omitzero"`
 }
 
 // PaginatedSpaces One page of spaces.
 type PaginatedSpaces struct {
-	Count       *int     `json:"count,omitempty"`
-	HasNextPage *bool    `json:"has_next_page,omitempty"`
-	Page        *int     `json:"page,omitempty"`
-	PageCount   *int     `json:"page_count,omitempty"`
-	PerPage     *int     `json:"per_page,omitempty"`
-	Records     *[]Space `json:"records,omitempty"`
-	Sort        *string  `json:"sort,omitempty"`
+	Count       int     `json:"count,omitempty,omitzero"`
+	HasNextPage bool    `json:"has_next_page,omitempty,omitzero"`
+	Page        int     `json:"page,omitempty,omitzero"`
+	PageCount   int     `json:"page_count,omitempty,omitzero"`
+	PerPage     int     `json:"per_page,omitempty,omitzero"`
+	Records     []Space `json:"records,omitempty,omitzero"`
+	Sort        string  `json:"sort,omitempty,omitzero"`
 }
 
 // Pagination The fields of every page-based list: the page number, its size, whether another page follows, and counts.
 type Pagination struct {
-	Count       *int  `json:"count,omitempty"`
-	HasNextPage *bool `json:"has_next_page,omitempty"`
-	Page        *int  `json:"page,omitempty"`
-	PageCount   *int  `json:"page_count,omitempty"`
-	PerPage     *int  `json:"per_page,omitempty"`
+	Count       int  `json:"count,omitempty,omitzero"`
+	HasNextPage bool `json:"has_next_page,omitempty,omitzero"`
+	Page        int  `json:"page,omitempty,omitzero"`
+	PageCount   int  `json:"page_count,omitempty,omitzero"`
+	PerPage     int  `json:"per_page,omitempty,omitzero"`
 }
 
 // Post A post of any kind: the fields of basic, image and event posts together.
 type Post struct {
-	Action *struct {
-		CreatedAt *time.Time `json:"created_at,omitempty"`
-		Type      *string    `json:"type,omitempty"`
-		UserName  *string    `json:"user_name,omitempty"`
-	} `json:"action,omitempty"`
+	Action PostAction `json:"action,omitempty,omitzero"`
 
 	// Author A member as shown beside content they wrote or liked.
-	Author *SharedCommunityMember `json:"author,omitempty"`
-	Body   *struct {
-		Attachments      *map[string]interface{} `json:"attachments,omitempty"`
-		AttachmentsArray *[]interface{}          `json:"attachments_array,omitempty"`
-		HTML             *string                 `json:"html,omitempty"`
-	} `json:"body,omitempty"`
-	BodyPlainText                   *string    `json:"body_plain_text,omitempty"`
-	BodyPlainTextWithoutAttachments *string    `json:"body_plain_text_without_attachments,omitempty"`
-	BookmarkID                      *int       `json:"bookmark_id,omitempty"`
-	CardviewImage                   *string    `json:"cardview_image,omitempty"`
-	CommentCount                    *int       `json:"comment_count,omitempty"`
-	CoverImage                      *string    `json:"cover_image,omitempty"`
-	CreatedAt                       *time.Time `json:"created_at,omitempty"`
-	CustomHTML                      *string    `json:"custom_html,omitempty"`
-	DisplayTitle                    *string    `json:"display_title,omitempty"`
-	Editor                          *string    `json:"editor,omitempty"`
-	EventAttendees                  *struct {
-		Count   *int             `json:"count,omitempty"`
-		Records *[]EventAttendee `json:"records,omitempty"`
-	} `json:"event_attendees,omitempty"`
-	EventSettingAttributes *struct {
-		ConfirmationMessageButtonLink     *string    `json:"confirmation_message_button_link,omitempty"`
-		ConfirmationMessageButtonTitle    *string    `json:"confirmation_message_button_title,omitempty"`
-		ConfirmationMessageDescription    *string    `json:"confirmation_message_description,omitempty"`
-		ConfirmationMessageTitle          *string    `json:"confirmation_message_title,omitempty"`
-		DurationInSeconds                 *int       `json:"duration_in_seconds,omitempty"`
-		EnableCustomThankYouMessage       *bool      `json:"enable_custom_thank_you_message,omitempty"`
-		EndsAt                            *time.Time `json:"ends_at,omitempty"`
-		HideAttendees                     *bool      `json:"hide_attendees,omitempty"`
-		HideLocationFromNonAttendees      *bool      `json:"hide_location_from_non_attendees,omitempty"`
-		InPersonLocation                  *string    `json:"in_person_location,omitempty"`
-		LiveStreamRecordingURL            *string    `json:"live_stream_recording_url,omitempty"`
-		LocationType                      *string    `json:"location_type,omitempty"`
-		RSVPCount                         *int       `json:"rsvp_count,omitempty"`
-		RSVPDisabled                      *bool      `json:"rsvp_disabled,omitempty"`
-		RSVPLimit                         *int       `json:"rsvp_limit,omitempty"`
-		SendEmailConfirmation             *bool      `json:"send_email_confirmation,omitempty"`
-		SendEmailReminder                 *bool      `json:"send_email_reminder,omitempty"`
-		SendInAppNotificationConfirmation *bool      `json:"send_in_app_notification_confirmation,omitempty"`
-		SendInAppNotificationReminder     *bool      `json:"send_in_app_notification_reminder,omitempty"`
-		StartsAt                          *time.Time `json:"starts_at,omitempty"`
-		VirtualLocationURL                *string    `json:"virtual_location_url,omitempty"`
-	} `json:"event_setting_attributes,omitempty"`
-	EventType            *string                  `json:"event_type,omitempty"`
-	FirstLikedBy         *[]SharedCommunityMember `json:"first_liked_by,omitempty"`
-	FlaggedForApprovalAt *time.Time               `json:"flagged_for_approval_at,omitempty"`
-	Gallery              *struct {
-		DownloadableImages *bool `json:"downloadable_images,omitempty"`
-		ID                 *int  `json:"id,omitempty"`
-		Images             *[]struct {
-			Filename *string `json:"filename,omitempty"`
-			Height   *int    `json:"height,omitempty"`
-			ID       *int    `json:"id,omitempty"`
-			SignedID *string `json:"signed_id,omitempty"`
-			URL      *string `json:"url,omitempty"`
-			Width    *int    `json:"width,omitempty"`
-		} `json:"images,omitempty"`
-	} `json:"gallery,omitempty"`
-	HideMetaInfo         *bool   `json:"hide_meta_info,omitempty"`
-	ID                   *int    `json:"id,omitempty"`
-	InvitedAttendee      *bool   `json:"invited_attendee,omitempty"`
-	IsCommentsClosed     *bool   `json:"is_comments_closed,omitempty"`
-	IsCommentsEnabled    *bool   `json:"is_comments_enabled,omitempty"`
-	IsLiked              *bool   `json:"is_liked,omitempty"`
-	IsLikingEnabled      *bool   `json:"is_liking_enabled,omitempty"`
-	IsPinnedAtTopOfSpace *bool   `json:"is_pinned_at_top_of_space,omitempty"`
-	IsTruncationDisabled *bool   `json:"is_truncation_disabled,omitempty"`
-	Name                 *string `json:"name,omitempty"`
-	Policies             *struct {
-		CanDestroyPost   *bool `json:"can_destroy_post,omitempty"`
-		CanDuplicatePost *bool `json:"can_duplicate_post,omitempty"`
-		CanManagePost    *bool `json:"can_manage_post,omitempty"`
-		CanReportPost    *bool `json:"can_report_post,omitempty"`
-		CanUpdatePost    *bool `json:"can_update_post,omitempty"`
-	} `json:"policies,omitempty"`
-	PostFollowerID             *int    `json:"post_follower_id,omitempty"`
-	PostType                   *string `json:"post_type,omitempty"`
-	RecurringSettingAttributes *struct {
-		EndsAt      *time.Time `json:"ends_at,omitempty"`
-		Frequency   *string    `json:"frequency,omitempty"`
-		Occurrences *int       `json:"occurrences,omitempty"`
-		RangeType   *string    `json:"range_type,omitempty"`
-	} `json:"recurring_setting_attributes,omitempty"`
-	RSVPStatus  *string `json:"rsvp_status,omitempty"`
-	RsvpedEvent *bool   `json:"rsvped_event,omitempty"`
-	Slug        *string `json:"slug,omitempty"`
-	Space       *struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		Slug               *string `json:"slug,omitempty"`
-	} `json:"space,omitempty"`
-	SpaceType  *string `json:"space_type,omitempty"`
-	Status     *string `json:"status,omitempty"`
-	TiptapBody *struct {
-		Attachments *[]interface{} `json:"attachments,omitempty"`
-		Body        *struct {
-			Content *[]map[string]interface{} `json:"content,omitempty"`
-			Type    *string                   `json:"type,omitempty"`
-		} `json:"body,omitempty"`
-		CircleIosFallbackText *string                  `json:"circle_ios_fallback_text,omitempty"`
-		CommunityMembers      *[]SharedCommunityMember `json:"community_members,omitempty"`
-		Entities              *[]interface{}           `json:"entities,omitempty"`
-		Format                *string                  `json:"format,omitempty"`
-		GroupMentions         *[]interface{}           `json:"group_mentions,omitempty"`
-		InlineAttachments     *[]interface{}           `json:"inline_attachments,omitempty"`
-		Polls                 *[]interface{}           `json:"polls,omitempty"`
-		SgidsToObjectMap      *map[string]interface{}  `json:"sgids_to_object_map,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	TopicFollowerID               *int       `json:"topic_follower_id,omitempty"`
-	Topics                        *[]Topic   `json:"topics,omitempty"`
-	UnresolvedFlaggedReportsCount *int       `json:"unresolved_flagged_reports_count,omitempty"`
-	UpdatedAt                     *time.Time `json:"updated_at,omitempty"`
-	URL                           *string    `json:"url,omitempty"`
-	UserLikesCount                *int       `json:"user_likes_count,omitempty"`
+	Author                          SharedCommunityMember   `json:"author,omitempty,omitzero"`
+	Body                            PostBody                `json:"body,omitempty,omitzero"`
+	BodyPlainText                   string                  `json:"body_plain_text,omitempty,omitzero"`
+	BodyPlainTextWithoutAttachments string                  `json:"body_plain_text_without_attachments,omitempty,omitzero"`
+	BookmarkID                      int                     `json:"bookmark_id,omitempty,omitzero"`
+	CardviewImage                   string                  `json:"cardview_image,omitempty,omitzero"`
+	CommentCount                    int                     `json:"comment_count,omitempty,omitzero"`
+	CoverImage                      string                  `json:"cover_image,omitempty,omitzero"`
+	CreatedAt                       time.Time               `json:"created_at,omitempty,omitzero"`
+	CustomHTML                      string                  `json:"custom_html,omitempty,omitzero"`
+	DisplayTitle                    string                  `json:"display_title,omitempty,omitzero"`
+	Editor                          string                  `json:"editor,omitempty,omitzero"`
+	EventAttendees                  EventAttendeesSummary   `json:"event_attendees,omitempty,omitzero"`
+	EventSettingAttributes          EventSettings           `json:"event_setting_attributes,omitempty,omitzero"`
+	EventType                       string                  `json:"event_type,omitempty,omitzero"`
+	FirstLikedBy                    []SharedCommunityMember `json:"first_liked_by,omitempty,omitzero"`
+	FlaggedForApprovalAt            time.Time               `json:"flagged_for_approval_at,omitempty,omitzero"`
+	Gallery                         Gallery                 `json:"gallery,omitempty,omitzero"`
+	HideMetaInfo                    bool                    `json:"hide_meta_info,omitempty,omitzero"`
+	ID                              int                     `json:"id,omitempty,omitzero"`
+	InvitedAttendee                 bool                    `json:"invited_attendee,omitempty,omitzero"`
+	IsCommentsClosed                bool                    `json:"is_comments_closed,omitempty,omitzero"`
+	IsCommentsEnabled               bool                    `json:"is_comments_enabled,omitempty,omitzero"`
+	IsLiked                         bool                    `json:"is_liked,omitempty,omitzero"`
+	IsLikingEnabled                 bool                    `json:"is_liking_enabled,omitempty,omitzero"`
+	IsPinnedAtTopOfSpace            bool                    `json:"is_pinned_at_top_of_space,omitempty,omitzero"`
+	IsTruncationDisabled            bool                    `json:"is_truncation_disabled,omitempty,omitzero"`
+	Name                            string                  `json:"name,omitempty,omitzero"`
+	Policies                        PostPolicies            `json:"policies,omitempty,omitzero"`
+	PostFollowerID                  int                     `json:"post_follower_id,omitempty,omitzero"`
+	PostType                        string                  `json:"post_type,omitempty,omitzero"`
+	RecurringSettingAttributes      RecurringEventSettings  `json:"recurring_setting_attributes,omitempty,omitzero"`
+	RSVPStatus                      string                  `json:"rsvp_status,omitempty,omitzero"`
+	RsvpedEvent                     bool                    `json:"rsvped_event,omitempty,omitzero"`
+	Slug                            string                  `json:"slug,omitempty,omitzero"`
+	Space                           PostSpace               `json:"space,omitempty,omitzero"`
+	SpaceType                       string                  `json:"space_type,omitempty,omitzero"`
+	Status                          string                  `json:"status,omitempty,omitzero"`
+	TiptapBody                      TiptapBody              `json:"tiptap_body,omitempty,omitzero"`
+	TopicFollowerID                 int                     `json:"topic_follower_id,omitempty,omitzero"`
+	Topics                          []Topic                 `json:"topics,omitempty,omitzero"`
+	UnresolvedFlaggedReportsCount   int                     `json:"unresolved_flagged_reports_count,omitempty,omitzero"`
+	UpdatedAt                       time.Time               `json:"updated_at,omitempty,omitzero"`
+	URL                             string                  `json:"url,omitempty,omitzero"`
+	UserLikesCount                  int                     `json:"user_likes_count,omitempty,omitzero"`
+}
+
+// PostSpace defines model for PostSpace.
+type PostSpace struct {
+	CustomEmojiDarkURL string `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string `json:"custom_emoji_url,omitempty,omitzero"`
+	Emoji              string `json:"emoji,omitempty,omitzero"`
+	ID                 int    `json:"id,omitempty,omitzero"`
+	Name               string `json:"name,omitempty,omitzero"`
+	Slug               string `json:"slug,omitempty,omitzero"`
 }
 
 // Posts One page of posts.
 type Posts struct {
-	Count       *int    `json:"count,omitempty"`
-	HasNextPage *bool   `json:"has_next_page,omitempty"`
-	Page        *int    `json:"page,omitempty"`
-	PageCount   *int    `json:"page_count,omitempty"`
-	PerPage     *int    `json:"per_page,omitempty"`
-	Records     *[]Post `json:"records,omitempty"`
-	Sort        *string `json:"sort,omitempty"`
+	Count       int    `json:"count,omitempty,omitzero"`
+	HasNextPage bool   `json:"has_next_page,omitempty,omitzero"`
+	Page        int    `json:"page,omitempty,omitzero"`
+	PageCount   int    `json:"page_count,omitempty,omitzero"`
+	PerPage     int    `json:"per_page,omitempty,omitzero"`
+	Records     []Post `json:"records,omitempty,omitzero"`
+	Sort        string `json:"sort,omitempty,omitzero"`
 }
 
 // ProfileConfirmationErrorObject defines model for ProfileConfirmationErrorObject.
 type ProfileConfirmationErrorObject struct {
-	ErrorDetails *map[string]interface{} `json:"error_details,omitempty"`
-	Message      *string                 `json:"message,omitempty"`
-	Success      *bool                   `json:"success,omitempty"`
+	ErrorDetails map[string]interface{} `json:"error_details,omitempty,omitzero"`
+	Message      string                 `json:"message,omitempty,omitzero"`
+	Success      bool                   `json:"success,omitempty,omitzero"`
+}
+
+// ProfileFieldChoice defines model for ProfileFieldChoice.
+type ProfileFieldChoice struct {
+	ID    int    `json:"id,omitempty,omitzero"`
+	Value string `json:"value,omitempty,omitzero"`
+}
+
+// ProfileFieldChoiceUpdate defines model for ProfileFieldChoiceUpdate.
+type ProfileFieldChoiceUpdate struct {
+	UnderscoreDestroy    *bool `json:"_destroy,omitempty"`
+	ID                   *int  `json:"id,omitempty"`
+	ProfileFieldChoiceID *int  `json:"profile_field_choice_id,omitempty"`
 }
 
 // ProfileFieldDetails defines model for ProfileFieldDetails.
 type ProfileFieldDetails struct {
-	Choices *[]struct {
-		ID    *int    `json:"id,omitempty"`
-		Value *string `json:"value,omitempty"`
-	} `json:"choices,omitempty"`
-	CommunityMemberProfileField *struct {
-		CommunityMemberChoices *[]struct {
-			ID                 *int `json:"id,omitempty"`
-			ProfileFieldChoice *struct {
-				ID    *int    `json:"id,omitempty"`
-				Value *string `json:"value,omitempty"`
-			} `json:"profile_field_choice,omitempty"`
-		} `json:"community_member_choices,omitempty"`
-		CreatedAt    *time.Time `json:"created_at,omitempty"`
-		DisplayValue *string    `json:"display_value,omitempty"`
-		ID           *int       `json:"id,omitempty"`
-		Text         *string    `json:"text,omitempty"`
-		Textarea     *string    `json:"textarea,omitempty"`
-		UpdatedAt    *time.Time `json:"updated_at,omitempty"`
-	} `json:"community_member_profile_field,omitempty"`
-	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	Description   *string    `json:"description,omitempty"`
-	FieldType     *string    `json:"field_type,omitempty"`
-	ID            *int       `json:"id,omitempty"`
-	Key           *string    `json:"key,omitempty"`
-	Label         *string    `json:"label,omitempty"`
-	NumberOptions *struct {
-		Max  *int `json:"max,omitempty"`
-		Min  *int `json:"min,omitempty"`
-		Step *int `json:"step,omitempty"`
-	} `json:"number_options,omitempty"`
-	Placeholder   *string    `json:"placeholder,omitempty"`
-	PlatformField *bool      `json:"platform_field,omitempty"`
-	Required      *bool      `json:"required,omitempty"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
+	Choices                     []ProfileFieldChoice             `json:"choices,omitempty,omitzero"`
+	CommunityMemberProfileField MemberProfileField               `json:"community_member_profile_field,omitempty,omitzero"`
+	CreatedAt                   time.Time                        `json:"created_at,omitempty,omitzero"`
+	Description                 string                           `json:"description,omitempty,omitzero"`
+	FieldType                   string                           `json:"field_type,omitempty,omitzero"`
+	ID                          int                              `json:"id,omitempty,omitzero"`
+	Key                         string                           `json:"key,omitempty,omitzero"`
+	Label                       string                           `json:"label,omitempty,omitzero"`
+	NumberOptions               ProfileFieldDetailsNumberOptions `json:"number_options,omitempty,omitzero"`
+	Placeholder                 string                           `json:"placeholder,omitempty,omitzero"`
+	PlatformField               bool                             `json:"platform_field,omitempty,omitzero"`
+	Required                    bool                             `json:"required,omitempty,omitzero"`
+	UpdatedAt                   time.Time                        `json:"updated_at,omitempty,omitzero"`
+}
+
+// MemberProfileFieldChoice defines model for ProfileFieldDetails.community_member_profile_field.community_member_choices.
+type MemberProfileFieldChoice struct {
+	ID                 int                `json:"id,omitempty,omitzero"`
+	ProfileFieldChoice ProfileFieldChoice `json:"profile_field_choice,omitempty,omitzero"`
+}
+
+// MemberProfileField defines model for ProfileFieldDetails.community_member_profile_field.
+type MemberProfileField struct {
+	CommunityMemberChoices []MemberProfileFieldChoice `json:"community_member_choices,omitempty,omitzero"`
+	CreatedAt              time.Time                  `json:"created_at,omitempty,omitzero"`
+	DisplayValue           string                     `json:"display_value,omitempty,omitzero"`
+	ID                     int                        `json:"id,omitempty,omitzero"`
+	Text                   string                     `json:"text,omitempty,omitzero"`
+	Textarea               string                     `json:"textarea,omitempty,omitzero"`
+	UpdatedAt              time.Time                  `json:"updated_at,omitempty,omitzero"`
+}
+
+// ProfileFieldDetailsNumberOptions defines model for ProfileFieldDetails.number_options.
+type ProfileFieldDetailsNumberOptions struct {
+	Max  int `json:"max,omitempty,omitzero"`
+	Min  int `json:"min,omitempty,omitzero"`
+	Step int `json:"step,omitempty,omitzero"`
+}
+
+// ProfileFieldUpdate defines model for ProfileFieldUpdate.
+type ProfileFieldUpdate struct {
+	CommunityMemberChoicesAttributes []ProfileFieldChoiceUpdate `json:"community_member_choices_attributes,omitempty,omitzero"`
+	ID                               *int                       `json:"id,omitempty"`
+	ProfileFieldID                   *int                       `json:"profile_field_id,omitempty"`
+	Text                             *string                    `json:"text,omitempty"`
+	Textarea                         *string                    `json:"textarea,omitempty"`
+}
+
+// ProfilePreferencesUpdate defines model for ProfilePreferencesUpdate.
+type ProfilePreferencesUpdate struct {
+	MakeMyEmailPublic        *bool `json:"make_my_email_public,omitempty"`
+	MessagingEnabled         *bool `json:"messaging_enabled,omitempty"`
+	VisibleInMemberDirectory *bool `json:"visible_in_member_directory,omitempty"`
+}
+
+// ProfileUpdate defines model for ProfileUpdate.
+type ProfileUpdate struct {
+	Avatar                                 *string                  `json:"avatar,omitempty"`
+	CommunityMemberProfileFieldsAttributes []ProfileFieldUpdate     `json:"community_member_profile_fields_attributes,omitempty,omitzero"`
+	Headline                               *string                  `json:"headline,omitempty"`
+	Name                                   *string                  `json:"name,omitempty"`
+	Preferences                            ProfilePreferencesUpdate `json:"preferences,omitempty,omitzero"`
+	TimeZone                               *string                  `json:"time_zone,omitempty"`
 }
 
 // ProfileUpdateResponse defines model for ProfileUpdateResponse.
 type ProfileUpdateResponse struct {
-	CurrentCommunityMember *struct {
-		Admin                    *bool   `json:"admin,omitempty"`
-		AvatarURL                *string `json:"avatar_url,omitempty"`
-		CommunityMemberID        *int    `json:"community_member_id,omitempty"`
-		FirstName                *string `json:"first_name,omitempty"`
-		Headline                 *string `json:"headline,omitempty"`
-		ID                       *int    `json:"id,omitempty"`
-		IsDeleted                *bool   `json:"is_deleted,omitempty"`
-		LastName                 *string `json:"last_name,omitempty"`
-		MessagingEnabled         *bool   `json:"messaging_enabled,omitempty"`
-		MessagingEnabledByAdmin  *bool   `json:"messaging_enabled_by_admin,omitempty"`
-		MessagingEnabledByMember *bool   `json:"messaging_enabled_by_member,omitempty"`
-		Name                     *string `json:"name,omitempty"`
-		ProfileFields            *struct {
-			NotVisible *[]ProfileFieldDetails `json:"not_visible,omitempty"`
-			Visible    *[]ProfileFieldDetails `json:"visible,omitempty"`
-		} `json:"profile_fields,omitempty"`
-		PublicUID                *string `json:"public_uid,omitempty"`
-		UserAttachableSgid       *string `json:"user_attachable_sgid,omitempty"`
-		UserID                   *int    `json:"user_id,omitempty"`
-		VisibleInMemberDirectory *bool   `json:"visible_in_member_directory,omitempty"`
-	} `json:"current_community_member,omitempty"`
-	Message *string `json:"message,omitempty"`
+	CurrentCommunityMember UpdatedCommunityMember `json:"current_community_member,omitempty,omitzero"`
+	Message                string                 `json:"message,omitempty,omitzero"`
+}
+
+// UpdatedCommunityMember defines model for ProfileUpdateResponse.current_community_member.
+type UpdatedCommunityMember struct {
+	Admin                    bool                `json:"admin,omitempty,omitzero"`
+	AvatarURL                string              `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID        int                 `json:"community_member_id,omitempty,omitzero"`
+	FirstName                string              `json:"first_name,omitempty,omitzero"`
+	Headline                 string              `json:"headline,omitempty,omitzero"`
+	ID                       int                 `json:"id,omitempty,omitzero"`
+	IsDeleted                bool                `json:"is_deleted,omitempty,omitzero"`
+	LastName                 string              `json:"last_name,omitempty,omitzero"`
+	MessagingEnabled         bool                `json:"messaging_enabled,omitempty,omitzero"`
+	MessagingEnabledByAdmin  bool                `json:"messaging_enabled_by_admin,omitempty,omitzero"`
+	MessagingEnabledByMember bool                `json:"messaging_enabled_by_member,omitempty,omitzero"`
+	Name                     string              `json:"name,omitempty,omitzero"`
+	ProfileFields            MemberProfileFields `json:"profile_fields,omitempty,omitzero"`
+	PublicUID                string              `json:"public_uid,omitempty,omitzero"`
+	UserAttachableSgid       string              `json:"user_attachable_sgid,omitempty,omitzero"`
+	UserID                   int                 `json:"user_id,omitempty,omitzero"`
+	VisibleInMemberDirectory bool                `json:"visible_in_member_directory,omitempty,omitzero"`
 }
 
 // PublicProfile What other members can see of a member.
 type PublicProfile struct {
-	AvatarURL                     *string `json:"avatar_url,omitempty"`
-	Bio                           *string `json:"bio,omitempty"`
-	CanReceiveDmFromCurrentMember *bool   `json:"can_receive_dm_from_current_member,omitempty"`
-	CommentsCount                 *int    `json:"comments_count,omitempty"`
-	Email                         *string `json:"email,omitempty"`
-	GamificationStats             *struct {
-		CommunityMemberID *int    `json:"community_member_id,omitempty"`
-		CurrentLevel      *int    `json:"current_level,omitempty"`
-		CurrentLevelName  *string `json:"current_level_name,omitempty"`
-		LevelProgress     *int    `json:"level_progress,omitempty"`
-		PointsToNextLevel *int    `json:"points_to_next_level,omitempty"`
-		TotalPoints       *int    `json:"total_points,omitempty"`
-	} `json:"gamification_stats,omitempty"`
-	Headline       *string `json:"headline,omitempty"`
-	ID             *int    `json:"id,omitempty"`
-	LargeAvatarURL *string `json:"large_avatar_url,omitempty"`
-	MemberTags     *[]struct {
-		Color               *string   `json:"color,omitempty"`
-		CustomEmojiDarkURL  *string   `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL      *string   `json:"custom_emoji_url,omitempty"`
-		DisplayFormat       *string   `json:"display_format,omitempty"`
-		DisplayLocations    *[]string `json:"display_locations,omitempty"`
-		Email               *string   `json:"email,omitempty"`
-		Headline            *string   `json:"headline,omitempty"`
-		ID                  *int      `json:"id,omitempty"`
-		IsBackgroundEnabled *bool     `json:"is_background_enabled,omitempty"`
-		IsPublic            *bool     `json:"is_public,omitempty"`
-		Name                *string   `json:"name,omitempty"`
-	} `json:"member_tags,omitempty"`
-	MessagingEnabled *bool   `json:"messaging_enabled,omitempty"`
-	Name             *string `json:"name,omitempty"`
-	PostsCount       *int    `json:"posts_count,omitempty"`
-	ProfileInfo      *struct {
-		FacebookURL  *string `json:"facebook_url,omitempty"`
-		InstagramURL *string `json:"instagram_url,omitempty"`
-		LinkedinURL  *string `json:"linkedin_url,omitempty"`
-		Location     *string `json:"location,omitempty"`
-		TwitterURL   *string `json:"twitter_url,omitempty"`
-		Website      *string `json:"website,omitempty"`
-	} `json:"profile_info,omitempty"`
-	Roles *struct {
-		Admin     *bool `json:"admin,omitempty"`
-		Moderator *bool `json:"moderator,omitempty"`
-	} `json:"roles,omitempty"`
-	SpacesCount *int `json:"spaces_count,omitempty"`
+	AvatarURL                     string                         `json:"avatar_url,omitempty,omitzero"`
+	Bio                           string                         `json:"bio,omitempty,omitzero"`
+	CanReceiveDmFromCurrentMember bool                           `json:"can_receive_dm_from_current_member,omitempty,omitzero"`
+	CommentsCount                 int                            `json:"comments_count,omitempty,omitzero"`
+	Email                         string                         `json:"email,omitempty,omitzero"`
+	GamificationStats             PublicProfileGamificationStats `json:"gamification_stats,omitempty,omitzero"`
+	Headline                      string                         `json:"headline,omitempty,omitzero"`
+	ID                            int                            `json:"id,omitempty,omitzero"`
+	LargeAvatarURL                string                         `json:"large_avatar_url,omitempty,omitzero"`
+	MemberTags                    []PublicProfileMemberTag       `json:"member_tags,omitempty,omitzero"`
+	MessagingEnabled              bool                           `json:"messaging_enabled,omitempty,omitzero"`
+	Name                          string                         `json:"name,omitempty,omitzero"`
+	PostsCount                    int                            `json:"posts_count,omitempty,omitzero"`
+	ProfileInfo                   PublicProfileProfileInfo       `json:"profile_info,omitempty,omitzero"`
+	Roles                         MemberRoles                    `json:"roles,omitempty,omitzero"`
+	SpacesCount                   int                            `json:"spaces_count,omitempty,omitzero"`
+}
+
+// PublicProfileGamificationStats defines model for PublicProfile.gamification_stats.
+type PublicProfileGamificationStats struct {
+	CommunityMemberID int    `json:"community_member_id,omitempty,omitzero"`
+	CurrentLevel      int    `json:"current_level,omitempty,omitzero"`
+	CurrentLevelName  string `json:"current_level_name,omitempty,omitzero"`
+	LevelProgress     int    `json:"level_progress,omitempty,omitzero"`
+	PointsToNextLevel int    `json:"points_to_next_level,omitempty,omitzero"`
+	TotalPoints       int    `json:"total_points,omitempty,omitzero"`
+}
+
+// PublicProfileMemberTag defines model for PublicProfile.member_tags.
+type PublicProfileMemberTag struct {
+	Color               string   `json:"color,omitempty,omitzero"`
+	CustomEmojiDarkURL  string   `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL      string   `json:"custom_emoji_url,omitempty,omitzero"`
+	DisplayFormat       string   `json:"display_format,omitempty,omitzero"`
+	DisplayLocations    []string `json:"display_locations,omitempty,omitzero"`
+	Email               string   `json:"email,omitempty,omitzero"`
+	Headline            string   `json:"headline,omitempty,omitzero"`
+	ID                  int      `json:"id,omitempty,omitzero"`
+	IsBackgroundEnabled bool     `json:"is_background_enabled,omitempty,omitzero"`
+	IsPublic            bool     `json:"is_public,omitempty,omitzero"`
+	Name                string   `json:"name,omitempty,omitzero"`
+}
+
+// PublicProfileProfileInfo defines model for PublicProfile.profile_info.
+type PublicProfileProfileInfo struct {
+	FacebookURL  string `json:"facebook_url,omitempty,omitzero"`
+	InstagramURL string `json:"instagram_url,omitempty,omitzero"`
+	LinkedinURL  string `json:"linkedin_url,omitempty,omitzero"`
+	Location     string `json:"location,omitempty,omitzero"`
+	TwitterURL   string `json:"twitter_url,omitempty,omitzero"`
+	Website      string `json:"website,omitempty,omitzero"`
 }
 
 // QuizAttempt One attempt at a quiz, with its answers and result.
 type QuizAttempt struct {
-	CorrectResponses    *int       `json:"correct_responses,omitempty"`
-	CreatedAt           *time.Time `json:"created_at,omitempty"`
-	Description         *string    `json:"description,omitempty"`
-	EnforcePassingGrade *bool      `json:"enforce_passing_grade,omitempty"`
-	Grade               *int       `json:"grade,omitempty"`
-	HideAnswers         *bool      `json:"hide_answers,omitempty"`
-	ID                  *int       `json:"id,omitempty"`
-	LessonName          *string    `json:"lesson_name,omitempty"`
-	PassingGrade        *int       `json:"passing_grade,omitempty"`
-	Questions           *[]struct {
-		Correct *bool `json:"correct,omitempty"`
-		ID      *int  `json:"id,omitempty"`
-		Options *[]struct {
-			ID       *int    `json:"id,omitempty"`
-			Selected *bool   `json:"selected,omitempty"`
-			Value    *string `json:"value,omitempty"`
-		} `json:"options,omitempty"`
-		QuestionType *string `json:"question_type,omitempty"`
-		Statement    *string `json:"statement,omitempty"`
-	} `json:"questions,omitempty"`
-	QuizAttemptsCount *int    `json:"quiz_attempts_count,omitempty"`
-	QuizID            *int    `json:"quiz_id,omitempty"`
-	Result            *string `json:"result,omitempty"`
-	SectionName       *string `json:"section_name,omitempty"`
+	CorrectResponses    int                   `json:"correct_responses,omitempty,omitzero"`
+	CreatedAt           time.Time             `json:"created_at,omitempty,omitzero"`
+	Description         string                `json:"description,omitempty,omitzero"`
+	EnforcePassingGrade bool                  `json:"enforce_passing_grade,omitempty,omitzero"`
+	Grade               int                   `json:"grade,omitempty,omitzero"`
+	HideAnswers         bool                  `json:"hide_answers,omitempty,omitzero"`
+	ID                  int                   `json:"id,omitempty,omitzero"`
+	LessonName          string                `json:"lesson_name,omitempty,omitzero"`
+	PassingGrade        int                   `json:"passing_grade,omitempty,omitzero"`
+	Questions           []QuizAttemptQuestion `json:"questions,omitempty,omitzero"`
+	QuizAttemptsCount   int                   `json:"quiz_attempts_count,omitempty,omitzero"`
+	QuizID              int                   `json:"quiz_id,omitempty,omitzero"`
+	Result              string                `json:"result,omitempty,omitzero"`
+	SectionName         string                `json:"section_name,omitempty,omitzero"`
+}
+
+// QuizAttemptQuestionOption defines model for QuizAttempt.questions.options.
+type QuizAttemptQuestionOption struct {
+	ID       int    `json:"id,omitempty,omitzero"`
+	Selected bool   `json:"selected,omitempty,omitzero"`
+	Value    string `json:"value,omitempty,omitzero"`
+}
+
+// QuizAttemptQuestion defines model for QuizAttempt.questions.
+type QuizAttemptQuestion struct {
+	Correct      bool                        `json:"correct,omitempty,omitzero"`
+	ID           int                         `json:"id,omitempty,omitzero"`
+	Options      []QuizAttemptQuestionOption `json:"options,omitempty,omitzero"`
+	QuestionType string                      `json:"question_type,omitempty,omitzero"`
+	Statement    string                      `json:"statement,omitempty,omitzero"`
 }
 
 // QuizAttemptList One page of quiz attempts.
 type QuizAttemptList struct {
-	Count       *int                  `json:"count,omitempty"`
-	HasNextPage *bool                 `json:"has_next_page,omitempty"`
-	Page        *int                  `json:"page,omitempty"`
-	PageCount   *int                  `json:"page_count,omitempty"`
-	PerPage     *int                  `json:"per_page,omitempty"`
-	Records     *[]QuizAttemptSummary `json:"records,omitempty"`
+	Count       int                  `json:"count,omitempty,omitzero"`
+	HasNextPage bool                 `json:"has_next_page,omitempty,omitzero"`
+	Page        int                  `json:"page,omitempty,omitzero"`
+	PageCount   int                  `json:"page_count,omitempty,omitzero"`
+	PerPage     int                  `json:"per_page,omitempty,omitzero"`
+	Records     []QuizAttemptSummary `json:"records,omitempty,omitzero"`
 }
 
 // QuizAttemptSummary A quiz attempt as listed for a course.
 type QuizAttemptSummary struct {
-	CommunityMember *struct {
-		AvatarURL *string `json:"avatar_url,omitempty"`
-		ID        *int    `json:"id,omitempty"`
-		Name      *string `json:"name,omitempty"`
-		PublicUID *string `json:"public_uid,omitempty"`
-	} `json:"community_member,omitempty"`
-	CreatedAt         *time.Time                `json:"created_at,omitempty"`
-	Grade             *int                      `json:"grade,omitempty"`
-	ID                *int                      `json:"id,omitempty"`
-	LessonName        *string                   `json:"lesson_name,omitempty"`
-	PassingGrade      *int                      `json:"passing_grade,omitempty"`
-	QuizAttemptsCount *int                      `json:"quiz_attempts_count,omitempty"`
-	QuizID            *int                      `json:"quiz_id,omitempty"`
-	Result            *QuizAttemptSummaryResult `json:"result,omitempty"`
-	SectionName       *string                   `json:"section_name,omitempty"`
+	CommunityMember   QuizAttemptSummaryCommunityMember `json:"community_member,omitempty,omitzero"`
+	CreatedAt         time.Time                         `json:"created_at,omitempty,omitzero"`
+	Grade             int                               `json:"grade,omitempty,omitzero"`
+	ID                int                               `json:"id,omitempty,omitzero"`
+	LessonName        string                            `json:"lesson_name,omitempty,omitzero"`
+	PassingGrade      int                               `json:"passing_grade,omitempty,omitzero"`
+	QuizAttemptsCount int                               `json:"quiz_attempts_count,omitempty,omitzero"`
+	QuizID            int                               `json:"quiz_id,omitempty,omitzero"`
+	Result            QuizAttemptSummaryResult          `json:"result,omitempty,omitzero"`
+	SectionName       string                            `json:"section_name,omitempty,omitzero"`
+}
+
+// QuizAttemptSummaryCommunityMember defines model for QuizAttemptSummary.community_member.
+type QuizAttemptSummaryCommunityMember struct {
+	AvatarURL string `json:"avatar_url,omitempty,omitzero"`
+	ID        int    `json:"id,omitempty,omitzero"`
+	Name      string `json:"name,omitempty,omitzero"`
+	PublicUID string `json:"public_uid,omitempty,omitzero"`
 }
 
 // QuizAttemptSummaryResult defines model for QuizAttemptSummary.Result.
@@ -2223,79 +2207,108 @@ type QuizAttemptSummaryResult string
 
 // ReactionCreated The emoji reaction that was added.
 type ReactionCreated struct {
-	Message  *string `json:"message,omitempty"`
-	Reaction *struct {
-		CommunityMemberID int    `json:"community_member_id"`
-		Emoji             string `json:"emoji"`
-		ReactionableID    int    `json:"reactionable_id"`
-		ReactionableType  string `json:"reactionable_type"`
-	} `json:"reaction,omitempty"`
-	Success *bool `json:"success,omitempty"`
+	Message  string                  `json:"message,omitempty,omitzero"`
+	Reaction ReactionCreatedReaction `json:"reaction,omitempty,omitzero"`
+	Success  bool                    `json:"success,omitempty,omitzero"`
+}
+
+// ReactionCreatedReaction defines model for ReactionCreated.reaction.
+type ReactionCreatedReaction struct {
+	CommunityMemberID int    `json:"community_member_id"`
+	Emoji             string `json:"emoji"`
+	ReactionableID    int    `json:"reactionable_id"`
+	ReactionableType  string `json:"reactionable_type"`
 }
 
 // RecurringEvent One occurrence of a recurring event.
 type RecurringEvent struct {
-	EndsAt                *time.Time `json:"ends_at,omitempty"`
-	ID                    *int       `json:"id,omitempty"`
-	Name                  *string    `json:"name,omitempty"`
-	RSVPCount             *int       `json:"rsvp_count,omitempty"`
-	RSVPLimit             *int       `json:"rsvp_limit,omitempty"`
-	RsvpedEvent           *bool      `json:"rsvped_event,omitempty"`
-	StartDate             *string    `json:"start_date,omitempty"`
-	StartsAt              *time.Time `json:"starts_at,omitempty"`
-	TimeZone              *string    `json:"time_zone,omitempty"`
-	TimeZoneAbbreviations *string    `json:"time_zone_abbreviations,omitempty"`
+	EndsAt                time.Time `json:"ends_at,omitempty,omitzero"`
+	ID                    int       `json:"id,omitempty,omitzero"`
+	Name                  string    `json:"name,omitempty,omitzero"`
+	RSVPCount             int       `json:"rsvp_count,omitempty,omitzero"`
+	RSVPLimit             int       `json:"rsvp_limit,omitempty,omitzero"`
+	RsvpedEvent           bool      `json:"rsvped_event,omitempty,omitzero"`
+	StartDate             string    `json:"start_date,omitempty,omitzero"`
+	StartsAt              time.Time `json:"starts_at,omitempty,omitzero"`
+	TimeZone              string    `json:"time_zone,omitempty,omitzero"`
+	TimeZoneAbbreviations string    `json:"time_zone_abbreviations,omitempty,omitzero"`
+}
+
+// RecurringEventSettings defines model for RecurringEventSettings.
+type RecurringEventSettings struct {
+	EndsAt      time.Time `json:"ends_at,omitempty,omitzero"`
+	Frequency   string    `json:"frequency,omitempty,omitzero"`
+	Occurrences int       `json:"occurrences,omitempty,omitzero"`
+	RangeType   string    `json:"range_type,omitempty,omitzero"`
 }
 
 // RecurringEvents One page of occurrences of a recurring event.
 type RecurringEvents struct {
-	Count       *int              `json:"count,omitempty"`
-	HasNextPage *bool             `json:"has_next_page,omitempty"`
-	Page        *int              `json:"page,omitempty"`
-	PageCount   *int              `json:"page_count,omitempty"`
-	PerPage     *int              `json:"per_page,omitempty"`
-	Records     *[]RecurringEvent `json:"records,omitempty"`
+	Count       int              `json:"count,omitempty,omitzero"`
+	HasNextPage bool             `json:"has_next_page,omitempty,omitzero"`
+	Page        int              `json:"page,omitempty,omitzero"`
+	PageCount   int              `json:"page_count,omitempty,omitzero"`
+	PerPage     int              `json:"per_page,omitempty,omitzero"`
+	Records     []RecurringEvent `json:"records,omitempty,omitzero"`
 }
 
 // ResetNewNotificationsCount defines model for ResetNewNotificationsCount.
 type ResetNewNotificationsCount struct {
-	NewNotificationsCount *int `json:"new_notifications_count,omitempty"`
+	NewNotificationsCount int `json:"new_notifications_count,omitempty,omitzero"`
 }
 
 // RichTextBody defines model for RichTextBody.
 type RichTextBody struct {
-	Attachments *[]interface{} `json:"attachments,omitempty"`
-	Body        *struct {
-		Content *[]struct {
-			Content []struct {
-				Attrs *struct {
-					Href   *string `json:"href,omitempty"`
-					Sgid   string  `json:"sgid"`
-					Target *string `json:"target,omitempty"`
-				} `json:"attrs,omitempty"`
-				CircleIosFallbackText *string `json:"circle_ios_fallback_text,omitempty"`
-				Marks                 *[]struct {
-					Attrs *struct {
-						Href   *string `json:"href,omitempty"`
-						Target *string `json:"target,omitempty"`
-					} `json:"attrs,omitempty"`
-					Type *string `json:"type,omitempty"`
-				} `json:"marks,omitempty"`
-				Text *string `json:"text,omitempty"`
-				Type string  `json:"type"`
-			} `json:"content"`
-			Type string `json:"type"`
-		} `json:"content,omitempty"`
-		Type *string `json:"type,omitempty"`
-	} `json:"body,omitempty"`
-	CircleIosFallbackText *string                 `json:"circle_ios_fallback_text,omitempty"`
-	CommunityMembers      *[]interface{}          `json:"community_members,omitempty"`
-	Entities              *[]interface{}          `json:"entities,omitempty"`
-	Format                *string                 `json:"format,omitempty"`
-	GroupMentions         *[]interface{}          `json:"group_mentions,omitempty"`
-	InlineAttachments     *[]interface{}          `json:"inline_attachments,omitempty"`
-	Polls                 *[]interface{}          `json:"polls,omitempty"`
-	SgidsToObjectMap      *map[string]interface{} `json:"sgids_to_object_map,omitempty"`
+	Attachments           []interface{}          `json:"attachments,omitempty,omitzero"`
+	Body                  RichTextDocument       `json:"body,omitempty,omitzero"`
+	CircleIosFallbackText string                 `json:"circle_ios_fallback_text,omitempty,omitzero"`
+	CommunityMembers      []interface{}          `json:"community_members,omitempty,omitzero"`
+	Entities              []interface{}          `json:"entities,omitempty,omitzero"`
+	Format                string                 `json:"format,omitempty,omitzero"`
+	GroupMentions         []interface{}          `json:"group_mentions,omitempty,omitzero"`
+	InlineAttachments     []interface{}          `json:"inline_attachments,omitempty,omitzero"`
+	Polls                 []interface{}          `json:"polls,omitempty,omitzero"`
+	SgidsToObjectMap      map[string]interface{} `json:"sgids_to_object_map,omitempty,omitzero"`
+}
+
+// RichTextNodeAttrs defines model for RichTextBody.body.content.content.attrs.
+type RichTextNodeAttrs struct {
+	Href   string `json:"href,omitempty,omitzero"`
+	Sgid   string `json:"sgid"`
+	Target string `json:"target,omitempty,omitzero"`
+}
+
+// RichTextMarkAttrs defines model for RichTextBody.body.content.content.marks.attrs.
+type RichTextMarkAttrs struct {
+	Href   string `json:"href,omitempty,omitzero"`
+	Target string `json:"target,omitempty,omitzero"`
+}
+
+// RichTextMark defines model for RichTextBody.body.content.content.marks.
+type RichTextMark struct {
+	Attrs RichTextMarkAttrs `json:"attrs,omitempty,omitzero"`
+	Type  string            `json:"type,omitempty,omitzero"`
+}
+
+// RichTextNode defines model for RichTextBody.body.content.content.
+type RichTextNode struct {
+	Attrs                 RichTextNodeAttrs `json:"attrs,omitempty,omitzero"`
+	CircleIosFallbackText string            `json:"circle_ios_fallback_text,omitempty,omitzero"`
+	Marks                 []RichTextMark    `json:"marks,omitempty,omitzero"`
+	Text                  string            `json:"text,omitempty,omitzero"`
+	Type                  string            `json:"type"`
+}
+
+// RichTextBlock defines model for RichTextBody.body.content.
+type RichTextBlock struct {
+	Content []RichTextNode `json:"content"`
+	Type    string         `json:"type"`
+}
+
+// RichTextDocument defines model for RichTextBody.body.
+type RichTextDocument struct {
+	Content []RichTextBlock `json:"content,omitempty,omitzero"`
+	Type    string          `json:"type,omitempty,omitzero"`
 }
 
 // SearchResult One text search hit: a post, member, member tag, space, space group or comment.
@@ -2305,47 +2318,46 @@ type SearchResult struct {
 
 // SearchResults One page of text search results; each record is one of the searched kinds.
 type SearchResults struct {
-	Count       *int            `json:"count,omitempty"`
-	HasNextPage *bool           `json:"has_next_page,omitempty"`
-	Page        *int            `json:"page,omitempty"`
-	PageCount   *int            `json:"page_count,omitempty"`
-	PerPage     *int            `json:"per_page,omitempty"`
-	Records     *[]SearchResult `json:"records,omitempty"`
+	Count       int            `json:"count,omitempty,omitzero"`
+	HasNextPage bool           `json:"has_next_page,omitempty,omitzero"`
+	Page        int            `json:"page,omitempty,omitzero"`
+	PageCount   int            `json:"page_count,omitempty,omitzero"`
+	PerPage     int            `json:"per_page,omitempty,omitzero"`
+	Records     []SearchResult `json:"records,omitempty,omitzero"`
 }
 
 // SearchedComment defines model for SearchedComment.
 type SearchedComment struct {
-	Attributes *struct {
-		Author *struct {
-			AvatarURL *string `json:"avatar_url,omitempty"`
-			ID        *int    `json:"id,omitempty"`
-			Name      *string `json:"name,omitempty"`
-		} `json:"author,omitempty"`
-		BodyText        *string `json:"body_text,omitempty"`
-		CommunityID     *int    `json:"community_id,omitempty"`
-		ID              *int    `json:"id,omitempty"`
-		ParentCommentID *int    `json:"parent_comment_id,omitempty"`
-		PostID          *int    `json:"post_id,omitempty"`
-		PostName        *string `json:"post_name,omitempty"`
-		SpaceID         *int    `json:"space_id,omitempty"`
-		Title           *string `json:"title,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedCommentAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                    `json:"id,omitempty,omitzero"`
+	Type       SearchedCommentKind       `json:"type,omitempty,omitzero"`
+}
+
+// SearchedCommentAttributesAuthor defines model for SearchedComment.attributes.author.
+type SearchedCommentAttributesAuthor struct {
+	AvatarURL string `json:"avatar_url,omitempty,omitzero"`
+	ID        int    `json:"id,omitempty,omitzero"`
+	Name      string `json:"name,omitempty,omitzero"`
+}
+
+// SearchedCommentAttributes defines model for SearchedComment.attributes.
+type SearchedCommentAttributes struct {
+	Author          SearchedCommentAttributesAuthor `json:"author,omitempty,omitzero"`
+	BodyText        string                          `json:"body_text,omitempty,omitzero"`
+	CommunityID     int                             `json:"community_id,omitempty,omitzero"`
+	ID              int                             `json:"id,omitempty,omitzero"`
+	ParentCommentID int                             `json:"parent_comment_id,omitempty,omitzero"`
+	PostID          int                             `json:"post_id,omitempty,omitzero"`
+	PostName        string                          `json:"post_name,omitempty,omitzero"`
+	SpaceID         int                             `json:"space_id,omitempty,omitzero"`
+	Title           string                          `json:"title,omitempty,omitzero"`
 }
 
 // SearchedCommunityMember defines model for SearchedCommunityMember.
 type SearchedCommunityMember struct {
-	Attributes *struct {
-		AvatarURL         *string                                `json:"avatar_url,omitempty"`
-		CommunityMemberID *int                                   `json:"community_member_id,omitempty"`
-		Headline          *string                                `json:"headline,omitempty"`
-		ID                *SearchedCommunityMember_Attributes_ID `json:"id,omitempty"`
-		Name              *string                                `json:"name,omitempty"`
-		Roles             *[]string                              `json:"roles,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedCommunityMemberAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                            `json:"id,omitempty,omitzero"`
+	Type       SearchedCommunityMemberKind       `json:"type,omitempty,omitzero"`
 }
 
 // SearchedCommunityMemberAttributesID0 defines model for SearchedCommunityMember.Attributes.ID.0.
@@ -2354,143 +2366,157 @@ type SearchedCommunityMemberAttributesID0 = int
 // SearchedCommunityMemberAttributesID1 defines model for SearchedCommunityMember.Attributes.ID.1.
 type SearchedCommunityMemberAttributesID1 = string
 
-// SearchedCommunityMember_Attributes_ID defines model for SearchedCommunityMember.Attributes.ID.
-type SearchedCommunityMember_Attributes_ID struct {
+// SearchedCommunityMemberAttributesID defines model for SearchedCommunityMember.Attributes.ID.
+type SearchedCommunityMemberAttributesID struct {
 	union json.RawMessage
+}
+
+// SearchedCommunityMemberAttributes defines model for SearchedCommunityMember.attributes.
+type SearchedCommunityMemberAttributes struct {
+	AvatarURL         string                               `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID int                                  `json:"community_member_id,omitempty,omitzero"`
+	Headline          string                               `json:"headline,omitempty,omitzero"`
+	ID                *SearchedCommunityMemberAttributesID `json:"id,omitempty"`
+	Name              string                               `json:"name,omitempty,omitzero"`
+	Roles             []string                             `json:"roles,omitempty,omitzero"`
 }
 
 // SearchedMember defines model for SearchedMember.
 type SearchedMember struct {
-	Admin                  *bool                   `json:"admin,omitempty"`
-	AvatarURL              *string                 `json:"avatar_url,omitempty"`
-	CommunityMemberID      *int                    `json:"community_member_id,omitempty"`
-	FirstName              *string                 `json:"first_name,omitempty"`
-	Headline               *string                 `json:"headline,omitempty"`
-	ID                     *int                    `json:"id,omitempty"`
-	IsDeleted              *bool                   `json:"is_deleted,omitempty"`
-	LastName               *string                 `json:"last_name,omitempty"`
-	Name                   *string                 `json:"name,omitempty"`
-	ProfileFieldsReference *map[string]interface{} `json:"profile_fields_reference,omitempty"`
-	PublicUID              *string                 `json:"public_uid,omitempty"`
-	UserAttachableSgid     *string                 `json:"user_attachable_sgid,omitempty"`
-	UserID                 *int                    `json:"user_id,omitempty"`
+	Admin                  bool                   `json:"admin,omitempty,omitzero"`
+	AvatarURL              string                 `json:"avatar_url,omitempty,omitzero"`
+	CommunityMemberID      int                    `json:"community_member_id,omitempty,omitzero"`
+	FirstName              string                 `json:"first_name,omitempty,omitzero"`
+	Headline               string                 `json:"headline,omitempty,omitzero"`
+	ID                     int                    `json:"id,omitempty,omitzero"`
+	IsDeleted              bool                   `json:"is_deleted,omitempty,omitzero"`
+	LastName               string                 `json:"last_name,omitempty,omitzero"`
+	Name                   string                 `json:"name,omitempty,omitzero"`
+	ProfileFieldsReference map[string]interface{} `json:"profile_fields_reference,omitempty,omitzero"`
+	PublicUID              string                 `json:"public_uid,omitempty,omitzero"`
+	UserAttachableSgid     string                 `json:"user_attachable_sgid,omitempty,omitzero"`
+	UserID                 int                    `json:"user_id,omitempty,omitzero"`
 }
 
 // SearchedMemberTag defines model for SearchedMemberTag.
 type SearchedMemberTag struct {
-	Attributes *struct {
-		CommunityID        *int    `json:"community_id,omitempty"`
-		HighlightedName    *string `json:"highlighted_name,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		TaggedMembersCount *int    `json:"tagged_members_count,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedMemberTagAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                      `json:"id,omitempty,omitzero"`
+	Type       SearchedMemberTagKind       `json:"type,omitempty,omitzero"`
+}
+
+// SearchedMemberTagAttributes defines model for SearchedMemberTag.attributes.
+type SearchedMemberTagAttributes struct {
+	CommunityID        int    `json:"community_id,omitempty,omitzero"`
+	HighlightedName    string `json:"highlighted_name,omitempty,omitzero"`
+	ID                 int    `json:"id,omitempty,omitzero"`
+	Name               string `json:"name,omitempty,omitzero"`
+	TaggedMembersCount int    `json:"tagged_members_count,omitempty,omitzero"`
 }
 
 // SearchedMembers One page of a member directory search.
 type SearchedMembers struct {
-	Count           *int                    `json:"count,omitempty"`
-	HasNextPage     *bool                   `json:"has_next_page,omitempty"`
-	Meta            *map[string]interface{} `json:"meta,omitempty"`
-	NextSearchAfter *[]interface{}          `json:"next_search_after,omitempty"`
-	Page            *int                    `json:"page,omitempty"`
-	PageCount       *int                    `json:"page_count,omitempty"`
-	PerPage         *int                    `json:"per_page,omitempty"`
-	Records         *[]SearchedMember       `json:"records,omitempty"`
+	Count           int                    `json:"count,omitempty,omitzero"`
+	HasNextPage     bool                   `json:"has_next_page,omitempty,omitzero"`
+	Meta            map[string]interface{} `json:"meta,omitempty,omitzero"`
+	NextSearchAfter []interface{}          `json:"next_search_after,omitempty,omitzero"`
+	Page            int                    `json:"page,omitempty,omitzero"`
+	PageCount       int                    `json:"page_count,omitempty,omitzero"`
+	PerPage         int                    `json:"per_page,omitempty,omitzero"`
+	Records         []SearchedMember       `json:"records,omitempty,omitzero"`
 }
 
 // SearchedPost defines model for SearchedPost.
 type SearchedPost struct {
-	Attributes *struct {
-		Author *struct {
-			AvatarURL         *string `json:"avatar_url,omitempty"`
-			CommunityMemberID *int    `json:"community_member_id,omitempty"`
-			ID                *int    `json:"id,omitempty"`
-			Name              *string `json:"name,omitempty"`
-		} `json:"author,omitempty"`
-		Body                *string    `json:"body,omitempty"`
-		CommentsCount       *int       `json:"comments_count,omitempty"`
-		CommunityID         *int       `json:"community_id,omitempty"`
-		CreatedAt           *time.Time `json:"created_at,omitempty"`
-		HideMetaInfo        *bool      `json:"hide_meta_info,omitempty"`
-		HighlightedBody     *string    `json:"highlighted_body,omitempty"`
-		HighlightedEmail    *string    `json:"highlighted_email,omitempty"`
-		HighlightedName     *string    `json:"highlighted_name,omitempty"`
-		HighlightedPostName *string    `json:"highlighted_post_name,omitempty"`
-		HighlightedSlug     *string    `json:"highlighted_slug,omitempty"`
-		HighlightedUserName *string    `json:"highlighted_user_name,omitempty"`
-		ID                  *int       `json:"id,omitempty"`
-		Name                *string    `json:"name,omitempty"`
-		PostType            *string    `json:"post_type,omitempty"`
-		Slug                *string    `json:"slug,omitempty"`
-		Space               *struct {
-			ID   *int    `json:"id,omitempty"`
-			Name *string `json:"name,omitempty"`
-			Slug *string `json:"slug,omitempty"`
-		} `json:"space,omitempty"`
-		SpaceMembersCount *int       `json:"space_members_count,omitempty"`
-		UpdatedAt         *time.Time `json:"updated_at,omitempty"`
-		URL               *string    `json:"url,omitempty"`
-		UserLikesCount    *int       `json:"user_likes_count,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedPostAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                 `json:"id,omitempty,omitzero"`
+	Type       SearchedPostKind       `json:"type,omitempty,omitzero"`
+}
+
+// SearchedPostAttributes defines model for SearchedPost.attributes.
+type SearchedPostAttributes struct {
+	Author              MemberPreview `json:"author,omitempty,omitzero"`
+	Body                string        `json:"body,omitempty,omitzero"`
+	CommentsCount       int           `json:"comments_count,omitempty,omitzero"`
+	CommunityID         int           `json:"community_id,omitempty,omitzero"`
+	CreatedAt           time.Time     `json:"created_at,omitempty,omitzero"`
+	HideMetaInfo        bool          `json:"hide_meta_info,omitempty,omitzero"`
+	HighlightedBody     string        `json:"highlighted_body,omitempty,omitzero"`
+	HighlightedEmail    string        `json:"highlighted_email,omitempty,omitzero"`
+	HighlightedName     string        `json:"highlighted_name,omitempty,omitzero"`
+	HighlightedPostName string        `json:"highlighted_post_name,omitempty,omitzero"`
+	HighlightedSlug     string        `json:"highlighted_slug,omitempty,omitzero"`
+	HighlightedUserName string        `json:"highlighted_user_name,omitempty,omitzero"`
+	ID                  int           `json:"id,omitempty,omitzero"`
+	Name                string        `json:"name,omitempty,omitzero"`
+	PostType            string        `json:"post_type,omitempty,omitzero"`
+	Slug                string        `json:"slug,omitempty,omitzero"`
+	Space               SpaceBrief    `json:"space,omitempty,omitzero"`
+	SpaceMembersCount   int           `json:"space_members_count,omitempty,omitzero"`
+	UpdatedAt           time.Time     `json:"updated_at,omitempty,omitzero"`
+	URL                 string        `json:"url,omitempty,omitzero"`
+	UserLikesCount      int           `json:"user_likes_count,omitempty,omitzero"`
 }
 
 // SearchedSpace defines model for SearchedSpace.
 type SearchedSpace struct {
-	Attributes *struct {
-		CommunityID        *int       `json:"community_id,omitempty"`
-		CreatedAt          *time.Time `json:"created_at,omitempty"`
-		CustomEmojiDarkURL *string    `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string    `json:"custom_emoji_url,omitempty"`
-		Emoji              *string    `json:"emoji,omitempty"`
-		HighlightedName    *string    `json:"highlighted_name,omitempty"`
-		HighlightedSlug    *string    `json:"highlighted_slug,omitempty"`
-		ID                 *int       `json:"id,omitempty"`
-		Name               *string    `json:"name,omitempty"`
-		Slug               *string    `json:"slug,omitempty"`
-		SpaceMembersCount  *int       `json:"space_members_count,omitempty"`
-		UpdatedAt          *time.Time `json:"updated_at,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedSpaceAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                  `json:"id,omitempty,omitzero"`
+	Type       SearchedSpaceKind       `json:"type,omitempty,omitzero"`
+}
+
+// SearchedSpaceAttributes defines model for SearchedSpace.attributes.
+type SearchedSpaceAttributes struct {
+	CommunityID        int       `json:"community_id,omitempty,omitzero"`
+	CreatedAt          time.Time `json:"created_at,omitempty,omitzero"`
+	CustomEmojiDarkURL string    `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string    `json:"custom_emoji_url,omitempty,omitzero"`
+	Emoji              string    `json:"emoji,omitempty,omitzero"`
+	HighlightedName    string    `json:"highlighted_name,omitempty,omitzero"`
+	HighlightedSlug    string    `json:"highlighted_slug,omitempty,omitzero"`
+	ID                 int       `json:"id,omitempty,omitzero"`
+	Name               string    `json:"name,omitempty,omitzero"`
+	Slug               string    `json:"slug,omitempty,omitzero"`
+	SpaceMembersCount  int       `json:"space_members_count,omitempty,omitzero"`
+	UpdatedAt          time.Time `json:"updated_at,omitempty,omitzero"`
 }
 
 // SearchedSpaceGroup defines model for SearchedSpaceGroup.
 type SearchedSpaceGroup struct {
-	Attributes *struct {
-		CommunityID            *int    `json:"community_id,omitempty"`
-		HighlightedName        *string `json:"highlighted_name,omitempty"`
-		ID                     *int    `json:"id,omitempty"`
-		Name                   *string `json:"name,omitempty"`
-		SpaceGroupMembersCount *int    `json:"space_group_members_count,omitempty"`
-	} `json:"attributes,omitempty"`
-	ID   *string `json:"id,omitempty"`
-	Type *string `json:"type,omitempty"`
+	Attributes SearchedSpaceGroupAttributes `json:"attributes,omitempty,omitzero"`
+	ID         string                       `json:"id,omitempty,omitzero"`
+	Type       SearchedSpaceGroupKind       `json:"type,omitempty,omitzero"`
+}
+
+// SearchedSpaceGroupAttributes defines model for SearchedSpaceGroup.attributes.
+type SearchedSpaceGroupAttributes struct {
+	CommunityID            int    `json:"community_id,omitempty,omitzero"`
+	HighlightedName        string `json:"highlighted_name,omitempty,omitzero"`
+	ID                     int    `json:"id,omitempty,omitzero"`
+	Name                   string `json:"name,omitempty,omitzero"`
+	SpaceGroupMembersCount int    `json:"space_group_members_count,omitempty,omitzero"`
 }
 
 // Section A section of a course, holding lessons.
 type Section struct {
-	DripDelay *int       `json:"drip_delay,omitempty"`
-	DrippedAt *time.Time `json:"dripped_at,omitempty"`
-	ID        *int       `json:"id,omitempty"`
-	IsDropped *bool      `json:"is_dropped,omitempty"`
-	Lessons   *[]struct {
-		DrippedAt                     *time.Time `json:"dripped_at,omitempty"`
-		FeaturedMediaDuration         *int       `json:"featured_media_duration,omitempty"`
-		ID                            *int       `json:"id,omitempty"`
-		IsFeaturedMediaEnabled        *bool      `json:"is_featured_media_enabled,omitempty"`
-		Name                          *string    `json:"name,omitempty"`
-		NeedsToCompletePreviousLesson *bool      `json:"needs_to_complete_previous_lesson,omitempty"`
-		Progress                      *struct {
-			Status *string `json:"status,omitempty"`
-		} `json:"progress,omitempty"`
-	} `json:"lessons,omitempty"`
-	Name                  *string `json:"name,omitempty"`
-	NotifyStudentsEnabled *bool   `json:"notify_students_enabled,omitempty"`
+	DripDelay             int             `json:"drip_delay,omitempty,omitzero"`
+	DrippedAt             time.Time       `json:"dripped_at,omitempty,omitzero"`
+	ID                    int             `json:"id,omitempty,omitzero"`
+	IsDropped             bool            `json:"is_dropped,omitempty,omitzero"`
+	Lessons               []SectionLesson `json:"lessons,omitempty,omitzero"`
+	Name                  string          `json:"name,omitempty,omitzero"`
+	NotifyStudentsEnabled bool            `json:"notify_students_enabled,omitempty,omitzero"`
+}
+
+// SectionLesson defines model for Section.lessons.
+type SectionLesson struct {
+	DrippedAt                     time.Time          `json:"dripped_at,omitempty,omitzero"`
+	FeaturedMediaDuration         int                `json:"featured_media_duration,omitempty,omitzero"`
+	ID                            int                `json:"id,omitempty,omitzero"`
+	IsFeaturedMediaEnabled        bool               `json:"is_featured_media_enabled,omitempty,omitzero"`
+	Name                          string             `json:"name,omitempty,omitzero"`
+	NeedsToCompletePreviousLesson bool               `json:"needs_to_complete_previous_lesson,omitempty,omitzero"`
+	Progress                      LessonProgressInfo `json:"progress,omitempty,omitzero"`
 }
 
 // Sections The sections of a course.
@@ -2498,129 +2524,161 @@ type Sections = []Section
 
 // SharedCommunityMember A member as shown beside content they wrote or liked.
 type SharedCommunityMember struct {
-	AvatarURL  *string `json:"avatar_url,omitempty"`
-	Headline   *string `json:"headline,omitempty"`
-	ID         *int    `json:"id,omitempty"`
-	MemberTags *[]struct {
-		Color               *string   `json:"color,omitempty"`
-		CustomEmojiDarkURL  *string   `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL      *string   `json:"custom_emoji_url,omitempty"`
-		DisplayFormat       *string   `json:"display_format,omitempty"`
-		DisplayLocations    *[]string `json:"display_locations,omitempty"`
-		Emoji               *string   `json:"emoji,omitempty"`
-		ID                  *int      `json:"id,omitempty"`
-		IsBackgroundEnabled *bool     `json:"is_background_enabled,omitempty"`
-		IsPublic            *bool     `json:"is_public,omitempty"`
-		Name                *string   `json:"name,omitempty"`
-	} `json:"member_tags,omitempty"`
-	Name              *string                      `json:"name,omitempty"`
-	RichTextFieldSgid *string                      `json:"rich_text_field_sgid,omitempty"`
-	Roles             *SharedCommunityMember_Roles `json:"roles,omitempty"`
+	AvatarURL         string                           `json:"avatar_url,omitempty,omitzero"`
+	Headline          string                           `json:"headline,omitempty,omitzero"`
+	ID                int                              `json:"id,omitempty,omitzero"`
+	MemberTags        []SharedCommunityMemberMemberTag `json:"member_tags,omitempty,omitzero"`
+	Name              string                           `json:"name,omitempty,omitzero"`
+	RichTextFieldSgid string                           `json:"rich_text_field_sgid,omitempty,omitzero"`
+	Roles             *SharedCommunityMemberRoles      `json:"roles,omitempty"`
 }
 
-// SharedCommunityMemberRoles0 defines model for SharedCommunityMember.Roles.0.
+// SharedCommunityMemberMemberTag defines model for SharedCommunityMember.member_tags.
+type SharedCommunityMemberMemberTag struct {
+	Color               string   `json:"color,omitempty,omitzero"`
+	CustomEmojiDarkURL  string   `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL      string   `json:"custom_emoji_url,omitempty,omitzero"`
+	DisplayFormat       string   `json:"display_format,omitempty,omitzero"`
+	DisplayLocations    []string `json:"display_locations,omitempty,omitzero"`
+	Emoji               string   `json:"emoji,omitempty,omitzero"`
+	ID                  int      `json:"id,omitempty,omitzero"`
+	IsBackgroundEnabled bool     `json:"is_background_enabled,omitempty,omitzero"`
+	IsPublic            bool     `json:"is_public,omitempty,omitzero"`
+	Name                string   `json:"name,omitempty,omitzero"`
+}
+
+// SharedCommunityMemberRoles0 defines model for SharedCommunityMember.roles.0.
 type SharedCommunityMemberRoles0 struct {
-	Admin     *bool `json:"admin,omitempty"`
-	Moderator *bool `json:"moderator,omitempty"`
+	Admin     bool `json:"admin,omitempty,omitzero"`
+	Moderator bool `json:"moderator,omitempty,omitzero"`
 }
 
 // SharedCommunityMemberRoles1 defines model for SharedCommunityMember.Roles.1.
 type SharedCommunityMemberRoles1 = []string
 
-// SharedCommunityMember_Roles defines model for SharedCommunityMember.Roles.
-type SharedCommunityMember_Roles struct {
+// SharedCommunityMemberRoles defines model for SharedCommunityMember.roles.
+type SharedCommunityMemberRoles struct {
 	union json.RawMessage
 }
 
 // Space A space of the community: a place for posts, events, chats or courses.
 type Space struct {
-	CommunityID               *int    `json:"community_id,omitempty"`
-	CoverImage                *string `json:"cover_image,omitempty"`
-	CoverImageURL             *string `json:"cover_image_url,omitempty"`
-	CustomEmojiDarkURL        *string `json:"custom_emoji_dark_url,omitempty"`
-	CustomEmojiURL            *string `json:"custom_emoji_url,omitempty"`
-	DefaultSort               *string `json:"default_sort,omitempty"`
-	DefaultTab                *string `json:"default_tab,omitempty"`
-	DisplaySpaceWelcomeBanner *bool   `json:"display_space_welcome_banner,omitempty"`
-	DisplayView               *string `json:"display_view,omitempty"`
-	Emoji                     *string `json:"emoji,omitempty"`
-	HidePostSettings          *bool   `json:"hide_post_settings,omitempty"`
-	HideSorting               *bool   `json:"hide_sorting,omitempty"`
-	ID                        *int    `json:"id,omitempty"`
-	IsMember                  *bool   `json:"is_member,omitempty"`
-	IsPostDisabled            *bool   `json:"is_post_disabled,omitempty"`
-	IsPrivate                 *bool   `json:"is_private,omitempty"`
-	Name                      *string `json:"name,omitempty"`
-	Policies                  *struct {
-		CanCreatePost    *bool `json:"can_create_post,omitempty"`
-		CanInviteMembers *bool `json:"can_invite_members,omitempty"`
-		CanLeaveSpace    *bool `json:"can_leave_space,omitempty"`
-		CanManageSpace   *bool `json:"can_manage_space,omitempty"`
-		CanViewSpace     *bool `json:"can_view_space,omitempty"`
-	} `json:"policies,omitempty"`
-	PostType                  *string `json:"post_type,omitempty"`
-	RequireTopicSelection     *bool   `json:"require_topic_selection,omitempty"`
-	ShowInSpacesSegment       *bool   `json:"show_in_spaces_segment,omitempty"`
-	ShowLockIconForNonMembers *bool   `json:"show_lock_icon_for_non_members,omitempty"`
-	Slug                      *string `json:"slug,omitempty"`
-	SpaceGroupID              *int    `json:"space_group_id,omitempty"`
-	SpaceGroupName            *string `json:"space_group_name,omitempty"`
-	SpaceMemberID             *int    `json:"space_member_id,omitempty"`
-	SpaceType                 *string `json:"space_type,omitempty"`
-	TopicsCount               *int    `json:"topics_count,omitempty"`
-	URL                       *string `json:"url,omitempty"`
-	VisibleTabs               *struct {
-		Members *bool `json:"members,omitempty"`
-		Posts   *bool `json:"posts,omitempty"`
-	} `json:"visible_tabs,omitempty"`
+	CommunityID               int              `json:"community_id,omitempty,omitzero"`
+	CoverImage                string           `json:"cover_image,omitempty,omitzero"`
+	CoverImageURL             string           `json:"cover_image_url,omitempty,omitzero"`
+	CustomEmojiDarkURL        string           `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL            string           `json:"custom_emoji_url,omitempty,omitzero"`
+	DefaultSort               string           `json:"default_sort,omitempty,omitzero"`
+	DefaultTab                string           `json:"default_tab,omitempty,omitzero"`
+	DisplaySpaceWelcomeBanner bool             `json:"display_space_welcome_banner,omitempty,omitzero"`
+	DisplayView               string           `json:"display_view,omitempty,omitzero"`
+	Emoji                     string           `json:"emoji,omitempty,omitzero"`
+	HidePostSettings          bool             `json:"hide_post_settings,omitempty,omitzero"`
+	HideSorting               bool             `json:"hide_sorting,omitempty,omitzero"`
+	ID                        int              `json:"id,omitempty,omitzero"`
+	IsMember                  bool             `json:"is_member,omitempty,omitzero"`
+	IsPostDisabled            bool             `json:"is_post_disabled,omitempty,omitzero"`
+	IsPrivate                 bool             `json:"is_private,omitempty,omitzero"`
+	Name                      string           `json:"name,omitempty,omitzero"`
+	Policies                  SpacePolicies    `json:"policies,omitempty,omitzero"`
+	PostType                  string           `json:"post_type,omitempty,omitzero"`
+	RequireTopicSelection     bool             `json:"require_topic_selection,omitempty,omitzero"`
+	ShowInSpacesSegment       bool             `json:"show_in_spaces_segment,omitempty,omitzero"`
+	ShowLockIconForNonMembers bool             `json:"show_lock_icon_for_non_members,omitempty,omitzero"`
+	Slug                      string           `json:"slug,omitempty,omitzero"`
+	SpaceGroupID              int              `json:"space_group_id,omitempty,omitzero"`
+	SpaceGroupName            string           `json:"space_group_name,omitempty,omitzero"`
+	SpaceMemberID             int              `json:"space_member_id,omitempty,omitzero"`
+	SpaceType                 string           `json:"space_type,omitempty,omitzero"`
+	TopicsCount               int              `json:"topics_count,omitempty,omitzero"`
+	URL                       string           `json:"url,omitempty,omitzero"`
+	VisibleTabs               SpaceVisibleTabs `json:"visible_tabs,omitempty,omitzero"`
+}
+
+// SpacePolicies defines model for Space.policies.
+type SpacePolicies struct {
+	CanCreatePost    bool `json:"can_create_post,omitempty,omitzero"`
+	CanInviteMembers bool `json:"can_invite_members,omitempty,omitzero"`
+	CanLeaveSpace    bool `json:"can_leave_space,omitempty,omitzero"`
+	CanManageSpace   bool `json:"can_manage_space,omitempty,omitzero"`
+	CanViewSpace     bool `json:"can_view_space,omitempty,omitzero"`
+}
+
+// SpaceVisibleTabs defines model for Space.visible_tabs.
+type SpaceVisibleTabs struct {
+	Members bool `json:"members,omitempty,omitzero"`
+	Posts   bool `json:"posts,omitempty,omitzero"`
 }
 
 // SpaceBookmark A link pinned to a space.
 type SpaceBookmark struct {
-	DisplayType *string `json:"display_type,omitempty"`
-	ID          *int    `json:"id,omitempty"`
-	Links       *[]struct {
-		CustomEmojiDarkURL *string `json:"custom_emoji_dark_url,omitempty"`
-		CustomEmojiURL     *string `json:"custom_emoji_url,omitempty"`
-		DisplayType        *string `json:"display_type,omitempty"`
-		Emoji              *string `json:"emoji,omitempty"`
-		ID                 *int    `json:"id,omitempty"`
-		Name               *string `json:"name,omitempty"`
-		URL                *string `json:"url,omitempty"`
-	} `json:"links,omitempty"`
-	Name *string `json:"name,omitempty"`
+	DisplayType string              `json:"display_type,omitempty,omitzero"`
+	ID          int                 `json:"id,omitempty,omitzero"`
+	Links       []SpaceBookmarkLink `json:"links,omitempty,omitzero"`
+	Name        string              `json:"name,omitempty,omitzero"`
+}
+
+// SpaceBookmarkLink defines model for SpaceBookmark.links.
+type SpaceBookmarkLink struct {
+	CustomEmojiDarkURL string `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string `json:"custom_emoji_url,omitempty,omitzero"`
+	DisplayType        string `json:"display_type,omitempty,omitzero"`
+	Emoji              string `json:"emoji,omitempty,omitzero"`
+	ID                 int    `json:"id,omitempty,omitzero"`
+	Name               string `json:"name,omitempty,omitzero"`
+	URL                string `json:"url,omitempty,omitzero"`
 }
 
 // SpaceBookmarks One page of the links pinned to a space.
 type SpaceBookmarks struct {
-	Count       *int             `json:"count,omitempty"`
-	HasNextPage *bool            `json:"has_next_page,omitempty"`
-	Page        *int             `json:"page,omitempty"`
-	PageCount   *int             `json:"page_count,omitempty"`
-	PerPage     *int             `json:"per_page,omitempty"`
-	Records     *[]SpaceBookmark `json:"records,omitempty"`
+	Count       int             `json:"count,omitempty,omitzero"`
+	HasNextPage bool            `json:"has_next_page,omitempty,omitzero"`
+	Page        int             `json:"page,omitempty,omitzero"`
+	PageCount   int             `json:"page_count,omitempty,omitzero"`
+	PerPage     int             `json:"per_page,omitempty,omitzero"`
+	Records     []SpaceBookmark `json:"records,omitempty,omitzero"`
+}
+
+// SpaceBrief defines model for SpaceBrief.
+type SpaceBrief struct {
+	ID   int    `json:"id,omitempty,omitzero"`
+	Name string `json:"name,omitempty,omitzero"`
+	Slug string `json:"slug,omitempty,omitzero"`
 }
 
 // SpaceMemberNotificationPreferences defines model for SpaceMemberNotificationPreferences.
 type SpaceMemberNotificationPreferences struct {
-	InApp *string `json:"in_app,omitempty"`
-	Push  *string `json:"push,omitempty"`
+	InApp string `json:"in_app,omitempty,omitzero"`
+	Push  string `json:"push,omitempty,omitzero"`
 }
 
 // SpaceNotificationDetails defines model for SpaceNotificationDetails.
-type SpaceNotificationDetails = []struct {
-	ID                       *int `json:"id,omitempty"`
-	UnreadContentCount       *int `json:"unread_content_count,omitempty"`
-	UnreadNotificationsCount *int `json:"unread_notifications_count,omitempty"`
+type SpaceNotificationDetails = []SpaceNotificationDetail
+
+// SpaceNotificationDetail defines model for SpaceNotificationDetails.
+type SpaceNotificationDetail struct {
+	ID                       int `json:"id,omitempty,omitzero"`
+	UnreadContentCount       int `json:"unread_content_count,omitempty,omitzero"`
+	UnreadNotificationsCount int `json:"unread_notifications_count,omitempty,omitzero"`
 }
 
 // SpacePreference defines model for SpacePreference.
 type SpacePreference struct {
-	Choice      *string `json:"choice,omitempty"`
-	ID          *int    `json:"id,omitempty"`
-	IsChatSpace *bool   `json:"is_chat_space,omitempty"`
-	SpaceID     *int    `json:"space_id,omitempty"`
-	SpaceName   *string `json:"space_name,omitempty"`
+	Choice      string `json:"choice,omitempty,omitzero"`
+	ID          int    `json:"id,omitempty,omitzero"`
+	IsChatSpace bool   `json:"is_chat_space,omitempty,omitzero"`
+	SpaceID     int    `json:"space_id,omitempty,omitzero"`
+	SpaceName   string `json:"space_name,omitempty,omitzero"`
+}
+
+// SpaceSummary defines model for SpaceSummary.
+type SpaceSummary struct {
+	CustomEmojiDarkURL string `json:"custom_emoji_dark_url,omitempty,omitzero"`
+	CustomEmojiURL     string `json:"custom_emoji_url,omitempty,omitzero"`
+	Emoji              string `json:"emoji,omitempty,omitzero"`
+	ID                 int    `json:"id,omitempty,omitzero"`
+	Name               string `json:"name,omitempty,omitzero"`
+	Slug               string `json:"slug,omitempty,omitzero"`
 }
 
 // Spaces The spaces the member can see.
@@ -2631,41 +2689,80 @@ type SuccessResult struct {
 	Success bool `json:"success"`
 }
 
+// TiptapBody defines model for TiptapBody.
+type TiptapBody struct {
+	Attachments           []interface{}           `json:"attachments,omitempty,omitzero"`
+	Body                  TiptapDocument          `json:"body,omitempty,omitzero"`
+	CircleIosFallbackText string                  `json:"circle_ios_fallback_text,omitempty,omitzero"`
+	CommunityMembers      []SharedCommunityMember `json:"community_members,omitempty,omitzero"`
+	Entities              []interface{}           `json:"entities,omitempty,omitzero"`
+	Format                string                  `json:"format,omitempty,omitzero"`
+	GroupMentions         []interface{}           `json:"group_mentions,omitempty,omitzero"`
+	InlineAttachments     []interface{}           `json:"inline_attachments,omitempty,omitzero"`
+	Polls                 []interface{}           `json:"polls,omitempty,omitzero"`
+	SgidsToObjectMap      map[string]interface{}  `json:"sgids_to_object_map,omitempty,omitzero"`
+}
+
+// TiptapBodyInput defines model for TiptapBodyInput.
+type TiptapBodyInput struct {
+	Body TiptapDocumentInput `json:"body,omitempty,omitzero"`
+}
+
+// TiptapDocument defines model for TiptapDocument.
+type TiptapDocument struct {
+	Content []map[string]interface{} `json:"content,omitempty,omitzero"`
+	Type    string                   `json:"type,omitempty,omitzero"`
+}
+
+// TiptapDocumentInput defines model for TiptapDocumentInput.
+type TiptapDocumentInput struct {
+	Content []TiptapNodeInput `json:"content"`
+	Type    string            `json:"type"`
+}
+
+// TiptapNodeInput defines model for TiptapNodeInput.
+type TiptapNodeInput struct {
+	Attrs map[string]interface{}   `json:"attrs,omitempty,omitzero"`
+	Marks []map[string]interface{} `json:"marks,omitempty,omitzero"`
+	Text  string                   `json:"text,omitempty,omitzero"`
+	Type  string                   `json:"type,omitempty,omitzero"`
+}
+
 // Topic A topic used to group posts or courses.
 type Topic struct {
-	AdminOnly *bool   `json:"admin_only,omitempty"`
-	ID        *int    `json:"id,omitempty"`
-	Name      *string `json:"name,omitempty"`
+	AdminOnly bool   `json:"admin_only,omitempty,omitzero"`
+	ID        int    `json:"id,omitempty,omitzero"`
+	Name      string `json:"name,omitempty,omitzero"`
 }
 
 // TopicList One page of topics.
 type TopicList struct {
-	Count       *int     `json:"count,omitempty"`
-	HasNextPage *bool    `json:"has_next_page,omitempty"`
-	Page        *int     `json:"page,omitempty"`
-	PageCount   *int     `json:"page_count,omitempty"`
-	PerPage     *int     `json:"per_page,omitempty"`
-	Records     *[]Topic `json:"records,omitempty"`
+	Count       int     `json:"count,omitempty,omitzero"`
+	HasNextPage bool    `json:"has_next_page,omitempty,omitzero"`
+	Page        int     `json:"page,omitempty,omitzero"`
+	PageCount   int     `json:"page_count,omitempty,omitzero"`
+	PerPage     int     `json:"per_page,omitempty,omitzero"`
+	Records     []Topic `json:"records,omitempty,omitzero"`
 }
 
 // UnreadChatRooms The chat rooms that hold unread messages.
 type UnreadChatRooms struct {
-	ChatRooms *[]string `json:"chat_rooms,omitempty"`
+	ChatRooms []string `json:"chat_rooms,omitempty,omitzero"`
 }
 
 // UnreadChatThreads The ids of chat threads that hold unread replies.
 type UnreadChatThreads struct {
-	ChatThreadIds *[]int `json:"chat_thread_ids,omitempty"`
+	ChatThreadIds []int `json:"chat_thread_ids,omitempty,omitzero"`
 }
 
 // UserLikes One page of the members who liked something.
 type UserLikes struct {
-	Count       *int                     `json:"count,omitempty"`
-	HasNextPage *bool                    `json:"has_next_page,omitempty"`
-	Page        *int                     `json:"page,omitempty"`
-	PageCount   *int                     `json:"page_count,omitempty"`
-	PerPage     *int                     `json:"per_page,omitempty"`
-	Records     *[]SharedCommunityMember `json:"records,omitempty"`
+	Count       int                     `json:"count,omitempty,omitzero"`
+	HasNextPage bool                    `json:"has_next_page,omitempty,omitzero"`
+	Page        int                     `json:"page,omitempty,omitzero"`
+	PageCount   int                     `json:"page_count,omitempty,omitzero"`
+	PerPage     int                     `json:"per_page,omitempty,omitzero"`
+	Records     []SharedCommunityMember `json:"records,omitempty,omitzero"`
 }
 
 // ChatRoomUUID defines model for ChatRoomUUID.
@@ -2729,13 +2826,7 @@ type SearchAdvancedParams struct {
 	Query        string                            `form:"query" json:"query"`
 	Type         *SearchAdvancedParamsType         `form:"type,omitempty" json:"type,omitempty"`
 	MentionScope *SearchAdvancedParamsMentionScope `form:"mention_scope,omitempty" json:"mention_scope,omitempty"`
-	Filters      *struct {
-		AuthorName   *string                            `json:"author_name,omitempty"`
-		MemberTagIds *[]string                          `json:"member_tag_ids,omitempty"`
-		SpaceIds     *[]string                          `json:"space_ids,omitempty"`
-		Status       *SearchAdvancedParamsFiltersStatus `json:"status,omitempty"`
-		TopicIds     *[]string                          `json:"topic_ids,omitempty"`
-	} `json:"filters,omitempty"`
+	Filters      *SearchFilters                    `json:"filters,omitempty"`
 }
 
 // SearchAdvancedParamsType defines parameters for SearchAdvanced.
@@ -2746,6 +2837,15 @@ type SearchAdvancedParamsMentionScope string
 
 // SearchAdvancedParamsFiltersStatus defines parameters for SearchAdvanced.
 type SearchAdvancedParamsFiltersStatus string
+
+// SearchFilters defines parameters for SearchAdvanced.
+type SearchFilters struct {
+	AuthorName   string                            `json:"author_name,omitempty,omitzero"`
+	MemberTagIds []string                          `json:"member_tag_ids,omitempty,omitzero"`
+	SpaceIds     []string                          `json:"space_ids,omitempty,omitzero"`
+	Status       SearchAdvancedParamsFiltersStatus `json:"status,omitempty,omitzero"`
+	TopicIds     []string                          `json:"topic_ids,omitempty,omitzero"`
+}
 
 // ListBookmarksParams defines parameters for ListBookmarks.
 type ListBookmarksParams struct {
@@ -2793,38 +2893,12 @@ type ListCommentRepliesParamsSort string
 
 // CreateReplyJSONBody defines parameters for CreateReply.
 type CreateReplyJSONBody struct {
-	Comment *struct {
-		Body       *string `json:"body,omitempty"`
-		TiptapBody *struct {
-			Body *struct {
-				Content []struct {
-					Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-					Marks *[]map[string]interface{} `json:"marks,omitempty"`
-					Text  *string                   `json:"text,omitempty"`
-					Type  *string                   `json:"type,omitempty"`
-				} `json:"content"`
-				Type string `json:"type"`
-			} `json:"body,omitempty"`
-		} `json:"tiptap_body,omitempty"`
-	} `json:"comment,omitempty"`
+	Comment CommentInput `json:"comment,omitempty,omitzero"`
 }
 
 // UpdateReplyJSONBody defines parameters for UpdateReply.
 type UpdateReplyJSONBody struct {
-	Comment *struct {
-		Body       *string `json:"body,omitempty"`
-		TiptapBody *struct {
-			Body *struct {
-				Content []struct {
-					Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-					Marks *[]map[string]interface{} `json:"marks,omitempty"`
-					Text  *string                   `json:"text,omitempty"`
-					Type  *string                   `json:"type,omitempty"`
-				} `json:"content"`
-				Type string `json:"type"`
-			} `json:"body,omitempty"`
-		} `json:"tiptap_body,omitempty"`
-	} `json:"comment,omitempty"`
+	Comment CommentUpdate `json:"comment,omitempty,omitzero"`
 }
 
 // ListCommentLikesParams defines parameters for ListCommentLikes.
@@ -2858,7 +2932,7 @@ type ListCommunityMembersParams struct {
 	PerPage     *PerPage                        `form:"per_page,omitempty" json:"per_page,omitempty"`
 	SpaceID     *int                            `form:"space_id,omitempty" json:"space_id,omitempty"`
 	SearchText  *string                         `form:"search_text,omitempty" json:"search_text,omitempty"`
-	SearchAfter *[]string                       `form:"search_after,omitempty" json:"search_after,omitempty"`
+	SearchAfter []string                        `form:"search_after,omitempty" json:"search_after,omitempty,omitzero"`
 	Sort        *ListCommunityMembersParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 }
 
@@ -2929,16 +3003,22 @@ type ListCourseQuizAttemptsParams struct {
 
 // CreateDirectUploadJSONBody defines parameters for CreateDirectUpload.
 type CreateDirectUploadJSONBody struct {
-	Blob struct {
-		ByteSize    int    `json:"byte_size"`
-		Checksum    string `json:"checksum"`
-		ContentType string `json:"content_type"`
-		Filename    string `json:"filename"`
-		Key         string `json:"key"`
-		Metadata    *struct {
-			Identified bool `json:"identified"`
-		} `json:"metadata,omitempty"`
-	} `json:"blob"`
+	Blob DirectUploadBlob `json:"blob"`
+}
+
+// DirectUploadBlobMetadata defines parameters for CreateDirectUpload.
+type DirectUploadBlobMetadata struct {
+	Identified bool `json:"identified"`
+}
+
+// DirectUploadBlob defines parameters for CreateDirectUpload.
+type DirectUploadBlob struct {
+	ByteSize    int                      `json:"byte_size"`
+	Checksum    string                   `json:"checksum"`
+	ContentType string                   `json:"content_type"`
+	Filename    string                   `json:"filename"`
+	Key         string                   `json:"key"`
+	Metadata    DirectUploadBlobMetadata `json:"metadata,omitempty,omitzero"`
 }
 
 // ListEventAttendeesParams defines parameters for ListEventAttendees.
@@ -2952,12 +3032,7 @@ type ListEventAttendeesParams struct {
 
 // CreateFlaggedContentJSONBody defines parameters for CreateFlaggedContent.
 type CreateFlaggedContentJSONBody struct {
-	FlaggedContent struct {
-		FlaggedContentableID   int                                                              `json:"flagged_contentable_id"`
-		FlaggedContentableType CreateFlaggedContentJSONBodyFlaggedContentFlaggedContentableType `json:"flagged_contentable_type"`
-		ReportedReasonBody     string                                                           `json:"reported_reason_body"`
-		ReportedReasonType     CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType     `json:"reported_reason_type"`
-	} `json:"flagged_content"`
+	FlaggedContent FlaggedContentInput `json:"flagged_content"`
 }
 
 // CreateFlaggedContentJSONBodyFlaggedContentFlaggedContentableType defines parameters for CreateFlaggedContent.
@@ -2965,6 +3040,14 @@ type CreateFlaggedContentJSONBodyFlaggedContentFlaggedContentableType string
 
 // CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType defines parameters for CreateFlaggedContent.
 type CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType string
+
+// FlaggedContentInput defines parameters for CreateFlaggedContent.
+type FlaggedContentInput struct {
+	FlaggedContentableID   int                                                              `json:"flagged_contentable_id"`
+	FlaggedContentableType CreateFlaggedContentJSONBodyFlaggedContentFlaggedContentableType `json:"flagged_contentable_type"`
+	ReportedReasonBody     string                                                           `json:"reported_reason_body"`
+	ReportedReasonType     CreateFlaggedContentJSONBodyFlaggedContentReportedReasonType     `json:"reported_reason_type"`
+}
 
 // ListHomePostsParams defines parameters for ListHomePosts.
 type ListHomePostsParams struct {
@@ -2981,25 +3064,28 @@ type ListHomePostsParamsSort string
 
 // CreateLiveRoomJSONBody defines parameters for CreateLiveRoom.
 type CreateLiveRoomJSONBody struct {
-	AccessType         *CreateLiveRoomJSONBodyAccessType `json:"access_type,omitempty"`
-	Description        *string                           `json:"description,omitempty"`
-	InvitedEntitiesIds *struct {
-		MemberTagsIds  *[]int `json:"member_tags_ids,omitempty"`
-		MembersIds     *[]int `json:"members_ids,omitempty"`
-		SpaceGroupsIds *[]int `json:"space_groups_ids,omitempty"`
-		SpacesIds      *[]int `json:"spaces_ids,omitempty"`
-	} `json:"invited_entities_ids,omitempty"`
-	LimitURLSharing  *bool                           `json:"limit_url_sharing,omitempty"`
-	MuteOnJoin       *bool                           `json:"mute_on_join,omitempty"`
-	Name             *string                         `json:"name,omitempty"`
-	RecordingEnabled *bool                           `json:"recording_enabled,omitempty"`
-	RoomType         *CreateLiveRoomJSONBodyRoomType `json:"room_type,omitempty"`
-	Slug             *string                         `json:"slug,omitempty"`
-	ViewType         *CreateLiveRoomJSONBodyViewType `json:"view_type,omitempty"`
+	AccessType         CreateLiveRoomJSONBodyAccessType `json:"access_type,omitempty,omitzero"`
+	Description        string                           `json:"description,omitempty,omitzero"`
+	InvitedEntitiesIds LiveRoomInvitees                 `json:"invited_entities_ids,omitempty,omitzero"`
+	LimitURLSharing    *bool                            `json:"limit_url_sharing,omitempty"`
+	MuteOnJoin         *bool                            `json:"mute_on_join,omitempty"`
+	Name               string                           `json:"name,omitempty,omitzero"`
+	RecordingEnabled   *bool                            `json:"recording_enabled,omitempty"`
+	RoomType           CreateLiveRoomJSONBodyRoomType   `json:"room_type,omitempty,omitzero"`
+	Slug               string                           `json:"slug,omitempty,omitzero"`
+	ViewType           CreateLiveRoomJSONBodyViewType   `json:"view_type,omitempty,omitzero"`
 }
 
 // CreateLiveRoomJSONBodyAccessType defines parameters for CreateLiveRoom.
 type CreateLiveRoomJSONBodyAccessType string
+
+// LiveRoomInvitees defines parameters for CreateLiveRoom.
+type LiveRoomInvitees struct {
+	MemberTagsIds  []int `json:"member_tags_ids,omitempty,omitzero"`
+	MembersIds     []int `json:"members_ids,omitempty,omitzero"`
+	SpaceGroupsIds []int `json:"space_groups_ids,omitempty,omitzero"`
+	SpacesIds      []int `json:"spaces_ids,omitempty,omitzero"`
+}
 
 // CreateLiveRoomJSONBodyRoomType defines parameters for CreateLiveRoom.
 type CreateLiveRoomJSONBodyRoomType string
@@ -3018,11 +3104,14 @@ type ListChatRoomsParams struct {
 
 // CreateChatRoomJSONBody defines parameters for CreateChatRoom.
 type CreateChatRoomJSONBody struct {
-	ChatRoom struct {
-		CommunityMemberIds []string      `json:"community_member_ids"`
-		Kind               string        `json:"kind"`
-		RichTextBody       *RichTextBody `json:"rich_text_body,omitempty"`
-	} `json:"chat_room"`
+	ChatRoom NewChatRoom `json:"chat_room"`
+}
+
+// NewChatRoom defines parameters for CreateChatRoom.
+type NewChatRoom struct {
+	CommunityMemberIds []string     `json:"community_member_ids"`
+	Kind               string       `json:"kind"`
+	RichTextBody       RichTextBody `json:"rich_text_body,omitempty,omitzero"`
 }
 
 // ListChatMessagesParams defines parameters for ListChatMessages.
@@ -3034,8 +3123,8 @@ type ListChatMessagesParams struct {
 
 // CreateChatMessageJSONBody defines parameters for CreateChatMessage.
 type CreateChatMessageJSONBody struct {
-	ParentMessageID *int          `json:"parent_message_id,omitempty"`
-	RichTextBody    *RichTextBody `json:"rich_text_body"`
+	ParentMessageID int          `json:"parent_message_id,omitempty,omitzero"`
+	RichTextBody    RichTextBody `json:"rich_text_body"`
 }
 
 // UpdateChatMessageJSONBody defines parameters for UpdateChatMessage.
@@ -3130,38 +3219,12 @@ type ListPostCommentsParamsSort string
 
 // CreateCommentJSONBody defines parameters for CreateComment.
 type CreateCommentJSONBody struct {
-	Comment *struct {
-		Body       *string `json:"body,omitempty"`
-		TiptapBody *struct {
-			Body *struct {
-				Content []struct {
-					Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-					Marks *[]map[string]interface{} `json:"marks,omitempty"`
-					Text  *string                   `json:"text,omitempty"`
-					Type  *string                   `json:"type,omitempty"`
-				} `json:"content"`
-				Type string `json:"type"`
-			} `json:"body,omitempty"`
-		} `json:"tiptap_body,omitempty"`
-	} `json:"comment,omitempty"`
+	Comment CommentInput `json:"comment,omitempty,omitzero"`
 }
 
 // UpdateCommentJSONBody defines parameters for UpdateComment.
 type UpdateCommentJSONBody struct {
-	Comment *struct {
-		Body       *string `json:"body,omitempty"`
-		TiptapBody *struct {
-			Body *struct {
-				Content []struct {
-					Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-					Marks *[]map[string]interface{} `json:"marks,omitempty"`
-					Text  *string                   `json:"text,omitempty"`
-					Type  *string                   `json:"type,omitempty"`
-				} `json:"content"`
-				Type string `json:"type"`
-			} `json:"body,omitempty"`
-		} `json:"tiptap_body,omitempty"`
-	} `json:"comment,omitempty"`
+	Comment CommentUpdate `json:"comment,omitempty,omitzero"`
 }
 
 // ListPostLikesParams defines parameters for ListPostLikes.
@@ -3175,36 +3238,18 @@ type ListPostLikesParams struct {
 
 // UpdateProfileJSONBody defines parameters for UpdateProfile.
 type UpdateProfileJSONBody struct {
-	CommunityMember *struct {
-		Avatar                                 *string `json:"avatar,omitempty"`
-		CommunityMemberProfileFieldsAttributes *[]struct {
-			CommunityMemberChoicesAttributes *[]struct {
-				UnderscoreDestroy    *bool `json:"_destroy,omitempty"`
-				ID                   *int  `json:"id,omitempty"`
-				ProfileFieldChoiceID *int  `json:"profile_field_choice_id,omitempty"`
-			} `json:"community_member_choices_attributes,omitempty"`
-			ID             *int    `json:"id,omitempty"`
-			ProfileFieldID *int    `json:"profile_field_id,omitempty"`
-			Text           *string `json:"text,omitempty"`
-			Textarea       *string `json:"textarea,omitempty"`
-		} `json:"community_member_profile_fields_attributes,omitempty"`
-		Headline    *string `json:"headline,omitempty"`
-		Name        *string `json:"name,omitempty"`
-		Preferences *struct {
-			MakeMyEmailPublic        *bool `json:"make_my_email_public,omitempty"`
-			MessagingEnabled         *bool `json:"messaging_enabled,omitempty"`
-			VisibleInMemberDirectory *bool `json:"visible_in_member_directory,omitempty"`
-		} `json:"preferences,omitempty"`
-		TimeZone *string `json:"time_zone,omitempty"`
-	} `json:"community_member,omitempty"`
+	CommunityMember ProfileUpdate `json:"community_member,omitempty,omitzero"`
 }
 
 // CreateQuizAttemptJSONBody defines parameters for CreateQuizAttempt.
 type CreateQuizAttemptJSONBody struct {
-	Responses *[]struct {
-		QuestionID      *int   `json:"question_id,omitempty"`
-		SelectedOptions *[]int `json:"selected_options,omitempty"`
-	} `json:"responses,omitempty"`
+	Responses []QuizResponse `json:"responses,omitempty,omitzero"`
+}
+
+// QuizResponse defines parameters for CreateQuizAttempt.
+type QuizResponse struct {
+	QuestionID      int   `json:"question_id,omitempty,omitzero"`
+	SelectedOptions []int `json:"selected_options,omitempty,omitzero"`
 }
 
 // GetQuizAttemptParams defines parameters for GetQuizAttempt.
@@ -3245,27 +3290,30 @@ type SearchCommunityParams struct {
 
 // SearchCommunityMembersJSONBody defines parameters for SearchCommunityMembers.
 type SearchCommunityMembersJSONBody struct {
-	ExcludeEmptyName     *bool `json:"exclude_empty_name,omitempty"`
-	ExcludeEmptyProfiles *bool `json:"exclude_empty_profiles,omitempty"`
-	Filters              *[]struct {
-		FilterType       *SearchCommunityMembersJSONBodyFiltersFilterType `json:"filter_type,omitempty"`
-		Gte              *int                                             `json:"gte,omitempty"`
-		Key              string                                           `json:"key"`
-		Lte              *int                                             `json:"lte,omitempty"`
-		ProfileFieldID   *string                                          `json:"profile_field_id,omitempty"`
-		ProfileFieldType *string                                          `json:"profile_field_type,omitempty"`
-		Value            *string                                          `json:"value,omitempty"`
-	} `json:"filters,omitempty"`
-	Order       *SearchCommunityMembersJSONBodyOrder  `json:"order,omitempty"`
-	Page        *int                                  `json:"page,omitempty"`
-	PerPage     *int                                  `json:"per_page,omitempty"`
-	SearchAfter *[]string                             `json:"search_after,omitempty"`
-	SearchText  *string                               `json:"search_text,omitempty"`
-	Status      *SearchCommunityMembersJSONBodyStatus `json:"status,omitempty"`
+	ExcludeEmptyName     *bool                                `json:"exclude_empty_name,omitempty"`
+	ExcludeEmptyProfiles *bool                                `json:"exclude_empty_profiles,omitempty"`
+	Filters              []MemberSearchFilter                 `json:"filters,omitempty,omitzero"`
+	Order                SearchCommunityMembersJSONBodyOrder  `json:"order,omitempty,omitzero"`
+	Page                 int                                  `json:"page,omitempty,omitzero"`
+	PerPage              int                                  `json:"per_page,omitempty,omitzero"`
+	SearchAfter          []string                             `json:"search_after,omitempty,omitzero"`
+	SearchText           string                               `json:"search_text,omitempty,omitzero"`
+	Status               SearchCommunityMembersJSONBodyStatus `json:"status,omitempty,omitzero"`
 }
 
 // SearchCommunityMembersJSONBodyFiltersFilterType defines parameters for SearchCommunityMembers.
 type SearchCommunityMembersJSONBodyFiltersFilterType string
+
+// MemberSearchFilter defines parameters for SearchCommunityMembers.
+type MemberSearchFilter struct {
+	FilterType       SearchCommunityMembersJSONBodyFiltersFilterType `json:"filter_type,omitempty,omitzero"`
+	Gte              int                                             `json:"gte,omitempty,omitzero"`
+	Key              string                                          `json:"key"`
+	Lte              int                                             `json:"lte,omitempty,omitzero"`
+	ProfileFieldID   string                                          `json:"profile_field_id,omitempty,omitzero"`
+	ProfileFieldType string                                          `json:"profile_field_type,omitempty,omitzero"`
+	Value            string                                          `json:"value,omitempty,omitzero"`
+}
 
 // SearchCommunityMembersJSONBodyOrder defines parameters for SearchCommunityMembers.
 type SearchCommunityMembersJSONBodyOrder string
@@ -3275,28 +3323,7 @@ type SearchCommunityMembersJSONBodyStatus string
 
 // ConfirmProfileJSONBody defines parameters for ConfirmProfile.
 type ConfirmProfileJSONBody struct {
-	CommunityMember *struct {
-		Avatar                                 *string `json:"avatar,omitempty"`
-		CommunityMemberProfileFieldsAttributes *[]struct {
-			CommunityMemberChoicesAttributes *[]struct {
-				UnderscoreDestroy    *bool `json:"_destroy,omitempty"`
-				ID                   *int  `json:"id,omitempty"`
-				ProfileFieldChoiceID *int  `json:"profile_field_choice_id,omitempty"`
-			} `json:"community_member_choices_attributes,omitempty"`
-			ID             *int    `json:"id,omitempty"`
-			ProfileFieldID *int    `json:"profile_field_id,omitempty"`
-			Text           *string `json:"text,omitempty"`
-			Textarea       *string `json:"textarea,omitempty"`
-		} `json:"community_member_profile_fields_attributes,omitempty"`
-		Headline    *string `json:"headline,omitempty"`
-		Name        *string `json:"name,omitempty"`
-		Preferences *struct {
-			MakeMyEmailPublic        *bool `json:"make_my_email_public,omitempty"`
-			MessagingEnabled         *bool `json:"messaging_enabled,omitempty"`
-			VisibleInMemberDirectory *bool `json:"visible_in_member_directory,omitempty"`
-		} `json:"preferences,omitempty"`
-		TimeZone *string `json:"time_zone,omitempty"`
-	} `json:"community_member,omitempty"`
+	CommunityMember ProfileUpdate `json:"community_member,omitempty,omitzero"`
 }
 
 // ListSpaceNotificationDetailsParams defines parameters for ListSpaceNotificationDetails.
@@ -3329,55 +3356,47 @@ type UpdateRecurringEventAttendanceJSONBody struct {
 
 // CreateImagePostJSONBody defines parameters for CreateImagePost.
 type CreateImagePostJSONBody struct {
-	GalleryAttributes *struct {
-		ImagesAttributes *[]struct {
-			Height   *int    `json:"height,omitempty"`
-			ID       *int    `json:"id,omitempty"`
-			SignedID *string `json:"signed_id,omitempty"`
-			Width    *int    `json:"width,omitempty"`
-		} `json:"images_attributes,omitempty"`
-	} `json:"gallery_attributes,omitempty"`
-	IsCommentsEnabled *bool   `json:"is_comments_enabled,omitempty"`
-	IsLikingEnabled   *bool   `json:"is_liking_enabled,omitempty"`
-	Slug              *string `json:"slug,omitempty"`
-	SpaceID           *int    `json:"space_id,omitempty"`
-	TiptapBody        *struct {
-		Body *struct {
-			Content []struct {
-				Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-				Marks *[]map[string]interface{} `json:"marks,omitempty"`
-				Text  *string                   `json:"text,omitempty"`
-				Type  *string                   `json:"type,omitempty"`
-			} `json:"content"`
-			Type string `json:"type"`
-		} `json:"body,omitempty"`
-	} `json:"tiptap_body,omitempty"`
+	GalleryAttributes GalleryInput    `json:"gallery_attributes,omitempty,omitzero"`
+	IsCommentsEnabled *bool           `json:"is_comments_enabled,omitempty"`
+	IsLikingEnabled   *bool           `json:"is_liking_enabled,omitempty"`
+	Slug              string          `json:"slug,omitempty,omitzero"`
+	SpaceID           int             `json:"space_id,omitempty,omitzero"`
+	TiptapBody        TiptapBodyInput `json:"tiptap_body,omitempty,omitzero"`
+}
+
+// GalleryImageInput defines parameters for CreateImagePost.
+type GalleryImageInput struct {
+	Height   int    `json:"height,omitempty,omitzero"`
+	ID       int    `json:"id,omitempty,omitzero"`
+	SignedID string `json:"signed_id,omitempty,omitzero"`
+	Width    int    `json:"width,omitempty,omitzero"`
+}
+
+// GalleryInput defines parameters for CreateImagePost.
+type GalleryInput struct {
+	ImagesAttributes []GalleryImageInput `json:"images_attributes,omitempty,omitzero"`
 }
 
 // UpdateImagePostJSONBody defines parameters for UpdateImagePost.
 type UpdateImagePostJSONBody struct {
-	GalleryAttributes *struct {
-		ImagesAttributes *[]struct {
-			ID       *int    `json:"id,omitempty"`
-			Image    *string `json:"image,omitempty"`
-			Position *int    `json:"position,omitempty"`
-		} `json:"images_attributes,omitempty"`
-	} `json:"gallery_attributes,omitempty"`
-	IsCommentsEnabled *bool   `json:"is_comments_enabled,omitempty"`
-	IsLikingEnabled   *bool   `json:"is_liking_enabled,omitempty"`
-	Slug              *string `json:"slug,omitempty"`
-	SpaceID           *int    `json:"space_id,omitempty"`
-	TiptapBody        *struct {
-		Body *struct {
-			Content []struct {
-				Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-				Marks *[]map[string]interface{} `json:"marks,omitempty"`
-				Text  *string                   `json:"text,omitempty"`
-				Type  *string                   `json:"type,omitempty"`
-			} `json:"content"`
-			Type string `json:"type"`
-		} `json:"body,omitempty"`
-	} `json:"tiptap_body,omitempty"`
+	GalleryAttributes GalleryUpdate   `json:"gallery_attributes,omitempty,omitzero"`
+	IsCommentsEnabled *bool           `json:"is_comments_enabled,omitempty"`
+	IsLikingEnabled   *bool           `json:"is_liking_enabled,omitempty"`
+	Slug              *string         `json:"slug,omitempty"`
+	SpaceID           *int            `json:"space_id,omitempty"`
+	TiptapBody        TiptapBodyInput `json:"tiptap_body,omitempty,omitzero"`
+}
+
+// GalleryImageUpdate defines parameters for UpdateImagePost.
+type GalleryImageUpdate struct {
+	ID       *int    `json:"id,omitempty"`
+	Image    *string `json:"image,omitempty"`
+	Position *int    `json:"position,omitempty"`
+}
+
+// GalleryUpdate defines parameters for UpdateImagePost.
+type GalleryUpdate struct {
+	ImagesAttributes []GalleryImageUpdate `json:"images_attributes,omitempty,omitzero"`
 }
 
 // ListSpacePostsParams defines parameters for ListSpacePosts.
@@ -3390,8 +3409,8 @@ type ListSpacePostsParams struct {
 	Sort       *ListSpacePostsParamsSort   `form:"sort,omitempty" json:"sort,omitempty"`
 	Status     *ListSpacePostsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 	PastEvents *bool                       `form:"past_events,omitempty" json:"past_events,omitempty"`
-	Topics     *[]int                      `form:"topics,omitempty" json:"topics,omitempty"`
-	PostIds    *[]int                      `form:"post_ids,omitempty" json:"post_ids,omitempty"`
+	Topics     []int                       `form:"topics,omitempty" json:"topics,omitempty,omitzero"`
+	PostIds    []int                       `form:"post_ids,omitempty" json:"post_ids,omitempty,omitzero"`
 }
 
 // ListSpacePostsParamsSort defines parameters for ListSpacePosts.
@@ -3402,25 +3421,15 @@ type ListSpacePostsParamsStatus string
 
 // CreatePostJSONBody defines parameters for CreatePost.
 type CreatePostJSONBody struct {
-	Body              *string `json:"body,omitempty"`
-	CoverImage        *string `json:"cover_image,omitempty"`
-	IsCommentsEnabled *bool   `json:"is_comments_enabled,omitempty"`
-	IsLikingEnabled   *bool   `json:"is_liking_enabled,omitempty"`
-	Name              *string `json:"name,omitempty"`
-	Slug              *string `json:"slug,omitempty"`
-	SpaceID           *int    `json:"space_id,omitempty"`
-	TiptapBody        *struct {
-		Body *struct {
-			Content []struct {
-				Attrs *map[string]interface{}   `json:"attrs,omitempty"`
-				Marks *[]map[string]interface{} `json:"marks,omitempty"`
-				Text  *string                   `json:"text,omitempty"`
-				Type  *string                   `json:"type,omitempty"`
-			} `json:"content"`
-			Type string `json:"type"`
-		} `json:"body,omitempty"`
-	} `json:"tiptap_body,omitempty"`
-	Topics *[]int `json:"topics,omitempty"`
+	Body              string          `json:"body,omitempty,omitzero"`
+	CoverImage        string          `json:"cover_image,omitempty,omitzero"`
+	IsCommentsEnabled *bool           `json:"is_comments_enabled,omitempty"`
+	IsLikingEnabled   *bool           `json:"is_liking_enabled,omitempty"`
+	Name              string          `json:"name,omitempty,omitzero"`
+	Slug              string          `json:"slug,omitempty,omitzero"`
+	SpaceID           int             `json:"space_id,omitempty,omitzero"`
+	TiptapBody        TiptapBodyInput `json:"tiptap_body,omitempty,omitzero"`
+	Topics            []int           `json:"topics,omitempty,omitzero"`
 }
 
 // ListSpaceTopicsParams defines parameters for ListSpaceTopics.
@@ -3683,6 +3692,10 @@ func (t SearchResult) AsSearchedPost() (SearchedPost, error) {
 // FromSearchedPost overwrites any union data inside the SearchResult as the provided SearchedPost
 func (t *SearchResult) FromSearchedPost(v SearchedPost) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"post"}`))
 	t.union = b
 	return err
 }
@@ -3690,6 +3703,10 @@ func (t *SearchResult) FromSearchedPost(v SearchedPost) error {
 // MergeSearchedPost performs a merge with any union data inside the SearchResult, using the provided SearchedPost
 func (t *SearchResult) MergeSearchedPost(v SearchedPost) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"post"}`))
 	if err != nil {
 		return err
 	}
@@ -3709,6 +3726,10 @@ func (t SearchResult) AsSearchedCommunityMember() (SearchedCommunityMember, erro
 // FromSearchedCommunityMember overwrites any union data inside the SearchResult as the provided SearchedCommunityMember
 func (t *SearchResult) FromSearchedCommunityMember(v SearchedCommunityMember) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"community_member"}`))
 	t.union = b
 	return err
 }
@@ -3716,6 +3737,10 @@ func (t *SearchResult) FromSearchedCommunityMember(v SearchedCommunityMember) er
 // MergeSearchedCommunityMember performs a merge with any union data inside the SearchResult, using the provided SearchedCommunityMember
 func (t *SearchResult) MergeSearchedCommunityMember(v SearchedCommunityMember) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"community_member"}`))
 	if err != nil {
 		return err
 	}
@@ -3735,6 +3760,10 @@ func (t SearchResult) AsSearchedMemberTag() (SearchedMemberTag, error) {
 // FromSearchedMemberTag overwrites any union data inside the SearchResult as the provided SearchedMemberTag
 func (t *SearchResult) FromSearchedMemberTag(v SearchedMemberTag) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member_tag"}`))
 	t.union = b
 	return err
 }
@@ -3742,6 +3771,10 @@ func (t *SearchResult) FromSearchedMemberTag(v SearchedMemberTag) error {
 // MergeSearchedMemberTag performs a merge with any union data inside the SearchResult, using the provided SearchedMemberTag
 func (t *SearchResult) MergeSearchedMemberTag(v SearchedMemberTag) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member_tag"}`))
 	if err != nil {
 		return err
 	}
@@ -3761,6 +3794,10 @@ func (t SearchResult) AsSearchedSpace() (SearchedSpace, error) {
 // FromSearchedSpace overwrites any union data inside the SearchResult as the provided SearchedSpace
 func (t *SearchResult) FromSearchedSpace(v SearchedSpace) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"space"}`))
 	t.union = b
 	return err
 }
@@ -3768,6 +3805,10 @@ func (t *SearchResult) FromSearchedSpace(v SearchedSpace) error {
 // MergeSearchedSpace performs a merge with any union data inside the SearchResult, using the provided SearchedSpace
 func (t *SearchResult) MergeSearchedSpace(v SearchedSpace) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"space"}`))
 	if err != nil {
 		return err
 	}
@@ -3787,6 +3828,10 @@ func (t SearchResult) AsSearchedSpaceGroup() (SearchedSpaceGroup, error) {
 // FromSearchedSpaceGroup overwrites any union data inside the SearchResult as the provided SearchedSpaceGroup
 func (t *SearchResult) FromSearchedSpaceGroup(v SearchedSpaceGroup) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"space_group"}`))
 	t.union = b
 	return err
 }
@@ -3794,6 +3839,10 @@ func (t *SearchResult) FromSearchedSpaceGroup(v SearchedSpaceGroup) error {
 // MergeSearchedSpaceGroup performs a merge with any union data inside the SearchResult, using the provided SearchedSpaceGroup
 func (t *SearchResult) MergeSearchedSpaceGroup(v SearchedSpaceGroup) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"space_group"}`))
 	if err != nil {
 		return err
 	}
@@ -3813,6 +3862,10 @@ func (t SearchResult) AsSearchedComment() (SearchedComment, error) {
 // FromSearchedComment overwrites any union data inside the SearchResult as the provided SearchedComment
 func (t *SearchResult) FromSearchedComment(v SearchedComment) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"comment"}`))
 	t.union = b
 	return err
 }
@@ -3823,10 +3876,45 @@ func (t *SearchResult) MergeSearchedComment(v SearchedComment) error {
 	if err != nil {
 		return err
 	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"comment"}`))
+	if err != nil {
+		return err
+	}
 
 	merged, err := runtime.JSONMerge(t.union, b)
 	t.union = merged
 	return err
+}
+
+func (t SearchResult) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t SearchResult) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "comment":
+		return t.AsSearchedComment()
+	case "community_member":
+		return t.AsSearchedCommunityMember()
+	case "member_tag":
+		return t.AsSearchedMemberTag()
+	case "post":
+		return t.AsSearchedPost()
+	case "space":
+		return t.AsSearchedSpace()
+	case "space_group":
+		return t.AsSearchedSpaceGroup()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
 }
 
 func (t SearchResult) MarshalJSON() ([]byte, error) {
@@ -3839,22 +3927,22 @@ func (t *SearchResult) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// AsSearchedCommunityMemberAttributesID0 returns the union data inside the SearchedCommunityMember_Attributes_ID as a SearchedCommunityMemberAttributesID0
-func (t SearchedCommunityMember_Attributes_ID) AsSearchedCommunityMemberAttributesID0() (SearchedCommunityMemberAttributesID0, error) {
+// AsSearchedCommunityMemberAttributesID0 returns the union data inside the SearchedCommunityMemberAttributesID as a SearchedCommunityMemberAttributesID0
+func (t SearchedCommunityMemberAttributesID) AsSearchedCommunityMemberAttributesID0() (SearchedCommunityMemberAttributesID0, error) {
 	var body SearchedCommunityMemberAttributesID0
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedCommunityMemberAttributesID0 overwrites any union data inside the SearchedCommunityMember_Attributes_ID as the provided SearchedCommunityMemberAttributesID0
-func (t *SearchedCommunityMember_Attributes_ID) FromSearchedCommunityMemberAttributesID0(v SearchedCommunityMemberAttributesID0) error {
+// FromSearchedCommunityMemberAttributesID0 overwrites any union data inside the SearchedCommunityMemberAttributesID as the provided SearchedCommunityMemberAttributesID0
+func (t *SearchedCommunityMemberAttributesID) FromSearchedCommunityMemberAttributesID0(v SearchedCommunityMemberAttributesID0) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedCommunityMemberAttributesID0 performs a merge with any union data inside the SearchedCommunityMember_Attributes_ID, using the provided SearchedCommunityMemberAttributesID0
-func (t *SearchedCommunityMember_Attributes_ID) MergeSearchedCommunityMemberAttributesID0(v SearchedCommunityMemberAttributesID0) error {
+// MergeSearchedCommunityMemberAttributesID0 performs a merge with any union data inside the SearchedCommunityMemberAttributesID, using the provided SearchedCommunityMemberAttributesID0
+func (t *SearchedCommunityMemberAttributesID) MergeSearchedCommunityMemberAttributesID0(v SearchedCommunityMemberAttributesID0) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3865,22 +3953,22 @@ func (t *SearchedCommunityMember_Attributes_ID) MergeSearchedCommunityMemberAttr
 	return err
 }
 
-// AsSearchedCommunityMemberAttributesID1 returns the union data inside the SearchedCommunityMember_Attributes_ID as a SearchedCommunityMemberAttributesID1
-func (t SearchedCommunityMember_Attributes_ID) AsSearchedCommunityMemberAttributesID1() (SearchedCommunityMemberAttributesID1, error) {
+// AsSearchedCommunityMemberAttributesID1 returns the union data inside the SearchedCommunityMemberAttributesID as a SearchedCommunityMemberAttributesID1
+func (t SearchedCommunityMemberAttributesID) AsSearchedCommunityMemberAttributesID1() (SearchedCommunityMemberAttributesID1, error) {
 	var body SearchedCommunityMemberAttributesID1
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSearchedCommunityMemberAttributesID1 overwrites any union data inside the SearchedCommunityMember_Attributes_ID as the provided SearchedCommunityMemberAttributesID1
-func (t *SearchedCommunityMember_Attributes_ID) FromSearchedCommunityMemberAttributesID1(v SearchedCommunityMemberAttributesID1) error {
+// FromSearchedCommunityMemberAttributesID1 overwrites any union data inside the SearchedCommunityMemberAttributesID as the provided SearchedCommunityMemberAttributesID1
+func (t *SearchedCommunityMemberAttributesID) FromSearchedCommunityMemberAttributesID1(v SearchedCommunityMemberAttributesID1) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSearchedCommunityMemberAttributesID1 performs a merge with any union data inside the SearchedCommunityMember_Attributes_ID, using the provided SearchedCommunityMemberAttributesID1
-func (t *SearchedCommunityMember_Attributes_ID) MergeSearchedCommunityMemberAttributesID1(v SearchedCommunityMemberAttributesID1) error {
+// MergeSearchedCommunityMemberAttributesID1 performs a merge with any union data inside the SearchedCommunityMemberAttributesID, using the provided SearchedCommunityMemberAttributesID1
+func (t *SearchedCommunityMemberAttributesID) MergeSearchedCommunityMemberAttributesID1(v SearchedCommunityMemberAttributesID1) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3891,32 +3979,32 @@ func (t *SearchedCommunityMember_Attributes_ID) MergeSearchedCommunityMemberAttr
 	return err
 }
 
-func (t SearchedCommunityMember_Attributes_ID) MarshalJSON() ([]byte, error) {
+func (t SearchedCommunityMemberAttributesID) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *SearchedCommunityMember_Attributes_ID) UnmarshalJSON(b []byte) error {
+func (t *SearchedCommunityMemberAttributesID) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
 
-// AsSharedCommunityMemberRoles0 returns the union data inside the SharedCommunityMember_Roles as a SharedCommunityMemberRoles0
-func (t SharedCommunityMember_Roles) AsSharedCommunityMemberRoles0() (SharedCommunityMemberRoles0, error) {
+// AsSharedCommunityMemberRoles0 returns the union data inside the SharedCommunityMemberRoles as a SharedCommunityMemberRoles0
+func (t SharedCommunityMemberRoles) AsSharedCommunityMemberRoles0() (SharedCommunityMemberRoles0, error) {
 	var body SharedCommunityMemberRoles0
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSharedCommunityMemberRoles0 overwrites any union data inside the SharedCommunityMember_Roles as the provided SharedCommunityMemberRoles0
-func (t *SharedCommunityMember_Roles) FromSharedCommunityMemberRoles0(v SharedCommunityMemberRoles0) error {
+// FromSharedCommunityMemberRoles0 overwrites any union data inside the SharedCommunityMemberRoles as the provided SharedCommunityMemberRoles0
+func (t *SharedCommunityMemberRoles) FromSharedCommunityMemberRoles0(v SharedCommunityMemberRoles0) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSharedCommunityMemberRoles0 performs a merge with any union data inside the SharedCommunityMember_Roles, using the provided SharedCommunityMemberRoles0
-func (t *SharedCommunityMember_Roles) MergeSharedCommunityMemberRoles0(v SharedCommunityMemberRoles0) error {
+// MergeSharedCommunityMemberRoles0 performs a merge with any union data inside the SharedCommunityMemberRoles, using the provided SharedCommunityMemberRoles0
+func (t *SharedCommunityMemberRoles) MergeSharedCommunityMemberRoles0(v SharedCommunityMemberRoles0) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3927,22 +4015,22 @@ func (t *SharedCommunityMember_Roles) MergeSharedCommunityMemberRoles0(v SharedC
 	return err
 }
 
-// AsSharedCommunityMemberRoles1 returns the union data inside the SharedCommunityMember_Roles as a SharedCommunityMemberRoles1
-func (t SharedCommunityMember_Roles) AsSharedCommunityMemberRoles1() (SharedCommunityMemberRoles1, error) {
+// AsSharedCommunityMemberRoles1 returns the union data inside the SharedCommunityMemberRoles as a SharedCommunityMemberRoles1
+func (t SharedCommunityMemberRoles) AsSharedCommunityMemberRoles1() (SharedCommunityMemberRoles1, error) {
 	var body SharedCommunityMemberRoles1
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromSharedCommunityMemberRoles1 overwrites any union data inside the SharedCommunityMember_Roles as the provided SharedCommunityMemberRoles1
-func (t *SharedCommunityMember_Roles) FromSharedCommunityMemberRoles1(v SharedCommunityMemberRoles1) error {
+// FromSharedCommunityMemberRoles1 overwrites any union data inside the SharedCommunityMemberRoles as the provided SharedCommunityMemberRoles1
+func (t *SharedCommunityMemberRoles) FromSharedCommunityMemberRoles1(v SharedCommunityMemberRoles1) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeSharedCommunityMemberRoles1 performs a merge with any union data inside the SharedCommunityMember_Roles, using the provided SharedCommunityMemberRoles1
-func (t *SharedCommunityMember_Roles) MergeSharedCommunityMemberRoles1(v SharedCommunityMemberRoles1) error {
+// MergeSharedCommunityMemberRoles1 performs a merge with any union data inside the SharedCommunityMemberRoles, using the provided SharedCommunityMemberRoles1
+func (t *SharedCommunityMemberRoles) MergeSharedCommunityMemberRoles1(v SharedCommunityMemberRoles1) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3953,12 +4041,12 @@ func (t *SharedCommunityMember_Roles) MergeSharedCommunityMemberRoles1(v SharedC
 	return err
 }
 
-func (t SharedCommunityMember_Roles) MarshalJSON() ([]byte, error) {
+func (t SharedCommunityMemberRoles) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *SharedCommunityMember_Roles) UnmarshalJSON(b []byte) error {
+func (t *SharedCommunityMemberRoles) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -7849,7 +7937,7 @@ func NewListCommunityMembersRequest(server string, params *ListCommunityMembersP
 
 		if params.SearchAfter != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search_after", *params.SearchAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search_after", params.SearchAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11733,7 +11821,7 @@ func NewListSpacePostsRequest(server string, spaceID SpaceID, params *ListSpaceP
 
 		if params.Topics != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "topics", *params.Topics, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "topics", params.Topics, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11745,7 +11833,7 @@ func NewListSpacePostsRequest(server string, spaceID SpaceID, params *ListSpaceP
 
 		if params.PostIds != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_ids", *params.PostIds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_ids", params.PostIds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

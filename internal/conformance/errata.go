@@ -27,6 +27,7 @@ var Kinds = map[string]string{
 	"security-scheme":    "the security scheme's name, or security stated once for the whole document",
 	"no-content":         "a 204 response declared without a body",
 	"codegen-hint":       "a change with no effect on validation that makes the generated Go better",
+	"discriminator":      "a discriminator on the type property of a union, with the values Circle's examples show",
 	"schema-fix":         "another correction of a schema to what Circle sends; why says how we know",
 	"example-fix":        "a Circle example that does not fit our spec, and why our spec is right",
 }

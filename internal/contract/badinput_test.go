@@ -173,7 +173,7 @@ func TestBadAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("err = %v, want none: the clients do not validate answers against the schema", err)
 		}
-		if resp.JSON200 == nil || resp.JSON200.ID == nil || *resp.JSON200.ID != -5 {
+		if resp.JSON200 == nil || resp.JSON200.ID != -5 {
 			t.Errorf("JSON200 = %+v, want the body as sent (id -5)", resp.JSON200)
 		}
 	})
@@ -265,7 +265,7 @@ func TestBadAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a GET whose first answer was cut short: %v", err)
 		}
-		if resp.JSON200 == nil || resp.JSON200.Name == nil || *resp.JSON200.Name != "Ada" {
+		if resp.JSON200 == nil || resp.JSON200.Name != "Ada" {
 			t.Errorf("the retried answer did not decode: %s", resp.Body)
 		}
 		if n := rc.calls.Load(); n != 2 {
@@ -317,7 +317,7 @@ func TestBadAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("err = %v; a well-formed JSON body without a Content-Type is taken as JSON", err)
 		}
-		if resp.JSON200 == nil || resp.JSON200.ID == nil || *resp.JSON200.ID != 7 {
+		if resp.JSON200 == nil || resp.JSON200.ID != 7 {
 			t.Errorf("JSON200 = %+v, want the body decoded", resp.JSON200)
 		}
 	})
@@ -330,7 +330,7 @@ func TestBadAnswers(t *testing.T) {
 				fmt.Fprint(w, `{"id":7}`)
 			})
 			resp, err := rc.api.GetCurrentMemberWithResponse(ctx(t))
-			if err != nil || resp.JSON200 == nil || resp.JSON200.ID == nil || *resp.JSON200.ID != 7 {
+			if err != nil || resp.JSON200 == nil || resp.JSON200.ID != 7 {
 				t.Errorf("Content-Type %q: %v, JSON200 %+v; want the body decoded", ct, err, resp)
 			}
 		}

@@ -90,6 +90,14 @@ func (g *synth) gen(ref *openapi3.SchemaRef, minimal bool) any {
 					v = g.gen(&openapi3.SchemaRef{Value: &base}, m)
 				}
 				v = merge(v, g.gen(b, m))
+				if d := s.Discriminator; d != nil {
+					// The discriminator names the branch v was made for.
+					for _, key := range slices.Sorted(maps.Keys(d.Mapping)) {
+						if obj, ok := v.(map[string]any); ok && b.Ref != "" && d.Mapping[key].Ref == b.Ref {
+							obj[d.PropertyName] = key
+						}
+					}
+				}
 				if i == 0 && first == nil {
 					first = v
 				}

@@ -29,11 +29,14 @@ type listOp struct {
 	OperationID string
 	Method      string // Go method of ClientWithResponses, without WithResponse
 	Path        string
-	Summary     string
 	PathParams  []pathParam
 	Record      string // Go type of one record
 	Pointer     bool   // the records hold pointers (nullable items)
 	BodyPaged   bool   // page and per_page travel in the JSON request body
+	// BodyPagePointer: the body's page and per_page fields are pointers
+	// (x-go-type-skip-optional-pointer: false in the spec); by default
+	// oapi-codegen is configured to make optional fields values.
+	BodyPagePointer bool
 	// RequiredQuery are the required query parameters, which the tests
 	// must set.
 	RequiredQuery []queryParam
@@ -95,10 +98,12 @@ func listOps(doc *openapi3.T) ([]listOp, error) {
 				OperationID: op.OperationID,
 				Method:      upperFirst(op.OperationID),
 				Path:        path,
-				Summary:     op.Summary,
 				Record:      rec,
 				Pointer:     ptr,
 				BodyPaged:   bodyPaged,
+			}
+			if bodyPaged {
+				lo.BodyPagePointer = bodyPointer(op, "page")
 			}
 			for _, p := range op.Parameters {
 				q := p.Value
@@ -161,6 +166,16 @@ func bodyHas(op *openapi3.Operation, name string) bool {
 	}
 	mt := op.RequestBody.Value.Content.Get("application/json")
 	return mt != nil && mt.Schema != nil && mt.Schema.Value.Properties[name] != nil
+}
+
+// bodyPointer reports whether the generated field of the request body
+// property name is a pointer: only when the spec keeps it one with
+// x-go-type-skip-optional-pointer: false (codegen.yaml sets
+// prefer-skip-optional-pointer).
+func bodyPointer(op *openapi3.Operation, name string) bool {
+	p := op.RequestBody.Value.Content.Get("application/json").Schema.Value.Properties[name]
+	skip, ok := p.Value.Extensions["x-go-type-skip-optional-pointer"].(bool)
+	return ok && !skip
 }
 
 func findParam(op *openapi3.Operation, name string) *openapi3.Parameter {
@@ -260,14 +275,15 @@ import (
 	"github.com/circlekit/headless-go/gen/memberv1"
 )
 {{range .}}{{if .BodyPaged}}
-// {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
+// {{.Method}}All ranges over every record of
+// [memberv1.ClientWithResponses.{{.Method}}WithResponse] ({{.OperationID}}),
 // fetching pages lazily from body.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). body is copied, not modified.
 func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface{{range .PathParams}}, {{.Name}} {{.GoType}}{{end}}, body memberv1.{{.Method}}JSONRequestBody, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[{{.Record}}, error] {
-	return pages(ctx, "{{.OperationID}}", deref(body.Page), func(ctx context.Context, page int) (Page[{{.Record}}], error) {
+	return pages(ctx, "{{.OperationID}}", {{if .BodyPagePointer}}deref(body.Page){{else}}body.Page{{end}}, func(ctx context.Context, page int) (Page[{{.Record}}], error) {
 		b := body
-		b.Page = &page
+		b.Page = {{if .BodyPagePointer}}&{{end}}page
 		r, err := c.{{.Method}}WithResponse(ctx{{range .PathParams}}, {{.Name}}{{end}}, b, reqEditors...)
 		if err != nil {
 			return Page[{{.Record}}]{}, err
@@ -275,11 +291,12 @@ func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface
 		if r.JSON200 == nil {
 			return Page[{{.Record}}]{}, fmt.Errorf("circle: {{.OperationID}}: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[{{.Record}}]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 {{else}}
-// {{.Method}}All ranges over every record of {{.OperationID}} ({{.Summary}}),
+// {{.Method}}All ranges over every record of
+// [memberv1.ClientWithResponses.{{.Method}}WithResponse] ({{.OperationID}}),
 // fetching pages lazily from params.Page (or 1) until Circle reports no next
 // page or the loop stops; a page that does not advance ends it with an
 // error (see [Pages]). params may be nil; it is not modified.
@@ -298,7 +315,7 @@ func {{.Method}}All(ctx context.Context, c memberv1.ClientWithResponsesInterface
 		if r.JSON200 == nil {
 			return Page[{{.Record}}]{}, fmt.Errorf("circle: {{.OperationID}}: answer %d carries no page", r.StatusCode())
 		}
-		return PageOf(r.JSON200.Records, r.JSON200.Page, r.JSON200.HasNextPage), nil
+		return Page[{{.Record}}]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
 }
 {{end}}{{end}}`))
@@ -319,7 +336,7 @@ func Test{{.Method}}All(t *testing.T) {
 	p := newPagesEnv(t, "{{.OperationID}}")
 	perPage := p.perPage
 {{- if .BodyPaged}}
-	seq := circle.{{.Method}}All(p.ctx, p.api{{range .PathParams}}, {{.Sample}}{{end}}, memberv1.{{.Method}}JSONRequestBody{PerPage: &perPage})
+	seq := circle.{{.Method}}All(p.ctx, p.api{{range .PathParams}}, {{.Sample}}{{end}}, memberv1.{{.Method}}JSONRequestBody{PerPage: {{if .BodyPagePointer}}&{{end}}perPage})
 {{- else}}
 	seq := circle.{{.Method}}All(p.ctx, p.api{{range .PathParams}}, {{.Sample}}{{end}}, &memberv1.{{.Method}}Params{PerPage: &perPage{{range .RequiredQuery}}, {{.Field}}: {{.Sample}}{{end}}})
 {{- end}}

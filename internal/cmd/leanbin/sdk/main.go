@@ -45,10 +45,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	n := 0
-	if resp.JSON200.Records != nil {
-		n = len(*resp.JSON200.Records)
-	}
-	fmt.Printf("bookmarks: %d\n", n)
+	fmt.Printf("bookmarks: %d\n", len(resp.JSON200.Records))
 	return nil
 }
