@@ -3,9 +3,12 @@
 package circle
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/circlekit/headless-go/gen/memberv1"
 )
@@ -28,7 +31,7 @@ func ListBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 			return Page[memberv1.Bookmark]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Bookmark]{}, fmt.Errorf("circle: listBookmarks: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Bookmark]{}, fmt.Errorf("circle: listBookmarks: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Bookmark]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -52,7 +55,7 @@ func ListChatParticipantsAll(ctx context.Context, c memberv1.ClientWithResponses
 			return Page[memberv1.ChatRoomParticipant]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.ChatRoomParticipant]{}, fmt.Errorf("circle: listChatParticipants: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.ChatRoomParticipant]{}, fmt.Errorf("circle: listChatParticipants: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.ChatRoomParticipant]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -76,7 +79,7 @@ func ListChatRoomsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 			return Page[memberv1.ChatRoom]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.ChatRoom]{}, fmt.Errorf("circle: listChatRooms: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.ChatRoom]{}, fmt.Errorf("circle: listChatRooms: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.ChatRoom]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -100,7 +103,7 @@ func ListChatThreadsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 			return Page[memberv1.ChatThread]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.ChatThread]{}, fmt.Errorf("circle: listChatThreads: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.ChatThread]{}, fmt.Errorf("circle: listChatThreads: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.ChatThread]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -124,7 +127,7 @@ func ListCommentLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 			return Page[memberv1.SharedCommunityMember]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listCommentLikes: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listCommentLikes: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.SharedCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -148,7 +151,7 @@ func ListCommentRepliesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 			return Page[memberv1.Comment]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listCommentReplies: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listCommentReplies: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -172,7 +175,7 @@ func ListCommunityEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 			return Page[memberv1.EventPost]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.EventPost]{}, fmt.Errorf("circle: listCommunityEvents: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.EventPost]{}, fmt.Errorf("circle: listCommunityEvents: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.EventPost]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -196,7 +199,7 @@ func ListCommunityMembersAll(ctx context.Context, c memberv1.ClientWithResponses
 			return Page[memberv1.BasicCommunityMember]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.BasicCommunityMember]{}, fmt.Errorf("circle: listCommunityMembers: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.BasicCommunityMember]{}, fmt.Errorf("circle: listCommunityMembers: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.BasicCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -220,7 +223,7 @@ func ListCourseQuizAttemptsAll(ctx context.Context, c memberv1.ClientWithRespons
 			return Page[memberv1.QuizAttemptSummary]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.QuizAttemptSummary]{}, fmt.Errorf("circle: listCourseQuizAttempts: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.QuizAttemptSummary]{}, fmt.Errorf("circle: listCourseQuizAttempts: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.QuizAttemptSummary]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -244,7 +247,7 @@ func ListCourseTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 			return Page[memberv1.Topic]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listCourseTopics: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listCourseTopics: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Topic]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -268,7 +271,7 @@ func ListEventAttendeesAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 			return Page[memberv1.EventAttendee]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.EventAttendee]{}, fmt.Errorf("circle: listEventAttendees: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.EventAttendee]{}, fmt.Errorf("circle: listEventAttendees: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.EventAttendee]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -292,7 +295,7 @@ func ListHomePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 			return Page[memberv1.Post]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Post]{}, fmt.Errorf("circle: listHomePosts: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Post]{}, fmt.Errorf("circle: listHomePosts: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -316,7 +319,7 @@ func ListLessonFilesAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 			return Page[memberv1.LessonFile]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.LessonFile]{}, fmt.Errorf("circle: listLessonFiles: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.LessonFile]{}, fmt.Errorf("circle: listLessonFiles: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.LessonFile]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -340,7 +343,7 @@ func ListMemberCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 			return Page[memberv1.Comment]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listMemberComments: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listMemberComments: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -364,7 +367,7 @@ func ListMemberPostsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 			return Page[memberv1.Post]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Post]{}, fmt.Errorf("circle: listMemberPosts: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Post]{}, fmt.Errorf("circle: listMemberPosts: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -388,7 +391,7 @@ func ListMemberSpacesAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 			return Page[memberv1.Space]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Space]{}, fmt.Errorf("circle: listMemberSpaces: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Space]{}, fmt.Errorf("circle: listMemberSpaces: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Space]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -412,7 +415,7 @@ func ListNotificationsAll(ctx context.Context, c memberv1.ClientWithResponsesInt
 			return Page[memberv1.Notification]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Notification]{}, fmt.Errorf("circle: listNotifications: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Notification]{}, fmt.Errorf("circle: listNotifications: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Notification]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -436,7 +439,7 @@ func ListPageProfileFieldsAll(ctx context.Context, c memberv1.ClientWithResponse
 			return Page[memberv1.PageProfileFieldObject]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.PageProfileFieldObject]{}, fmt.Errorf("circle: listPageProfileFields: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.PageProfileFieldObject]{}, fmt.Errorf("circle: listPageProfileFields: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.PageProfileFieldObject]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -460,7 +463,7 @@ func ListPostCommentsAll(ctx context.Context, c memberv1.ClientWithResponsesInte
 			return Page[memberv1.Comment]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listPostComments: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Comment]{}, fmt.Errorf("circle: listPostComments: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Comment]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -484,7 +487,7 @@ func ListPostLikesAll(ctx context.Context, c memberv1.ClientWithResponsesInterfa
 			return Page[memberv1.SharedCommunityMember]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listPostLikes: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.SharedCommunityMember]{}, fmt.Errorf("circle: listPostLikes: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.SharedCommunityMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -508,7 +511,7 @@ func ListRecurringEventsAll(ctx context.Context, c memberv1.ClientWithResponsesI
 			return Page[memberv1.RecurringEvent]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.RecurringEvent]{}, fmt.Errorf("circle: listRecurringEvents: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.RecurringEvent]{}, fmt.Errorf("circle: listRecurringEvents: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.RecurringEvent]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -532,7 +535,7 @@ func ListSpaceBookmarksAll(ctx context.Context, c memberv1.ClientWithResponsesIn
 			return Page[memberv1.SpaceBookmark]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.SpaceBookmark]{}, fmt.Errorf("circle: listSpaceBookmarks: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.SpaceBookmark]{}, fmt.Errorf("circle: listSpaceBookmarks: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.SpaceBookmark]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -556,7 +559,7 @@ func ListSpacePostsAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 			return Page[memberv1.Post]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Post]{}, fmt.Errorf("circle: listSpacePosts: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Post]{}, fmt.Errorf("circle: listSpacePosts: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Post]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -580,7 +583,7 @@ func ListSpaceTopicsAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 			return Page[memberv1.Topic]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listSpaceTopics: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.Topic]{}, fmt.Errorf("circle: listSpaceTopics: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.Topic]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -604,7 +607,7 @@ func SearchAdvancedAll(ctx context.Context, c memberv1.ClientWithResponsesInterf
 			return Page[memberv1.AdvancedSearchResult]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.AdvancedSearchResult]{}, fmt.Errorf("circle: searchAdvanced: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.AdvancedSearchResult]{}, fmt.Errorf("circle: searchAdvanced: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.AdvancedSearchResult]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -628,7 +631,7 @@ func SearchCommunityAll(ctx context.Context, c memberv1.ClientWithResponsesInter
 			return Page[memberv1.SearchResult]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.SearchResult]{}, fmt.Errorf("circle: searchCommunity: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.SearchResult]{}, fmt.Errorf("circle: searchCommunity: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.SearchResult]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
@@ -648,8 +651,115 @@ func SearchCommunityMembersAll(ctx context.Context, c memberv1.ClientWithRespons
 			return Page[memberv1.SearchedMember]{}, err
 		}
 		if r.JSON200 == nil {
-			return Page[memberv1.SearchedMember]{}, fmt.Errorf("circle: searchCommunityMembers: answer %d carries no page", r.StatusCode())
+			return Page[memberv1.SearchedMember]{}, fmt.Errorf("circle: searchCommunityMembers: response %d carries no page", r.StatusCode())
 		}
 		return Page[memberv1.SearchedMember]{Records: r.JSON200.Records, Number: r.JSON200.Page, HasNext: r.JSON200.HasNextPage}, nil
 	})
+}
+
+// ListChatMessagesOlder ranges over the records of
+// [memberv1.ClientWithResponses.ListChatMessagesWithResponse] (listChatMessages)
+// from the newest to the oldest: from params.ID (inclusive) when it is set,
+// from the newest otherwise. Each request asks for the records before the
+// oldest one seen so far (PreviousPerPage at a time, when params sets it), until
+// Circle reports no previous page or the loop stops. A page with no record
+// older than the last one seen, while Circle says more follow, ends it with
+// an error. params may be nil; it is not modified.
+func ListChatMessagesOlder(ctx context.Context, c memberv1.ClientWithResponsesInterface, chatRoomUUID memberv1.ChatRoomUUID, params *memberv1.ListChatMessagesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.ChatRoomMessage, error] {
+	return func(yield func(memberv1.ChatRoomMessage, error) bool) {
+		var p memberv1.ListChatMessagesParams
+		if params != nil {
+			p = *params
+		}
+		var zero memberv1.ChatRoomMessage
+		cursor, inclusive := p.ID, p.ID != nil
+		for {
+			q := p
+			q.ID = cursor
+			r, err := c.ListChatMessagesWithResponse(ctx, chatRoomUUID, &q, reqEditors...)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if r.JSON200 == nil {
+				yield(zero, fmt.Errorf("circle: listChatMessages: response %d carries no records", r.StatusCode()))
+				return
+			}
+			recs := make([]memberv1.ChatRoomMessage, 0, len(r.JSON200.Records))
+			for _, m := range r.JSON200.Records {
+				if cursor == nil || m.ID < *cursor || (inclusive && m.ID == *cursor) {
+					recs = append(recs, m)
+				}
+			}
+			slices.SortStableFunc(recs, func(a, b memberv1.ChatRoomMessage) int { return cmp.Compare(b.ID, a.ID) })
+			for _, m := range recs {
+				if !yield(m, nil) {
+					return
+				}
+			}
+			if !r.JSON200.HasPreviousPage {
+				return
+			}
+			if len(recs) == 0 {
+				yield(zero, errors.New("circle: listChatMessages: a page with no older record says a previous page follows: the list is not advancing"))
+				return
+			}
+			oldest := recs[len(recs)-1].ID
+			cursor, inclusive = &oldest, false
+		}
+	}
+}
+
+// ListChatMessagesNewer ranges over the records of
+// [memberv1.ClientWithResponses.ListChatMessagesWithResponse] (listChatMessages)
+// from the oldest to the newest: from params.ID (inclusive) when it is set,
+// from the first record of Circle's response otherwise. Each request asks
+// for the records after the newest one seen so far (NextPerPage at a time,
+// when params sets it), until Circle reports no next page or the loop
+// stops. A page with no record newer than the last one seen, while Circle
+// says more follow, ends it with an error. params may be nil; it is not
+// modified.
+func ListChatMessagesNewer(ctx context.Context, c memberv1.ClientWithResponsesInterface, chatRoomUUID memberv1.ChatRoomUUID, params *memberv1.ListChatMessagesParams, reqEditors ...memberv1.RequestEditorFn) iter.Seq2[memberv1.ChatRoomMessage, error] {
+	return func(yield func(memberv1.ChatRoomMessage, error) bool) {
+		var p memberv1.ListChatMessagesParams
+		if params != nil {
+			p = *params
+		}
+		var zero memberv1.ChatRoomMessage
+		cursor, inclusive := p.ID, p.ID != nil
+		for {
+			q := p
+			q.ID = cursor
+			r, err := c.ListChatMessagesWithResponse(ctx, chatRoomUUID, &q, reqEditors...)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if r.JSON200 == nil {
+				yield(zero, fmt.Errorf("circle: listChatMessages: response %d carries no records", r.StatusCode()))
+				return
+			}
+			recs := make([]memberv1.ChatRoomMessage, 0, len(r.JSON200.Records))
+			for _, m := range r.JSON200.Records {
+				if cursor == nil || m.ID > *cursor || (inclusive && m.ID == *cursor) {
+					recs = append(recs, m)
+				}
+			}
+			slices.SortStableFunc(recs, func(a, b memberv1.ChatRoomMessage) int { return cmp.Compare(a.ID, b.ID) })
+			for _, m := range recs {
+				if !yield(m, nil) {
+					return
+				}
+			}
+			if !r.JSON200.HasNextPage {
+				return
+			}
+			if len(recs) == 0 {
+				yield(zero, errors.New("circle: listChatMessages: a page with no newer record says a next page follows: the list is not advancing"))
+				return
+			}
+			newest := recs[len(recs)-1].ID
+			cursor, inclusive = &newest, false
+		}
+	}
 }

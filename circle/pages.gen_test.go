@@ -3,6 +3,14 @@
 package circle_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/circlekit/headless-go/circle"
@@ -385,4 +393,123 @@ func TestSearchCommunityMembersAll(t *testing.T) {
 			}
 		}
 	})
+}
+
+// cursorServer serves a list that pages by id over the records with ids 1
+// to n: without an id, the newest previous_per_page (default 5) records;
+// with one, previous_per_page records before it, the record itself and
+// next_per_page (default 5) after it. With stuck set, it responds with the same
+// page whatever it is asked, and says more follow. It counts requests.
+func cursorServer(t *testing.T, n int, stuck bool) (memberv1.ClientWithResponsesInterface, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		q := r.URL.Query()
+		num := func(name string, def int) int {
+			if v, err := strconv.Atoi(q.Get(name)); err == nil {
+				return v
+			}
+			return def
+		}
+		prev, next := num("previous_per_page", 5), num("next_per_page", 5)
+		lo, hi := n-prev+1, n
+		if id := num("id", 0); id > 0 {
+			lo, hi = id-prev, id+next
+		}
+		lo, hi = max(lo, 1), min(hi, n)
+		if stuck {
+			lo, hi = 1, 2
+		}
+		records := []map[string]any{}
+		for id := lo; id <= hi; id++ {
+			records = append(records, map[string]any{"id": id})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"records": records, "has_previous_page": lo > 1 || stuck, "has_next_page": hi < n || stuck,
+		})
+	}))
+	t.Cleanup(srv.Close)
+	c, err := memberv1.NewClientWithResponses(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &requests
+}
+
+// collectIDs ranges over seq, keeping the ids, until it ends, fails or
+// holds limit ids.
+func collectIDs[T any](seq iter.Seq2[T, error], id func(T) int, limit int) ([]int, error) {
+	var ids []int
+	for v, err := range seq {
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id(v))
+		if len(ids) == limit {
+			break
+		}
+	}
+	return ids, nil
+}
+
+func countdown(from, to int) string {
+	var ids []int
+	for i := from; i >= to; i-- {
+		ids = append(ids, i)
+	}
+	return fmt.Sprint(ids)
+}
+
+func countup(from, to int) string {
+	var ids []int
+	for i := from; i <= to; i++ {
+		ids = append(ids, i)
+	}
+	return fmt.Sprint(ids)
+}
+
+func TestListChatMessagesOlderAndNewer(t *testing.T) {
+	t.Parallel()
+	id := func(m memberv1.ChatRoomMessage) int { return m.ID }
+	four, twelve, five := 4, 12, 5
+	for _, tc := range []struct {
+		name     string
+		newer    bool
+		params   *memberv1.ListChatMessagesParams
+		limit    int
+		want     string
+		requests int64
+	}{
+		{"older from the newest", false, nil, 0, countdown(25, 1), 5},
+		{"older from an id", false, &memberv1.ListChatMessagesParams{ID: &twelve, PreviousPerPage: &four}, 0, countdown(12, 1), 3},
+		{"older, the loop stops", false, nil, 7, countdown(25, 19), 2},
+		{"newer from an id", true, &memberv1.ListChatMessagesParams{ID: &five}, 0, countup(5, 25), 4},
+		{"newer from the newest", true, nil, 0, countup(21, 25), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, requests := cursorServer(t, 25, false)
+			seq := circle.ListChatMessagesOlder(t.Context(), c, "chat_room_uuid-1", tc.params)
+			if tc.newer {
+				seq = circle.ListChatMessagesNewer(t.Context(), c, "chat_room_uuid-1", tc.params)
+			}
+			ids, err := collectIDs(seq, id, tc.limit)
+			if err != nil || fmt.Sprint(ids) != tc.want || requests.Load() != tc.requests {
+				t.Errorf("got %v, %v after %d requests; want %s after %d", ids, err, requests.Load(), tc.want, tc.requests)
+			}
+		})
+	}
+	for _, newer := range []bool{false, true} {
+		c, requests := cursorServer(t, 25, true)
+		seq := circle.ListChatMessagesOlder(t.Context(), c, "chat_room_uuid-1", nil)
+		if newer {
+			seq = circle.ListChatMessagesNewer(t.Context(), c, "chat_room_uuid-1", nil)
+		}
+		ids, err := collectIDs(seq, id, 0)
+		if err == nil || !strings.Contains(err.Error(), "the list is not advancing") || requests.Load() != 2 {
+			t.Errorf("newer %v, a list that does not advance: got %v, %v after %d requests; want an error after 2", newer, ids, err, requests.Load())
+		}
+	}
 }
