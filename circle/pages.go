@@ -22,10 +22,14 @@ type Page[T any] struct {
 	HasNext bool
 }
 
-// PageOf makes a [Page] from the pointer fields of a generated pagination
+// PageOf makes a [Page] from pointers to the fields of a pagination
 // envelope (records, page, has_next_page); nil pointers read as empty,
 // zero and false. A nil page therefore gives Number 0, which [Pages]
 // accepts only on the last page (HasNext false).
+//
+// Deprecated: the generated envelopes hold values now; build the Page
+// with a composite literal, Page[T]{Records: r.Records, Number: r.Page,
+// HasNext: r.HasNextPage}, as the List…All iterators do.
 func PageOf[T any](records *[]T, page *int, hasNext *bool) Page[T] {
 	return Page[T]{Records: deref(records), Number: deref(page), HasNext: deref(hasNext)}
 }
