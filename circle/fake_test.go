@@ -406,7 +406,7 @@ func (e *env) memberTransport(ts TokenSource, opts ...Option) Doer {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return newMemberDoer(cfg, ts)
+	return newMemberDoer(cfg, ts, true) // as NewMemberClient: memberDo builds a new request per call
 }
 
 // memberDo sends method path of the Member API through tr, on behalf of

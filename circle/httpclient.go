@@ -26,7 +26,7 @@ func NewHTTPClient(ts TokenSource, opts ...Option) (*http.Client, error) {
 		return nil, err
 	}
 	cfg.rawErrors, cfg.stream = true, true
-	d := newMemberDoer(cfg, ts)
+	d := newMemberDoer(cfg, ts, false)
 	ua := userAgentEditor(cfg.userAgent)
 	return &http.Client{Transport: roundTripper(func(req *http.Request) (*http.Response, error) {
 		if req.Header.Get("User-Agent") == "" {

@@ -45,7 +45,7 @@ func (a *AuthClient) NewMemberClient(ts TokenSource, opts ...Option) (*memberv1.
 
 func buildMemberClient(cfg *config, ts TokenSource) (*memberv1.ClientWithResponses, error) {
 	c, err := memberv1.NewClientWithResponses(cfg.baseURL,
-		memberv1.WithHTTPClient(newMemberDoer(cfg, ts)),
+		memberv1.WithHTTPClient(newMemberDoer(cfg, ts, true)),
 		memberv1.WithRequestEditorFn(userAgentEditor(cfg.userAgent)),
 	)
 	if err != nil {
@@ -57,6 +57,6 @@ func buildMemberClient(cfg *config, ts TokenSource) (*memberv1.ClientWithRespons
 // newMemberDoer is the Doer of a Member API client: the member's token
 // over the retrying transport over the user's guarded Doer, which follows
 // redirects within the base URL's origin only.
-func newMemberDoer(cfg *config, ts TokenSource) Doer {
-	return &memberAuth{src: ts, next: &transport{cfg: cfg, next: guard(cfg.doer, cfg.base, true)}}
+func newMemberDoer(cfg *config, ts TokenSource, ownsRequests bool) Doer {
+	return &memberAuth{src: ts, next: &transport{cfg: cfg, next: guard(cfg.doer, cfg.base, true)}, ownsRequests: ownsRequests}
 }

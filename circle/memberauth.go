@@ -18,6 +18,11 @@ import (
 type memberAuth struct {
 	src  TokenSource // the client's own; nil when every call names one
 	next Doer        // the retrying transport
+	// ownsRequests is set under the generated client, which builds a new
+	// request for every call and hands it to this Doer alone: the token is
+	// then set on it, as a request editor would, instead of on a copy. A
+	// request from anywhere else (NewHTTPClient) is never modified.
+	ownsRequests bool
 }
 
 // Do sends req on behalf of the member of its context or of the client.
@@ -32,14 +37,12 @@ func (m *memberAuth) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.GetBody != nil {
-		closeBody(req) // every attempt reads a copy of it
-	}
 	access, header, err := bearer(ctx, src)
 	if err != nil {
+		closeBody(req)
 		return nil, err
 	}
-	first, err := withAuthorization(req, header, getBody)
+	first, err := m.firstAttempt(req, header, getBody)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +77,27 @@ func (m *memberAuth) Do(req *http.Request) (*http.Response, error) {
 	resp, err = m.next.Do(again)
 	accepted(src, tok.AccessToken, resp, err)
 	return resp, err
+}
+
+// firstAttempt returns the request of the first attempt: req itself with
+// its Authorization set when the Doer owns its requests, else a copy.
+func (m *memberAuth) firstAttempt(req *http.Request, header []string, getBody func() (io.ReadCloser, error)) (*http.Request, error) {
+	if m.ownsRequests {
+		if req.GetBody == nil && getBody != nil {
+			// replayableBody read the body into memory: send a copy.
+			b, err := getBody()
+			if err != nil {
+				return nil, wrapf(err, "rewinding the request body")
+			}
+			req.Body, req.GetBody = b, getBody
+		}
+		req.Header["Authorization"] = header
+		return req, nil
+	}
+	if req.GetBody != nil {
+		closeBody(req) // every attempt reads a copy of it
+	}
+	return withAuthorization(req, header, getBody)
 }
 
 // bearer returns the access token of src and the Authorization header
