@@ -113,11 +113,18 @@ func unsent(err error) bool {
 // backoff returns the wait before retry number n (0 for the first retry):
 // initial * 2^n, at most max, less a random jitter of up to a quarter.
 func (c *config) backoff(n int) time.Duration {
-	d := c.initialBackoff
-	for i := 0; i < n && d < c.maxBackoff; i++ {
+	return jittered(c.initialBackoff, c.maxBackoff, n)
+}
+
+// jittered returns initial doubled n times, at most maxWait, less a
+// random jitter of up to a quarter: the waits of both the retries and the
+// member token sources.
+func jittered(initial, maxWait time.Duration, n int) time.Duration {
+	d := initial
+	for i := 0; i < n && d < maxWait; i++ {
 		d *= 2
 	}
-	d = min(d, c.maxBackoff)
+	d = min(d, maxWait)
 	return d - time.Duration(rand.Float64()*float64(d)/4)
 }
 

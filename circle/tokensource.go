@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,16 +419,9 @@ func (g *gate) floorWait(cfg *config) time.Duration {
 
 func (g *gate) floorPassed(cfg *config) bool { return g.floorWait(cfg) <= 0 }
 
-// tokenBackoff is the wait after the n-th failure in a row: the initial
-// backoff doubled n-1 times, at most the cap, less a jitter of up to a
-// quarter.
+// tokenBackoff is the wait after the n-th failure in a row (n >= 1).
 func tokenBackoff(cfg *config, n int) time.Duration {
-	d := cfg.tokenBackoff
-	for i := 1; i < n && d < cfg.maxTokenBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, cfg.maxTokenBackoff)
-	return d - time.Duration(rand.Float64()*float64(d)/4)
+	return jittered(cfg.tokenBackoff, cfg.maxTokenBackoff, n-1)
 }
 
 // revokedTokens remembers the last access tokens a source revoked (or saw
