@@ -70,14 +70,40 @@ func (e *APIError) Error() string {
 	writeCall(&b, e.Method, e.Path, e.StatusCode)
 	if e.Message != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Message)
+		writeOneLine(&b, e.Message, maxMessageShown)
 	}
 	if e.RequestID != "" {
 		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
+		writeOneLine(&b, e.RequestID, 64)
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// maxMessageShown is the most of Circle's message an error's text shows.
+const maxMessageShown = 500
+
+// writeOneLine writes s on one line, for an error's text: what a server
+// sent may hold line breaks or control characters that would forge lines
+// in a log, so each run of them becomes one space; s is cut at about limit
+// bytes.
+func writeOneLine(b *strings.Builder, s string, limit int) {
+	space := false
+	for i, r := range s {
+		if i >= limit {
+			b.WriteString("…")
+			return
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
+			if !space {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		b.WriteRune(r)
+		space = false
+	}
 }
 
 // Is reports whether e is of the kind target names: [ErrUnauthorized],

@@ -312,3 +312,21 @@ func TestSourcesNeverShowTheirTokens(t *testing.T) {
 		t.Errorf("a token shows:\n%s", b.String())
 	}
 }
+
+// TestErrorTextIsOneLine: what a server puts in its message or request id
+// cannot forge lines in a log that prints the error.
+func TestErrorTextIsOneLine(t *testing.T) {
+	t.Parallel()
+	e := &APIError{StatusCode: 400, Method: "GET", Path: "/x",
+		Message: "bad\nlevel=ERROR msg=\"forged\"\r\x1b[31m\u2028end" + strings.Repeat("x", 2000), RequestID: "r\t1"}
+	got := e.Error()
+	if strings.ContainsAny(got, "\n\r\t\x1b\u2028") {
+		t.Errorf("Error() = %q: holds a line break or a control character", got)
+	}
+	if !strings.HasPrefix(got, `circle: GET /x: 400 Bad Request: bad level=ERROR msg="forged" [31m end`) || len(got) > 600 {
+		t.Errorf("Error() = %q", got)
+	}
+	if e.Message[3] != '\n' {
+		t.Error("the Message field itself was changed")
+	}
+}
