@@ -16,9 +16,10 @@ type tokenSourceKey struct{}
 //	resp, err := members.ListBookmarksWithResponse(ctx, nil)
 //
 // The refresh before expiry and the replay after a 401 work per source as
-// they do for a client's own source. A nil ts leaves ctx as it is.
+// they do for a client's own source. A nil ts (or a nil
+// *MemberTokenSource) leaves ctx as it is.
 func WithTokenSource(ctx context.Context, ts TokenSource) context.Context {
-	if ts == nil {
+	if noSource(ts) {
 		return ctx
 	}
 	return context.WithValue(ctx, tokenSourceKey{}, ts)
@@ -31,10 +32,24 @@ func TokenSourceFromContext(ctx context.Context) (TokenSource, bool) {
 	return ts, ok
 }
 
-// sourceFor returns the token source of ctx, or else def.
+// sourceFor returns the token source of ctx, or else def; nil if neither
+// is a source (a nil *MemberTokenSource in an interface is none).
 func sourceFor(ctx context.Context, def TokenSource) TokenSource {
 	if ts, ok := ctx.Value(tokenSourceKey{}).(TokenSource); ok {
 		return ts
 	}
+	if noSource(def) {
+		return nil
+	}
 	return def
+}
+
+// noSource reports whether ts is nil, or a nil *MemberTokenSource held in
+// the interface (a careless caller's typed nil), which would panic.
+func noSource(ts TokenSource) bool {
+	if ts == nil {
+		return true
+	}
+	s, ok := ts.(*MemberTokenSource)
+	return ok && s == nil
 }

@@ -330,3 +330,21 @@ func TestErrorTextIsOneLine(t *testing.T) {
 		t.Error("the Message field itself was changed")
 	}
 }
+
+// TestNilSourcesDoNotPanic: a nil *MemberTokenSource given as a source (a
+// careless caller's typed nil) counts as no source.
+func TestNilSourcesDoNotPanic(t *testing.T) {
+	t.Parallel()
+	var none *MemberTokenSource
+	api, err := NewMemberClient(none, WithBaseURL("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := WithTokenSource(t.Context(), none)
+	if _, named := TokenSourceFromContext(ctx); named {
+		t.Error("a nil source was put in the context")
+	}
+	if _, err := api.ListBookmarksWithResponse(ctx, nil); !errors.Is(err, ErrNoTokenSource) {
+		t.Errorf("err = %v, want ErrNoTokenSource", err)
+	}
+}
