@@ -348,3 +348,19 @@ func TestNilSourcesDoNotPanic(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoTokenSource", err)
 	}
 }
+
+// TestCanceledCallerStartsNoMint: a Token call whose context has already
+// ended costs Circle nothing.
+func TestCanceledCallerStartsNoMint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := e.auth.TokenSource(ByEmail("gone@example.com")).Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	time.Sleep(20 * time.Millisecond) // a detached mint would have reached the fake by now
+	if e.mints.Load() != 0 {
+		t.Errorf("%d mints for a caller that was gone", e.mints.Load())
+	}
+}

@@ -150,6 +150,9 @@ func (s *MemberTokenSource) wait(ctx context.Context, rejected string) (*cachedT
 	if s.idErr != nil {
 		return nil, s.idErr
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // a caller that is gone starts no mint or refresh
+	}
 	afterRevoke := false
 	for {
 		s.mu.Lock()
