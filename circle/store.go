@@ -16,16 +16,17 @@ import (
 // the JSON encoding of [Token] carries every field.
 //
 // A [MemberTokenSource] calls Load before it first mints and before every
-// refresh or re-mint, Save after each, and Delete when revoked. Errors of a
-// store are logged at warning level (see [WithLogger]) and otherwise
+// refresh or re-mint, Save after each, and Delete when revoked. Each call
+// is bounded by [WithStoreTimeout]. Errors of a store (and calls that
+// overrun) are logged at warning level (see [WithLogger]) and otherwise
 // ignored: the source falls back on Circle, so a store outage costs extra
-// mints, not failed calls.
+// mints, not failed calls. A cached valid token costs no store call.
 //
 // # Sharing one store between processes
 //
-// Several processes serving the same members can share a store (a later
-// version of this package adds one backed by a server). They coordinate
-// their refreshes like this:
+// Several processes serving the same members can share a store (package
+// github.com/circlekit/headless-go/redisstore has one on Redis). They
+// coordinate their refreshes like this:
 //
 //   - Optimistically, always: before it refreshes or re-mints, a source
 //     loads the stored pair, and if that pair's access token is valid and
@@ -39,6 +40,9 @@ import (
 //     process refreshes and the others, waiting on the lock, adopt its
 //     result. Within one process a source already lets one refresh run at
 //     a time, so a store's lock sees one holder per process at most.
+//   - Revocations, when the store also implements [RevocationWatcher]: a
+//     revoke in one process is final in all, as each client drops the
+//     member's cached pair when the store announces it.
 type TokenStore interface {
 	// Load returns the pair saved for id; ok is false if there is none.
 	Load(ctx context.Context, id Identity) (tok Token, ok bool, err error)
@@ -55,6 +59,29 @@ type TokenLocker interface {
 	// should expire by itself after a while (a lease), so that a process
 	// that dies holding it does not block the others for long.
 	Lock(ctx context.Context, id Identity) (unlock func(), err error)
+}
+
+// A RevocationWatcher is a [TokenStore] shared by several processes that
+// tells each of them when any process revoked a member's pair, so that a
+// revoke is final everywhere, not only in the process that made it.
+//
+// [NewAuthClient] calls WatchRevocations once when its store implements
+// this interface, and [AuthClient.Close] calls the returned stop. Each
+// time fn is called with a member's identity, the client's source of that
+// member (if it has one) drops the pair it holds; its next Token goes
+// through the store again (and, with a [TokenLocker], at most one process
+// mints a new pair). A store announces every Delete: a [MemberTokenSource]
+// deletes a pair only after revoking it.
+//
+// See "Sharing one store between processes" at [TokenStore].
+type RevocationWatcher interface {
+	// WatchRevocations calls fn with the identity of each member whose
+	// pair any process (this one included) deleted from the store, from
+	// the time it returns until stop is called. fn is called from the
+	// store's own goroutine, must be safe for concurrent use, and returns
+	// quickly. An error means no watch was set up; the client then works
+	// without it (a revoke elsewhere is seen when the token is rejected).
+	WatchRevocations(fn func(Identity)) (stop func(), err error)
 }
 
 // DefaultStoreCapacity is how many member token pairs a [MemoryStore] made
