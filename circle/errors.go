@@ -125,9 +125,13 @@ func (e *APIError) Is(target error) bool {
 // notEligible reports whether Circle said the community may not use the
 // headless APIs: its message then says the community is not "eligible".
 // The Member API sends this as 401, the Auth API as 403.
-func (e *APIError) notEligible() bool {
-	return (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) &&
-		strings.Contains(strings.ToLower(e.Message), "eligible")
+func (e *APIError) notEligible() bool { return notEligible(e.StatusCode, e.Message) }
+
+// notEligible reports whether a response of status with Circle's message
+// says the community may not use the headless APIs.
+func notEligible(status int, message string) bool {
+	return (status == http.StatusUnauthorized || status == http.StatusForbidden) &&
+		strings.Contains(strings.ToLower(message), "eligible")
 }
 
 // newAPIError describes the non-2xx response resp, whose body is body, to

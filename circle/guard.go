@@ -68,6 +68,16 @@ func refuse(req *http.Request, via []*http.Request, home origin, sameOrigin bool
 	return newRedirectError(via[0], status, req.URL)
 }
 
+// leaving returns the error of req if it is for another origin than home,
+// closing its body (as sending it would have), or nil.
+func leaving(req *http.Request, home origin) error {
+	if originOf(req.URL) == home {
+		return nil
+	}
+	closeBody(req)
+	return newRedirectError(req, 0, req.URL)
+}
+
 // originTransport refuses any request to another origin than home: the
 // last line of defence, whatever CheckRedirect a client has.
 type originTransport struct {
@@ -77,11 +87,8 @@ type originTransport struct {
 
 // RoundTrip sends req if it is for the home origin.
 func (t *originTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if originOf(req.URL) != t.home {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, newRedirectError(req, 0, req.URL)
+	if err := leaving(req, t.home); err != nil {
+		return nil, err
 	}
 	return t.next.RoundTrip(req)
 }
@@ -96,11 +103,8 @@ type checkedDoer struct {
 // Do sends req with the user's Doer if it is for the home origin, and
 // fails if the Doer followed a redirect it should not have.
 func (d *checkedDoer) Do(req *http.Request) (*http.Response, error) {
-	if originOf(req.URL) != d.home {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, newRedirectError(req, 0, req.URL)
+	if err := leaving(req, d.home); err != nil {
+		return nil, err
 	}
 	resp, err := d.next.Do(req)
 	if err != nil || resp == nil || resp.Request == nil || resp.Request.URL == nil {

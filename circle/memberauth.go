@@ -53,27 +53,22 @@ func (m *memberAuth) Do(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	tok, rerr := r.RefreshRejected(ctx, access)
-	switch {
-	case errors.Is(rerr, errKeepRejection):
-		// The source will not replace this token (it revoked it, or the
-		// tokens it got were rejected too): the 401 stands.
+	if errors.Is(rerr, errKeepRejection) || rerr == nil && (tok.AccessToken == "" || tok.AccessToken == access) {
+		// No other token to try (the source revoked this one, its new
+		// tokens were rejected too, or it has no other): the 401 stands.
 		return resp, err
-	case rerr != nil:
-		closeResponse(resp)
-		return nil, wrapf(rerr, "%s %s: replacing the rejected member token", req.Method, req.URL.Path)
-	case tok.AccessToken == "" || tok.AccessToken == access:
-		return resp, err
-	}
-	if err := checkBearer(tok.AccessToken); err != nil {
-		closeResponse(resp)
-		return nil, err
-	}
-	again, cerr := withAuthorization(req, []string{"Bearer " + tok.AccessToken}, getBody)
-	if cerr != nil {
-		closeResponse(resp)
-		return nil, cerr
 	}
 	closeResponse(resp)
+	if rerr != nil {
+		return nil, wrapf(rerr, "%s %s: replacing the rejected member token", req.Method, req.URL.Path)
+	}
+	if err := checkBearer(tok.AccessToken); err != nil {
+		return nil, err
+	}
+	again, err := authorized(req, []string{"Bearer " + tok.AccessToken}, getBody)
+	if err != nil {
+		return nil, err
+	}
 	resp, err = m.next.Do(again)
 	accepted(src, tok.AccessToken, resp, err)
 	return resp, err
@@ -97,7 +92,7 @@ func (m *memberAuth) firstAttempt(req *http.Request, header []string, getBody fu
 	if req.GetBody != nil {
 		closeBody(req) // every attempt reads a copy of it
 	}
-	return withAuthorization(req, header, getBody)
+	return authorized(req, header, getBody)
 }
 
 // bearer returns the access token of src and the Authorization header
@@ -124,25 +119,14 @@ func bearer(ctx context.Context, src TokenSource) (string, []string, error) {
 	return tok.AccessToken, []string{"Bearer " + tok.AccessToken}, nil
 }
 
-// withAuthorization returns a copy of req that carries header as its
-// Authorization and a fresh copy of its body. The copy shares req's
-// header values, which nothing on the way modifies; req itself is never
-// modified.
-func withAuthorization(req *http.Request, header []string, getBody func() (io.ReadCloser, error)) (*http.Request, error) {
-	r := new(http.Request)
-	*r = *req
-	r.Header = make(http.Header, len(req.Header)+1)
-	for k, v := range req.Header {
-		r.Header[k] = v
+// authorized returns a copy of req (see cloneRequest) that carries header
+// as its Authorization; req itself is not modified.
+func authorized(req *http.Request, header []string, getBody func() (io.ReadCloser, error)) (*http.Request, error) {
+	r, err := cloneRequest(req.Context(), req, getBody)
+	if err != nil {
+		return nil, err
 	}
 	r.Header["Authorization"] = header
-	if getBody != nil {
-		b, err := getBody()
-		if err != nil {
-			return nil, wrapf(err, "rewinding the request body")
-		}
-		r.Body, r.GetBody = b, getBody
-	}
 	return r, nil
 }
 
@@ -161,7 +145,7 @@ func rejects(resp *http.Response, err error) bool {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	msg, _ := parseErrorBody(body)
-	return !(&APIError{StatusCode: resp.StatusCode, Message: msg}).notEligible()
+	return !notEligible(resp.StatusCode, msg)
 }
 
 // accepted tells a *MemberTokenSource that the Member API took its access

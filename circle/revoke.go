@@ -48,8 +48,10 @@ func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	pairs, stored, hasStored, errs := s.collectPairs(ctx, st, held)
 	gone := s.revokeAll(ctx, pairs, &errs)
 	s.mu.Lock()
-	for t := range gone {
-		s.revoked.add(t)
+	for _, p := range pairs {
+		if gone[p.AccessToken] {
+			s.revoked.add(p.AccessToken)
+		}
 	}
 	s.mu.Unlock()
 	keep = kept(held, gone)
@@ -102,25 +104,9 @@ func (s *MemberTokenSource) collectPairs(ctx context.Context, st *storeSession, 
 	if held != nil {
 		pairs = append(pairs, held.tok)
 	}
-	if st.s.cfg.store == nil {
-		return pairs, Token{}, false, nil
-	}
-	type loaded struct {
-		tok Token
-		ok  bool
-	}
-	var r loaded
-	var err error
-	if st.down {
-		err = errStoreTimeout
-	} else {
-		r, err = bounded(ctx, st, func(ctx context.Context) (loaded, error) {
-			tok, ok, err := s.cfg.store.Load(ctx, s.id)
-			return loaded{tok, ok}, err
-		}, nil)
-	}
+	r, err := st.loadErr(ctx)
 	if err != nil {
-		return pairs, Token{}, false, []error{wrapf(redactedErr(err, s, held), "reading the pair to revoke from the token store")}
+		return pairs, Token{}, false, []error{wrapf(s.redacted(err, held), "reading the pair to revoke from the token store")}
 	}
 	if r.ok {
 		pairs = append(pairs, r.tok)
@@ -182,11 +168,11 @@ func (s *MemberTokenSource) keepStored(ctx context.Context, st *storeSession, st
 	switch {
 	case !ok:
 		if err := st.delete(ctx); err != nil {
-			return wrapf(redactedErr(err, s, nil, stored), "forgetting the revoked pair")
+			return wrapf(s.redacted(err, nil, stored), "forgetting the revoked pair")
 		}
 	case left != stored:
 		if err := st.saveErr(ctx, left); err != nil {
-			return wrapf(redactedErr(err, s, nil, stored), "saving the tokens left to revoke")
+			return wrapf(s.redacted(err, nil, stored), "saving the tokens left to revoke")
 		}
 	}
 	return nil
@@ -223,17 +209,13 @@ func alreadyUnusable(err error) bool {
 	return false
 }
 
-// redactedErr returns err with its text freed of the tokens of the source,
-// of held and of more: a store's error may quote the pair.
-func redactedErr(err error, s *MemberTokenSource, held *cachedToken, more ...Token) error {
-	sec := s.api.secrets()
+// redacted returns err with its text freed of every token the source
+// knows of, held's and more's: a store's error may quote the pair.
+func (s *MemberTokenSource) redacted(err error, held *cachedToken, more ...Token) error {
 	if held != nil {
 		more = append(more, held.tok)
 	}
-	for _, t := range more {
-		sec = append(sec, t.AccessToken, t.RefreshToken)
-	}
-	msg := redactString(err.Error(), sec)
+	msg := redactString(err.Error(), s.secrets(more...))
 	if msg == err.Error() {
 		return err
 	}

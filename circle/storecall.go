@@ -3,7 +3,6 @@ package circle
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // storeSession is the store as one mint, refresh or revoke of a source
@@ -18,14 +17,15 @@ type storeSession struct {
 
 func (s *MemberTokenSource) openStore() *storeSession { return &storeSession{s: s} }
 
-// errStoreTimeout is the error of a store call that overran its timeout.
+// errStoreTimeout is the error of a store call that overran its timeout,
+// or that was not made because an earlier one of the session had.
 var errStoreTimeout = errors.New("circle: the token store did not answer in time")
 
 // lock takes the member's lock if the store is a TokenLocker, and returns
 // the function that releases it (a no-op when there is no lock).
 func (st *storeSession) lock(ctx context.Context) func() {
 	l, ok := st.s.cfg.store.(TokenLocker)
-	if !ok || st.down {
+	if !ok {
 		return func() {}
 	}
 	release, err := bounded(ctx, st, func(ctx context.Context) (func(), error) {
@@ -47,19 +47,23 @@ func (st *storeSession) lock(ctx context.Context) func() {
 	}
 }
 
-// load returns the member's stored pair, if the store has one and answers.
-func (st *storeSession) load(ctx context.Context) (Token, bool) {
-	if st.down {
-		return Token{}, false
-	}
-	type loaded struct {
-		tok Token
-		ok  bool
-	}
-	r, err := bounded(ctx, st, func(ctx context.Context) (loaded, error) {
+// loaded is what a Load returned.
+type loaded struct {
+	tok Token
+	ok  bool
+}
+
+// loadErr returns the member's stored pair, if the store has one.
+func (st *storeSession) loadErr(ctx context.Context) (loaded, error) {
+	return bounded(ctx, st, func(ctx context.Context) (loaded, error) {
 		tok, ok, err := st.s.cfg.store.Load(ctx, st.s.id)
 		return loaded{tok, ok}, err
 	}, nil)
+}
+
+// load is loadErr, logging a failure and taking it as no pair.
+func (st *storeSession) load(ctx context.Context) (Token, bool) {
+	r, err := st.loadErr(ctx)
 	if err != nil {
 		st.s.warn(ctx, "circle: token store load failed", err)
 		return Token{}, false
@@ -75,9 +79,6 @@ func (st *storeSession) save(ctx context.Context, tok Token) {
 }
 
 func (st *storeSession) saveErr(ctx context.Context, tok Token) error {
-	if st.down {
-		return errStoreTimeout
-	}
 	_, err := bounded(ctx, st, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, st.s.cfg.store.Save(ctx, st.s.id, tok)
 	}, nil)
@@ -85,9 +86,6 @@ func (st *storeSession) saveErr(ctx context.Context, tok Token) error {
 }
 
 func (st *storeSession) delete(ctx context.Context) error {
-	if st.down {
-		return errStoreTimeout
-	}
 	_, err := bounded(ctx, st, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, st.s.cfg.store.Delete(ctx, st.s.id)
 	}, nil)
@@ -97,13 +95,19 @@ func (st *storeSession) delete(ctx context.Context) error {
 // bounded runs f with a context that ends after the store timeout, and
 // stops waiting for it then, whatever f does with its context: f goes on
 // in the background, and undo, if given, is applied to what it returns
-// late (a lock taken after all is released). The default MemoryStore,
-// which cannot block, is called directly.
+// late (a lock taken after all is released). Once a call of the session
+// has overrun, bounded makes no more. The default MemoryStore, which
+// cannot block, is called directly.
 func bounded[T any](ctx context.Context, st *storeSession, f func(context.Context) (T, error), undo func(T)) (T, error) {
+	var zero T
+	if st.down {
+		return zero, errStoreTimeout
+	}
 	if _, ok := st.s.cfg.store.(*MemoryStore); ok {
 		return f(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, st.s.cfg.storeTimeout)
+	defer cancel()
 	type result struct {
 		v   T
 		err error
@@ -113,22 +117,16 @@ func bounded[T any](ctx context.Context, st *storeSession, f func(context.Contex
 		v, err := f(ctx)
 		ch <- result{v, err}
 	}()
-	timer := time.NewTimer(st.s.cfg.storeTimeout)
-	defer timer.Stop()
 	select {
 	case r := <-ch:
-		cancel()
 		return r.v, r.err
-	case <-timer.C:
 	case <-ctx.Done():
 	}
-	cancel()
 	st.down = true
 	go func() {
 		if r := <-ch; r.err == nil && undo != nil {
 			undo(r.v)
 		}
 	}()
-	var zero T
 	return zero, errStoreTimeout
 }

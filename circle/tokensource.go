@@ -345,13 +345,18 @@ func (s *MemberTokenSource) GoString() string { return s.String() }
 // Format prints the source as String does, whatever the verb.
 func (s *MemberTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
-// warn logs a failure of the store, without any token: those the source
-// holds, the app token, and more (a pair being saved).
+// warn logs a failure of the store, without any token (see secrets).
 func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error, more ...Token) {
-	l := s.cfg.logger
-	if l == nil {
-		return
+	if l := s.cfg.logger; l != nil {
+		l.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("identity", s.id.String()),
+			slog.String("error", redactString(err.Error(), s.secrets(more...))))
 	}
+}
+
+// secrets lists what no error or log line of the source may show: the
+// app token, the pair the source holds, and more (a pair being saved or
+// revoked, not yet or no longer held).
+func (s *MemberTokenSource) secrets(more ...Token) []string {
 	sec := s.api.secrets()
 	if c := s.cur.Load(); c != nil {
 		more = append(more, c.tok)
@@ -359,8 +364,7 @@ func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error, mor
 	for _, t := range more {
 		sec = append(sec, t.AccessToken, t.RefreshToken)
 	}
-	l.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("identity", s.id.String()),
-		slog.String("error", redactString(err.Error(), sec)))
+	return sec
 }
 
 // gate is what a source remembers so as not to hammer Circle: failures in

@@ -35,7 +35,13 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	for {
 		o := c.try()
 		wait, again := c.shouldRetry(o)
-		if !again || !c.prepareRetry(wait) {
+		if !again {
+			return c.finish(o)
+		}
+		if ok, err := c.prepareRetry(wait); err != nil {
+			closeResponse(o.resp)
+			return nil, err
+		} else if !ok {
 			return c.finish(o)
 		}
 	}
@@ -44,15 +50,14 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 // call is the state of one call through the transport: the request as
 // given, the attempt being made and how many were.
 type call struct {
-	t        *transport
-	ctx      context.Context
-	req      *http.Request
-	cur      *http.Request
-	getBody  func() (io.ReadCloser, error)
-	policy   retryPolicy
-	attempt  int // attempts made
-	retries  int // attempts made after the first
-	cloneErr error
+	t       *transport
+	ctx     context.Context
+	req     *http.Request
+	cur     *http.Request
+	getBody func() (io.ReadCloser, error)
+	policy  retryPolicy
+	attempt int // attempts made
+	retries int // attempts made after the first
 }
 
 // outcome is what one attempt gave.
@@ -143,27 +148,23 @@ func (c *call) shouldRetry(o outcome) (time.Duration, bool) {
 }
 
 // prepareRetry waits, then makes the next attempt's request; it reports
-// false if the context ended during the wait or the body cannot be read
-// again.
-func (c *call) prepareRetry(wait time.Duration) bool {
+// false if the context ended during the wait, and the error of a body
+// that cannot be read again.
+func (c *call) prepareRetry(wait time.Duration) (bool, error) {
 	if !sleep(c.ctx, wait) {
-		return false
+		return false, nil
 	}
 	next, err := cloneRequest(c.ctx, c.cur, c.getBody)
 	if err != nil {
-		c.cloneErr = err
-		return false
+		return false, err
 	}
 	c.cur = next
 	c.retries++
-	return true
+	return true, nil
 }
 
 // finish returns what the call ends with after outcome o.
 func (c *call) finish(o outcome) (*http.Response, error) {
-	if c.cloneErr != nil {
-		return nil, c.cloneErr
-	}
 	if o.err == nil {
 		return o.resp, nil
 	}
