@@ -51,6 +51,9 @@ type Server struct {
 	records   map[string][]any
 	faults    []*fault
 	requests  []Request
+
+	cable     *cableHub // the cable endpoint (cable.go)
+	cableOnce sync.Once
 }
 
 // Member is a member of the fake community. The Auth API mints tokens for a
@@ -242,6 +245,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.hs.Close()
+		s.closeCable()
 	})
 }
 
@@ -324,6 +328,10 @@ func jsonReply(status int, v any) reply {
 // serveHTTP answers every request: it records it, routes it to an
 // operation of either spec, applies any fault, and answers.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == CablePath {
+		s.serveCable(w, r) // the real-time endpoint (cable.go)
+		return
+	}
 	rec := Request{
 		ID:     randomString(12),
 		Time:   s.Now(),
