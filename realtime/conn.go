@@ -159,6 +159,9 @@ func Dial(ctx context.Context, ts circle.TokenSource, opts ...Option) (*Conn, er
 	c.member = tok.CommunityMemberID
 	c.mu.Lock()
 	c.startLocked(ws, tok)
+	if c.cfg.idle > 0 {
+		c.armIdleLocked() // until the first subscription
+	}
 	c.mu.Unlock()
 	return c, nil
 }
@@ -175,6 +178,12 @@ func (c *Conn) Stats() Stats {
 func (c *Conn) String() string {
 	return fmt.Sprintf("realtime.Conn{member: %d, cable: %s}", c.member, c.cfg.resolvedURL)
 }
+
+// GoString is like String, so that %#v shows no token either.
+func (c *Conn) GoString() string { return c.String() }
+
+// Format prints the connection as String does, whatever the verb.
+func (c *Conn) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
 
 // Close closes the socket, ends every subscription with [ErrClosed], and
 // returns once the connection's goroutines have exited. It may be called
@@ -355,13 +364,7 @@ func (c *Conn) remove(id string, s *sub) {
 		if c.cfg.idle == 0 {
 			wait = c.stopIdleLocked()
 		} else {
-			c.idleTimer = time.AfterFunc(c.cfg.idle, func() {
-				c.mu.Lock()
-				if c.nsubs == 0 {
-					c.stopIdleLocked()
-				}
-				c.mu.Unlock()
-			})
+			c.armIdleLocked()
 		}
 	}
 	c.mu.Unlock()
@@ -372,6 +375,21 @@ func (c *Conn) remove(id string, s *sub) {
 	if last && ws != nil && !st.rejected {
 		c.send(ws, command("unsubscribe", id))
 	}
+}
+
+// armIdleLocked closes the socket after the idle timeout unless a
+// subscription arrives first.
+func (c *Conn) armIdleLocked() {
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	c.idleTimer = time.AfterFunc(c.cfg.idle, func() {
+		c.mu.Lock()
+		if c.nsubs == 0 {
+			c.stopIdleLocked()
+		}
+		c.mu.Unlock()
+	})
 }
 
 // stopIdleLocked tells the run goroutine to close the socket and exit, and

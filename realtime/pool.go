@@ -1,0 +1,126 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/circlekit/headless-go/circle"
+)
+
+// DefaultPoolIdleTimeout is how long a pooled connection stays open after
+// its last subscription ends, unless [WithIdleTimeout] says otherwise.
+const DefaultPoolIdleTimeout = time.Minute
+
+// Pool holds the connections of many members in one process: one [Conn]
+// per member, dialled on demand, at most a fixed number at once. A
+// member's connection closes its socket [WithIdleTimeout] after its last
+// subscription ends (default [DefaultPoolIdleTimeout]) and is then a small
+// struct with no goroutine, which the pool drops when it needs the room.
+// A connection that ended for good ([ErrUnauthorized], ...) is replaced
+// by the next [Pool.Conn] of its member.
+//
+// A Pool is safe for concurrent use.
+type Pool struct {
+	max  int
+	opts []Option
+
+	mu     sync.Mutex
+	conns  map[string]*Conn
+	closed bool
+}
+
+// NewPool returns a pool of at most maxConns connections, each dialled
+// with opts. It panics if maxConns is not positive.
+func NewPool(maxConns int, opts ...Option) *Pool {
+	if maxConns <= 0 {
+		panic("realtime: NewPool: maxConns must be positive")
+	}
+	all := append([]Option{WithIdleTimeout(DefaultPoolIdleTimeout)}, opts...)
+	return &Pool{max: maxConns, opts: all, conns: map[string]*Conn{}}
+}
+
+// Conn returns the connection of the member that key names (any string
+// that identifies the member to the caller, such as its community member
+// id or SSO id), dialling it with ts if there is none. When the pool is
+// full, it drops an idle member's connection to make room, or fails with
+// [ErrPoolFull]. The returned Conn belongs to the pool: do not close it.
+func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if c := p.conns[key]; c != nil {
+		if c.Err() == nil {
+			p.mu.Unlock()
+			return c, nil
+		}
+		delete(p.conns, key)
+	}
+	if len(p.conns) >= p.max && !p.evictLocked() {
+		p.mu.Unlock()
+		return nil, ErrPoolFull
+	}
+	p.mu.Unlock()
+
+	c, err := Dial(ctx, ts, p.opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if other := p.conns[key]; other != nil && other.Err() == nil {
+		go func() { _ = c.Close() }() // lost a race with another caller
+		return other, nil
+	}
+	if p.closed {
+		go func() { _ = c.Close() }()
+		return nil, ErrClosed
+	}
+	if len(p.conns) >= p.max && !p.evictLocked() {
+		go func() { _ = c.Close() }()
+		return nil, ErrPoolFull
+	}
+	p.conns[key] = c
+	return c, nil
+}
+
+// evictLocked drops one connection without subscriptions (or ended), and
+// reports whether it did.
+func (p *Pool) evictLocked() bool {
+	for k, c := range p.conns {
+		c.mu.Lock()
+		idle := c.nsubs == 0 || c.err != nil
+		c.mu.Unlock()
+		if idle {
+			delete(p.conns, k)
+			go func() { _ = c.Close() }()
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns how many members' connections the pool holds.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// Close closes every connection of the pool and waits for them. Later
+// calls of Conn fail with [ErrClosed].
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	conns := p.conns
+	p.conns = map[string]*Conn{}
+	p.mu.Unlock()
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
