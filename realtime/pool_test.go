@@ -1,0 +1,94 @@
+package realtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/circletest"
+	"github.com/circlekit/headless-go/realtime"
+)
+
+func TestPoolOneConnectionPerMemberWithinItsLimit(t *testing.T) {
+	f := newFixture(t)
+	var sources []circle.TokenSource
+	var ids []int64
+	for i := range 3 {
+		m := f.srv.AddMember(circletest.Member{Email: fmt.Sprintf("m%d@example.com", i)})
+		sources = append(sources, f.auth.TokenSource(circle.ByEmail(m.Email)))
+		ids = append(ids, m.ID)
+	}
+	pool := realtime.NewPool(2, f.options(realtime.WithIdleTimeout(100*time.Millisecond))...)
+	defer pool.Close()
+
+	ctx := t.Context()
+	a, err := pool.Conn(ctx, "a", sources[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := pool.Conn(ctx, "a", sources[0]); again != a {
+		t.Fatal("a second Conn for the same member")
+	}
+	b, err := pool.Conn(ctx, "b", sources[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopA := context.WithCancel(ctx)
+	aEvents := consume(a.Notifications(actx))
+	bEvents := consume(b.Notifications(ctx))
+	waitFor(t, "both subscriptions", func() bool {
+		return len(f.srv.CableSubscriptions(ids[0])) == 1 && len(f.srv.CableSubscriptions(ids[1])) == 1
+	})
+	if _, err := pool.Conn(ctx, "c", sources[2]); !errors.Is(err, realtime.ErrPoolFull) {
+		t.Fatalf("a third member with two busy: got %v, want ErrPoolFull", err)
+	}
+
+	// a's subscription ends: its socket closes after the idle timeout, and
+	// its place can go to c.
+	stopA()
+	for range aEvents {
+	}
+	waitFor(t, "a's idle close", func() bool { return f.srv.CableConnections(ids[0]) == 0 })
+	c, err := pool.Conn(ctx, "c", sources[2])
+	if err != nil {
+		t.Fatalf("with a idle: %v", err)
+	}
+	if pool.Len() != 2 {
+		t.Errorf("pool holds %d", pool.Len())
+	}
+	cEvents := consume(c.Notifications(ctx))
+	waitFor(t, "c's subscription", func() bool { return len(f.srv.CableSubscriptions(ids[2])) == 1 })
+	f.srv.PublishEvent(ids[2], "NotificationChannel", "resetNewNotificationCount", map[string]any{"new_notifications_count": 0})
+	nextEvent(t, cEvents)
+	f.srv.PublishEvent(ids[1], "NotificationChannel", "resetNewNotificationCount", map[string]any{"new_notifications_count": 0})
+	nextEvent(t, bEvents)
+
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if it := next(t, bEvents); !errors.Is(it.err, realtime.ErrClosed) {
+		t.Fatalf("after the pool's Close: %v", it.err)
+	}
+	if _, err := pool.Conn(ctx, "a", sources[0]); !errors.Is(err, realtime.ErrClosed) {
+		t.Fatalf("Conn after Close: %v", err)
+	}
+	waitFor(t, "every socket to close", func() bool { return f.srv.CableConnections(0) == 0 })
+}
+
+func TestPoolReplacesAnEndedConnection(t *testing.T) {
+	f := newFixture(t)
+	pool := realtime.NewPool(1, f.options()...)
+	defer pool.Close()
+	a, err := pool.Conn(t.Context(), "a", f.ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Close() // as if it had ended for good
+	b, err := pool.Conn(t.Context(), "a", f.ts)
+	if err != nil || b == a {
+		t.Fatalf("got %v, %v; want a new connection", b, err)
+	}
+}
