@@ -133,7 +133,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 // arrives, when the network fails, and when the member reads everything.
 func scene(ctx context.Context, fake *circletest.Server, memberID int64) {
 	subscribed := func() bool {
-		for len(fake.CableSubscriptions(memberID)) == 0 {
+		for fake.CableConnections(memberID) != 1 || len(fake.CableSubscriptions(memberID)) != 1 {
 			if ctx.Err() != nil {
 				return false
 			}
