@@ -287,7 +287,7 @@ func (c *Conn) Subscribe(ctx context.Context, ch Channel) iter.Seq2[Event, error
 			select {
 			case <-s.notify:
 			case <-s.stop:
-				if e, ok := s.pop(); ok && s.err != ErrSlowConsumer {
+				if e, ok := s.pop(); ok && !errors.Is(s.err, ErrSlowConsumer) {
 					// Events that arrived before the end are delivered.
 					if !yield(e, nil) {
 						return
@@ -626,6 +626,9 @@ func (c *Conn) open(ctx context.Context, tok circle.Token) (*websocket.Conn, err
 		HTTPHeader:   h,
 		Subprotocols: []string{subprotocol},
 	})
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close() // the library keeps what it needs
+	}
 	if err != nil {
 		he := &HandshakeError{URL: c.cfg.resolvedURL, err: err}
 		if resp != nil {

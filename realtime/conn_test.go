@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -295,14 +296,14 @@ func TestOriginIsSentAndChecked(t *testing.T) {
 	f.srv.SetAllowedOrigins("https://community.example.com")
 	_, err := realtime.Dial(t.Context(), f.ts, f.options()...)
 	var he *realtime.HandshakeError
-	if !errors.As(err, &he) || he.StatusCode != 403 {
+	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden {
 		t.Fatalf("without an Origin: got %v, want a 403 HandshakeError", err)
 	}
 	c, err := realtime.Dial(t.Context(), f.ts, f.options(realtime.WithOrigin("https://community.example.com"))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	hs := f.srv.CableHandshakes()
 	if last := hs[len(hs)-1]; !last.Accepted || last.Origin != "https://community.example.com" {
 		t.Fatalf("handshake: %+v", last)

@@ -31,7 +31,7 @@ func Example_readme() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	// Reconnects, renewals and pings are the connection's business: the
 	// loop sees events, and an error only when it ends for good.

@@ -31,7 +31,7 @@ func ExampleDial() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	// What Circle would send when a notification arrives.
 	go func() {
@@ -74,7 +74,7 @@ func ExamplePool() {
 		log.Fatal(err)
 	}
 	pool := realtime.NewPool(10_000, realtime.WithBaseURL(srv.URL()))
-	defer pool.Close()
+	defer func() { _ = pool.Close() }()
 
 	for _, email := range []string{"ada@example.com", "grace@example.com"} {
 		srv.AddMember(circletest.Member{Email: email})

@@ -22,7 +22,7 @@ func TestPoolOneConnectionPerMemberWithinItsLimit(t *testing.T) {
 		ids = append(ids, m.ID)
 	}
 	pool := realtime.NewPool(2, f.options(realtime.WithIdleTimeout(100*time.Millisecond))...)
-	defer pool.Close()
+	defer func() { _ = pool.Close() }()
 
 	ctx := t.Context()
 	a, err := pool.Conn(ctx, "a", sources[0])
@@ -81,7 +81,7 @@ func TestPoolOneConnectionPerMemberWithinItsLimit(t *testing.T) {
 func TestPoolReplacesAnEndedConnection(t *testing.T) {
 	f := newFixture(t)
 	pool := realtime.NewPool(1, f.options()...)
-	defer pool.Close()
+	defer func() { _ = pool.Close() }()
 	a, err := pool.Conn(t.Context(), "a", f.ts)
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func TestScale(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	// The pool's Conn for each member, dialled 16 at a time.
 	pool := realtime.NewPool(members, realtime.WithBaseURL(srv.URL()), realtime.WithHandshakeTimeout(wait))
-	defer pool.Close()
+	defer func() { _ = pool.Close() }()
 	conns := make([]*realtime.Conn, members)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -186,9 +186,9 @@ func classify(t *testing.T) usage {
 	var u usage
 	var recs []runtime.MemProfileRecord
 	for {
-		n, ok := runtime.MemProfile(nil, true)
+		n, _ := runtime.MemProfile(nil, true)
 		recs = make([]runtime.MemProfileRecord, n+64)
-		if n, ok = runtime.MemProfile(recs, true); ok {
+		if n, ok := runtime.MemProfile(recs, true); ok {
 			recs = recs[:n]
 			break
 		}
@@ -230,4 +230,3 @@ func classify(t *testing.T) usage {
 	}
 	return u
 }
-

@@ -80,7 +80,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("connecting to the cable: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	// The count as it is now; the events say how it changes.
 	count := func() (int, error) {

@@ -26,20 +26,20 @@ type reader struct {
 	lines chan string
 }
 
-func get(t *testing.T, ctx context.Context, url string) *reader {
+func get(ctx context.Context, t *testing.T, url string) *reader {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // the reading goroutine closes it
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.StatusCode != 200 {
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.StatusCode != http.StatusOK {
 		t.Fatalf("got %d %q", resp.StatusCode, ct)
 	}
 	r := &reader{t: t, lines: make(chan string, 1024)}
 	go func() {
 		defer close(r.lines)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			r.lines <- sc.Text()
@@ -79,7 +79,7 @@ func TestStreamRelaysAMembersEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	ended := make(chan error, 1)
 	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +90,7 @@ func TestStreamRelaysAMembersEvents(t *testing.T) {
 	defer h.Close()
 
 	ctx, leave := context.WithCancel(t.Context())
-	r := get(t, ctx, h.URL)
+	r := get(ctx, t, h.URL)
 	r.until("retry: 2000")
 	for len(srv.CableSubscriptions(m.ID)) == 0 {
 		time.Sleep(5 * time.Millisecond)
@@ -127,7 +127,7 @@ func TestHeartbeatsAndTheEndOfTheIterator(t *testing.T) {
 	ended := make(chan error, 1)
 	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ended <- sse.Stream(w, r, func(ctx context.Context) iter.Seq2[string, error] {
-			return func(yield func(string, error) bool) {
+			return func(func(string, error) bool) {
 				defer close(stopped)
 				<-ctx.Done() // nothing to say until the client leaves
 			}
@@ -136,7 +136,7 @@ func TestHeartbeatsAndTheEndOfTheIterator(t *testing.T) {
 	}))
 	defer h.Close()
 	ctx, leave := context.WithCancel(t.Context())
-	r := get(t, ctx, h.URL)
+	r := get(ctx, t, h.URL)
 	r.until(": heartbeat")
 	r.until(": heartbeat")
 	leave()
@@ -154,7 +154,7 @@ func TestAnIteratorErrorEndsWithAnErrorEvent(t *testing.T) {
 	secret := errors.New("upstream said something private")
 	ended := make(chan error, 1)
 	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ended <- sse.Stream(w, r, func(ctx context.Context) iter.Seq2[string, error] {
+		ended <- sse.Stream(w, r, func(context.Context) iter.Seq2[string, error] {
 			return func(yield func(string, error) bool) {
 				if yield("one\ntwo\r\nthree", nil) {
 					yield("", secret)
@@ -165,11 +165,12 @@ func TestAnIteratorErrorEndsWithAnErrorEvent(t *testing.T) {
 		}, sse.Options{})
 	}))
 	defer h.Close()
-	resp, err := http.Get(h.URL)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, h.URL, nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var body bytes.Buffer
 	_, _ = body.ReadFrom(resp.Body)
 	want := ": stream\n\nid: 7\nevent: multiline\ndata: one\ndata: two\ndata: three\n\nevent: error\ndata: {\"error\":\"stream ended\"}\n\n"
@@ -192,10 +193,10 @@ func (n *noFlush) Write(p []byte) (int, error) { return len(p), nil }
 func (n *noFlush) WriteHeader(int)             {}
 
 func TestAWriterThatCannotFlush(t *testing.T) {
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	err := sse.Stream(&noFlush{h: http.Header{}}, r, func(ctx context.Context) iter.Seq2[string, error] {
+	r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
+	err := sse.Stream(&noFlush{h: http.Header{}}, r, func(context.Context) iter.Seq2[string, error] {
 		return func(func(string, error) bool) {}
-	}, func(s string) (sse.Message, error) { return sse.Message{}, nil }, sse.Options{})
+	}, func(string) (sse.Message, error) { return sse.Message{}, nil }, sse.Options{})
 	if !errors.Is(err, sse.ErrNoFlush) {
 		t.Fatalf("got %v", err)
 	}
