@@ -453,12 +453,16 @@ func (c *Conn) run(ctx context.Context, ws *websocket.Conn, tok circle.Token, do
 		attempt  int    // failed attempts in a row
 		refused  int    // refusals of the token since the last welcome
 		rejected string // the refused access token, to replace
+		lost     = ws != nil
 	)
 	for {
 		if ws == nil {
-			if !c.sleep(ctx, c.backoff(attempt)) {
+			// A connection opened for a new subscription goes at once; one
+			// that was lost waits a little (see backoff).
+			if lost && !c.sleep(ctx, c.backoff(attempt)) {
 				return
 			}
+			lost = true
 			var err error
 			ws, tok, err = c.connectOnce(ctx, rejected)
 			switch {
