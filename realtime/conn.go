@@ -81,7 +81,6 @@ type Conn struct {
 	ws         *websocket.Conn // the live socket, or nil
 	gen        uint64          // counts sockets, so that a late renewal knows it is late
 	kick       context.CancelFunc
-	tok        circle.Token // the live socket's token
 	renewTimer *time.Timer
 	next       *handover
 	closed     bool
@@ -693,7 +692,7 @@ func (c *Conn) serve(ctx context.Context, ws *websocket.Conn, tok circle.Token, 
 	c.mu.Lock()
 	c.gen++
 	gen := c.gen
-	c.ws, c.kick, c.tok = ws, kick, tok
+	c.ws, c.kick = ws, kick
 	for id, st := range c.channels {
 		if st.rejected {
 			continue

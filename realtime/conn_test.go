@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -411,4 +412,57 @@ func TestIdleTimeoutKeepsTheSocketAWhile(t *testing.T) {
 		t.Fatal("the socket closed before the idle timeout")
 	}
 	waitFor(t, "the idle close", func() bool { return f.srv.CableConnections(f.member.ID) == 0 })
+}
+
+func TestAClockFarBehindDoesNotLoopRenewals(t *testing.T) {
+	f := newFixture(t)
+	tok, err := f.ts.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By this machine's clock the token expired an hour ago; the cable
+	// still takes it.
+	tok.AccessTokenExpiresAt = time.Now().Add(-time.Hour)
+	c, err := realtime.Dial(t.Context(), circle.StaticTokenSource(tok), f.options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	events := consume(c.Notifications(t.Context()))
+	f.subscribed(t, 1)
+	time.Sleep(500 * time.Millisecond)
+	if s := c.Stats(); s.Connects != 1 || s.Renewals != 0 {
+		t.Fatalf("stats %+v: a token that looks expired must not make the connection churn", s)
+	}
+	f.srv.PublishEvent(f.member.ID, "NotificationChannel", "resetNewNotificationCount", map[string]any{"new_notifications_count": 0})
+	nextEvent(t, events)
+}
+
+func TestSubscriptionsMadeDuringARenewalSurviveIt(t *testing.T) {
+	f := newFixture(t, circletest.WithAccessTokenTTL(4*time.Second))
+	c := f.dial(t)
+	var want []string
+	// Subscribe to a new room every 20 ms until the connection has
+	// renewed itself (about 3 s in), so that some subscriptions land while
+	// the renewed socket is being prepared.
+	for i := int64(1); c.Stats().Renewals == 0; i++ {
+		if i > 500 {
+			t.Fatal("no renewal")
+		}
+		consume(c.ChatRoom(t.Context(), i))
+		want = append(want, realtime.Channel{Name: "ChatRoomChannel", Params: map[string]any{"chat_room_id": i}}.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 5 { // and a few after
+		consume(c.ChatRoom(t.Context(), 1000+int64(i)))
+		want = append(want, realtime.Channel{Name: "ChatRoomChannel", Params: map[string]any{"chat_room_id": 1000 + i}}.String())
+	}
+	waitFor(t, "one connection with every subscription", func() bool {
+		return f.srv.CableConnections(f.member.ID) == 1 && len(f.srv.CableSubscriptions(f.member.ID)) == len(want)
+	})
+	got := f.srv.CableSubscriptions(f.member.ID)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("subscriptions after the renewal:\n%v\nwant\n%v", got, want)
+	}
 }
