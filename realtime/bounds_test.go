@@ -100,7 +100,12 @@ func TestSlowConsumerDoesNotGrowTheHeap(t *testing.T) {
 		}
 		result <- errors.New("the loop ended without an error")
 	}()
-	f.subscribed(t, 1)
+	// A second subscription, read at once: a marker sent on it after the
+	// flood tells when the client has read every frame of the flood (the
+	// cable keeps their order), so that the fake's queue is empty when
+	// the heap is measured.
+	marks := consume(c.ChatRooms(t.Context()))
+	f.subscribed(t, 2)
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -113,8 +118,13 @@ func TestSlowConsumerDoesNotGrowTheHeap(t *testing.T) {
 			time.Sleep(5 * time.Millisecond) // let the fake's writer keep up
 		}
 	}
-	waitFor(t, "the published events to be read", func() bool { return f.srv.CableConnections(f.member.ID) == 1 })
-	time.Sleep(200 * time.Millisecond)
+	f.srv.PublishEvent(f.member.ID, "ChatRoomChannel", "chatRoomRead", map[string]any{"id": 1})
+	if e := nextEvent(t, marks); e.Name != realtime.EventChatRoomRead {
+		t.Fatalf("marker: got %q", e.Name)
+	}
+	if n := f.srv.CableConnections(f.member.ID); n != 1 {
+		t.Fatalf("%d connections: the fake dropped the client as too slow, which proves nothing", n)
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
