@@ -55,7 +55,8 @@ const (
 )
 
 // Event is one event of a subscription: a broadcast of Circle's cable, or
-// [EventReconnected].
+// [EventReconnected]. Subscriptions to the same channel receive the same
+// Data and Raw: read them, do not modify them.
 type Event struct {
 	// Name is Circle's event name ("newNotification", ...), or
 	// "reconnected" after a gap.
