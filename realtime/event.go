@@ -137,14 +137,24 @@ func (e Event) Notification() (memberv1.Notification, error) {
 // ChatRoom is a chat room as the chat room events carry it, with the
 // fields Circle's beta page lists; the rest is in [Event.Data].
 type ChatRoom struct {
-	ID                  int64  `json:"id"`
-	UUID                string `json:"uuid"`
-	Identifier          string `json:"identifier"`
-	UnreadMessagesCount int64  `json:"unread_messages_count"`
-	Kind                string `json:"chat_room_kind"`
-	Name                string `json:"chat_room_name"`
-	Description         string `json:"chat_room_description"`
-	ShowHistory         bool   `json:"chat_room_show_history"`
+	// ID is the room's id, as the Member API's chat operations take it.
+	ID int64 `json:"id"`
+	// UUID is the room's uuid, which chat messages name it by.
+	UUID string `json:"uuid"`
+	// Identifier is Circle's identifier of the room.
+	Identifier string `json:"identifier"`
+	// UnreadMessagesCount is how many of its messages the member has not
+	// read.
+	UnreadMessagesCount int64 `json:"unread_messages_count"`
+	// Kind is the room's kind: "direct" or "group_chat".
+	Kind string `json:"chat_room_kind"`
+	// Name is the room's name.
+	Name string `json:"chat_room_name"`
+	// Description is the room's description.
+	Description string `json:"chat_room_description"`
+	// ShowHistory reports whether new participants see the messages sent
+	// before they joined.
+	ShowHistory bool `json:"chat_room_show_history"`
 }
 
 // ChatRoom decodes a chat room event ([EventChatRoomCreated],
