@@ -166,7 +166,7 @@ type hostile struct {
 	refresh string
 }
 
-func newHostile(t *testing.T, handler http.HandlerFunc) *hostile {
+func newHostile(t testing.TB, handler http.HandlerFunc) *hostile {
 	t.Helper()
 	h := &hostile{access: "hostile-access-token-7Qx9Zr2mK4", refresh: "hostile-refresh-token-Lp3Vw8Tn1"}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
