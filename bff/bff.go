@@ -172,7 +172,7 @@ func WithAntiForgeryHeader(name string) Option {
 		case safelisted[canon], strings.HasPrefix(canon, "Sec-"), strings.HasPrefix(canon, "Proxy-"), canon == "Cookie", canon == "Origin", canon == "Referer", canon == "Host":
 			return fmt.Errorf("bff: WithAntiForgeryHeader: a page of another origin can send %q, or the browser sets it", name)
 		}
-		o.csrfHeader = canon
+		o.csrfHeader = name
 		return nil
 	}
 }

@@ -1,0 +1,66 @@
+package bff_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/circlekit/headless-go/bff"
+	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/circletest"
+	"github.com/circlekit/headless-go/gen/memberv1"
+)
+
+// The handler in front of a fake Circle: a call from the front end, with
+// its session and the anti-forgery header, comes back with the member's
+// home feed; a call without the header is refused.
+func ExampleNew() {
+	fake, err := circletest.NewServer()
+	if err != nil {
+		panic(err)
+	}
+	defer fake.Close()
+	fake.AddMember(circletest.Member{Email: "ada@example.com"})
+	fake.SetRecords("listHomePosts", []memberv1.Post{{ID: 1, Name: "Hello"}})
+
+	auth, err := circle.NewAuthClient(fake.AppToken(), circle.WithBaseURL(fake.URL()))
+	if err != nil {
+		panic(err)
+	}
+	// The host application's session; here, a header naming the member.
+	identify := func(r *http.Request) (circle.Identity, error) {
+		return circle.ByEmail(r.Header.Get("X-Session-Email")), nil
+	}
+	h, err := bff.New(auth, identify)
+	if err != nil {
+		panic(err)
+	}
+	site := httptest.NewServer(h)
+	defer site.Close()
+
+	for _, csrf := range []string{"1", ""} {
+		req, _ := http.NewRequest("GET", site.URL+"/circle/api/headless/v1/home", nil)
+		req.Header.Set("X-Session-Email", "ada@example.com")
+		if csrf != "" {
+			req.Header.Set("X-CSRF", csrf)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var page memberv1.Posts
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == 200 {
+			_ = json.Unmarshal(b, &page)
+			fmt.Println(resp.StatusCode, page.Records[0].Name)
+		} else {
+			fmt.Println(resp.StatusCode, string(b))
+		}
+	}
+	// Output:
+	// 200 Hello
+	// 403 {"error":"forbidden","message":"the anti-forgery header X-CSRF: 1 is missing"}
+}
