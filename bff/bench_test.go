@@ -22,7 +22,7 @@ import (
 //     backend calling Circle itself;
 //   - impl=bff: a client calling the bff Handler, which calls upstream;
 //   - impl=reverseproxy: a client calling an httputil.ReverseProxy whose
-//     Director sets the member's token, as a user would write it.
+//     Rewrite sets the member's token, as a user would write it.
 //
 // latency=0 shows the cost of the extra hop itself; latency=20ms gives the
 // upstream a round trip nearer a real Circle's. Compare with
@@ -72,13 +72,14 @@ func benchImpls(b *testing.B, latency time.Duration) {
 	// reverseproxy
 	target, _ := url.Parse(up.URL)
 	rp := &httputil.ReverseProxy{
-		Director: func(r *http.Request) {
-			r.URL.Scheme, r.URL.Host, r.Host = target.Scheme, target.Host, target.Host
-			r.URL.Path = strings.TrimPrefix(r.URL.Path, "/circle")
-			r.Header.Del("Cookie")
-			tok, err := auth.TokenSource(circle.ByEmail("ada@example.com")).Token(r.Context())
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = strings.TrimPrefix(pr.In.URL.Path, "/circle")
+			pr.Out.URL.RawPath = ""
+			pr.Out.Header.Del("Cookie")
+			tok, err := auth.TokenSource(circle.ByEmail("ada@example.com")).Token(pr.In.Context())
 			if err == nil {
-				r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				pr.Out.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			}
 		},
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
@@ -90,7 +91,7 @@ func benchImpls(b *testing.B, latency time.Duration) {
 	call := func(b *testing.B, c *http.Client, u string, hdr bool) {
 		b.ReportAllocs()
 		for b.Loop() {
-			req, _ := http.NewRequest("GET", u, nil)
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
 			if hdr {
 				req.Header.Set("X-CSRF", "1")
 			}
@@ -100,7 +101,7 @@ func benchImpls(b *testing.B, latency time.Duration) {
 			}
 			n, _ := io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
-			if resp.StatusCode != 200 || n != int64(len(body)) {
+			if resp.StatusCode != http.StatusOK || n != int64(len(body)) {
 				b.Fatalf("%d, %d bytes", resp.StatusCode, n)
 			}
 		}

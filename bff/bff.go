@@ -122,7 +122,7 @@ func WithPrefix(prefix string) Option {
 			return fmt.Errorf("bff: WithPrefix: %q is not a path such as /circle", prefix)
 		}
 		for _, c := range prefix {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '/') {
+			if !isPrefixChar(c) {
 				return fmt.Errorf("bff: WithPrefix: %q holds %q", prefix, c)
 			}
 		}
@@ -233,6 +233,11 @@ func WithMaxRateWait(d time.Duration) Option {
 		o.maxRateWait = d
 		return nil
 	}
+}
+
+// isPrefixChar reports whether c may be in a prefix.
+func isPrefixChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '/'
 }
 
 // New returns the handler. auth is the community's Auth API client: the

@@ -293,7 +293,7 @@ func TestRequestBodyLimit(t *testing.T) {
 		t.Errorf("1 MiB + 1 with Content-Length: %d", r.status)
 	}
 	// Without Content-Length (chunked), the limit holds while reading.
-	req, _ := http.NewRequest("POST", e.srv.URL+"/circle/api/headless/v1/bookmarks", io.MultiReader(strings.NewReader(big)))
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, e.srv.URL+"/circle/api/headless/v1/bookmarks", io.MultiReader(strings.NewReader(big)))
 	req.Header.Set("X-CSRF", "1")
 	req.Header.Set(memberHeader, e.email)
 	req.Header.Set("Content-Type", "application/json")
@@ -333,7 +333,7 @@ func TestResponsesStream(t *testing.T) {
 		_, _ = io.WriteString(w, `]}`)
 	})
 	e := newEnvWith(t, nil, up.URL, "app-token-xyz", nil)
-	req, _ := http.NewRequest("GET", e.srv.URL+"/circle/api/headless/v1/home", nil)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.srv.URL+"/circle/api/headless/v1/home", nil)
 	req.Header.Set("X-CSRF", "1")
 	req.Header.Set(memberHeader, e.email)
 	resp, err := e.srv.Client().Do(req)
@@ -368,7 +368,7 @@ func TestResponseSizeLimit(t *testing.T) {
 	if r := e.do("GET", "/circle/api/headless/v1/home?declared=1", ""); r.status != http.StatusBadGateway {
 		t.Errorf("a declared large body: %d; want 502", r.status)
 	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/circle/api/headless/v1/home", nil)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.srv.URL+"/circle/api/headless/v1/home", nil)
 	req.Header.Set("X-CSRF", "1")
 	req.Header.Set(memberHeader, e.email)
 	resp, err := e.srv.Client().Do(req)
@@ -389,7 +389,7 @@ func TestTheTokenIsNeverRelayed(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if r.URL.Query().Get("status") == "400" {
-			w.WriteHeader(400)
+			w.WriteHeader(http.StatusBadRequest)
 		}
 		_, _ = io.WriteString(w, `{"message":"`+strings.Repeat("z", 40000)+`you sent `+tok+`"}`)
 	})
@@ -398,7 +398,7 @@ func TestTheTokenIsNeverRelayed(t *testing.T) {
 	if r.status != 400 || strings.Contains(r.body, up.access) {
 		t.Errorf("a 400 echoing the token: %d, token relayed %v", r.status, strings.Contains(r.body, up.access))
 	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/circle/api/headless/v1/home", nil)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.srv.URL+"/circle/api/headless/v1/home", nil)
 	req.Header.Set("X-CSRF", "1")
 	req.Header.Set(memberHeader, e.email)
 	resp, err := e.srv.Client().Do(req)
@@ -512,14 +512,14 @@ func TestLogoutRevokes(t *testing.T) {
 		t.Errorf("logout sent %q", ops)
 	}
 	// The revoked token is dead at Circle.
-	req, _ := http.NewRequest("GET", e.fake.URL()+"/api/headless/v1/home", nil)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.fake.URL()+"/api/headless/v1/home", nil)
 	req.Header.Set("Authorization", "Bearer "+before.AccessToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != 401 {
+	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the old access token after logout: %d", resp.StatusCode)
 	}
 }

@@ -1,6 +1,7 @@
 package bff_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ func ExampleNew() {
 	defer site.Close()
 
 	for _, csrf := range []string{"1", ""} {
-		req, _ := http.NewRequest("GET", site.URL+"/circle/api/headless/v1/home", nil)
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, site.URL+"/circle/api/headless/v1/home", nil)
 		req.Header.Set("X-Session-Email", "ada@example.com")
 		if csrf != "" {
 			req.Header.Set("X-CSRF", csrf)
@@ -53,7 +54,7 @@ func ExampleNew() {
 		var page memberv1.Posts
 		b, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if resp.StatusCode == 200 {
+		if resp.StatusCode == http.StatusOK {
 			_ = json.Unmarshal(b, &page)
 			fmt.Println(resp.StatusCode, page.Records[0].Name)
 		} else {

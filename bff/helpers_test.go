@@ -2,6 +2,7 @@ package bff
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func (e *env) do(method, path, body string, hdr ...string) reply {
 	if body != "" {
 		rb = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rb)
+	req, err := http.NewRequestWithContext(context.Background(), method, e.srv.URL+path, rb)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func (e *env) do(method, path, body string, hdr ...string) reply {
 // of its own, so that no client cleans the target; it returns the status.
 func (e *env) raw(requestLine string, hdr ...string) int {
 	e.t.Helper()
-	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	c, err := new(net.Dialer).DialContext(context.Background(), "tcp", e.srv.Listener.Addr().String())
 	if err != nil {
 		e.t.Fatal(err)
 	}

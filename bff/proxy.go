@@ -61,7 +61,7 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request, rest string, src
 	}
 	resp, err := h.client.Do(out)
 	if err != nil {
-		h.fail(w, ctx, err)
+		h.fail(ctx, w, err)
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -195,7 +195,7 @@ func stream(w http.ResponseWriter, body io.Reader, token string) error {
 }
 
 // fail answers an error of the SDK with a status that fits it.
-func (h *Handler) fail(w http.ResponseWriter, ctx context.Context, err error) {
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, err error) {
 	var (
 		rw  *circle.RateWaitError
 		api *circle.APIError
@@ -224,7 +224,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, src *circle
 	defer cancel()
 	tok, err := src.Token(ctx)
 	if err != nil {
-		h.fail(w, ctx, err)
+		h.fail(ctx, w, err)
 		return
 	}
 	body := struct {
@@ -250,7 +250,7 @@ func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request, src *circl
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.timeout)
 	defer cancel()
 	if err := src.Revoke(ctx); err != nil {
-		h.fail(w, ctx, err)
+		h.fail(ctx, w, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -1,6 +1,7 @@
 package circletest
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -10,14 +11,22 @@ import (
 func TestRateLimitPerClientAddress(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	get := func() *http.Response {
+	type answer struct {
+		StatusCode int
+		Header     http.Header
+	}
+	get := func() answer {
 		t.Helper()
-		resp, err := http.Get(s.URL() + "/api/headless/v1/home")
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL()+"/api/headless/v1/home", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		return resp
+		return answer{resp.StatusCode, resp.Header}
 	}
 	for range 20 { // off by default: 401 (no token), never 429
 		if resp := get(); resp.StatusCode == http.StatusTooManyRequests {

@@ -154,7 +154,7 @@ func TestInABrowser(t *testing.T) {
 	// Two hostile origins: localhost is another site than 127.0.0.1; the
 	// same address on another port is another origin of the same site.
 	hostile := func(host string) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}

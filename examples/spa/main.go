@@ -47,8 +47,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve on")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *addr, os.Stdout, os.Getenv); err != nil {
+	err := run(ctx, *addr, os.Stdout, os.Getenv)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "spa:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ func run(ctx context.Context, addr string, out io.Writer, getenv func(string) st
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}

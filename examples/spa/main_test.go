@@ -49,13 +49,17 @@ func TestRunServesThePage(t *testing.T) {
 	if url == "" {
 		t.Fatalf("no address printed:\n%s", out.String())
 	}
-	resp, err := http.Get(url)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `<script src="/app.js">`) || resp.Header.Get("Content-Security-Policy") == "" {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `<script src="/app.js">`) || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Errorf("GET /: %d, CSP %q\n%s", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), b)
 	}
 	cancel()
