@@ -275,13 +275,23 @@ func New(auth *circle.AuthClient, identify func(*http.Request) (circle.Identity,
 		base:     strings.TrimSuffix(auth.BaseURL(), "/"),
 		o:        o,
 	}
-	h.extra = map[string]extraRoute{
-		"/logout": {method: http.MethodPost, name: "logout", serve: h.serveLogout},
-	}
+	h.addRoute("/logout", http.MethodPost, "logout", h.serveLogout)
 	if o.tokenEndpoint {
-		h.extra["/token"] = extraRoute{method: http.MethodGet, name: "token", serve: h.serveToken}
+		h.addRoute("/token", http.MethodGet, "token", h.serveToken)
 	}
 	return h, nil
+}
+
+// addRoute adds a route beside the Member API at <prefix><path>. Its
+// serve function runs only for a request that passed the anti-forgery
+// check, has the method given (any other is answered 405) and whose
+// member identify named; it gets that member's token source. A route of
+// Server-Sent Events, say, is one more call here.
+func (h *Handler) addRoute(path, method, name string, serve func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource)) {
+	if h.extra == nil {
+		h.extra = map[string]extraRoute{}
+	}
+	h.extra[path] = extraRoute{method: method, name: name, serve: serve}
 }
 
 // apiPrefix is the path of the Member API's operations.

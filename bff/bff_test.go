@@ -235,6 +235,8 @@ func TestHeadersPassThroughAllowLists(t *testing.T) {
 		h.Set("Access-Control-Allow-Credentials", "true")
 		h.Set("X-Hostile", "1")
 		h.Set("ETag", `"v1"`)
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Expires", "Thu, 01 Jan 2099 00:00:00 GMT")
 		h.Set("Keep-Alive", "timeout=99")
 		h.Set("Trailer", "X-Late")
 		_, _ = io.WriteString(w, `{"records":[]}`)
@@ -267,7 +269,10 @@ func TestHeadersPassThroughAllowLists(t *testing.T) {
 	if url != "/api/headless/v1/home?a=1&b=%2F&c" {
 		t.Errorf("Circle got URL %q; want the query as it was", url)
 	}
-	for _, k := range []string{"Set-Cookie", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "X-Hostile", "Keep-Alive", "Trailer"} {
+	if cc := r.header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "no-store" {
+		t.Errorf("the browser got Cache-Control %q; want no-store only", cc)
+	}
+	for _, k := range []string{"Set-Cookie", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "X-Hostile", "Keep-Alive", "Trailer", "Expires"} {
 		if v := r.header.Values(k); len(v) > 0 {
 			t.Errorf("the browser got %s: %q", k, v)
 		}

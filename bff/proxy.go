@@ -26,10 +26,12 @@ var upstreamHeaders = []string{
 }
 
 // downstreamHeaders are the response headers passed to the browser.
-// Never Set-Cookie, never a hop-by-hop header, never a CORS header.
+// Never Set-Cookie, never a hop-by-hop header, never a CORS header, and
+// never Circle's caching headers: an answer is the member's own, so the
+// handler sends Cache-Control: no-store, lest a shared cache serve it to
+// another member.
 var downstreamHeaders = []string{
-	"Content-Type", "Content-Language", "Cache-Control", "Expires",
-	"ETag", "Last-Modified", "Retry-After", "X-Request-Id",
+	"Content-Type", "Content-Language", "ETag", "Last-Modified", "Retry-After", "X-Request-Id",
 }
 
 // proxy forwards the Member API call r, whose path after the prefix is
@@ -111,6 +113,7 @@ func (h *Handler) relay(w http.ResponseWriter, resp *http.Response) {
 			return
 		}
 		copyHeaders(w.Header(), resp.Header)
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(b)
 		return
@@ -123,9 +126,7 @@ func (h *Handler) relay(w http.ResponseWriter, resp *http.Response) {
 	}
 	hd := w.Header()
 	copyHeaders(hd, resp.Header)
-	if hd.Get("Cache-Control") == "" {
-		hd.Set("Cache-Control", "no-store")
-	}
+	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(resp.StatusCode)
 	if !hasBody {
 		return
