@@ -622,3 +622,29 @@ func TestPrefix(t *testing.T) {
 		t.Errorf("under the default prefix: %d", r.status)
 	}
 }
+
+// The proxy calls through the SDK: a 401 on a token believed valid is
+// refreshed and replayed once, and a 503 on a GET is retried.
+func TestSDKBehaviourIsReused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	if r := e.do("GET", "/circle/api/headless/v1/spaces", ""); r.status != 200 {
+		t.Fatalf("first call: %d %s", r.status, r.body)
+	}
+	e.fake.ClearRequests()
+	e.fake.InjectFault("listHomePosts", circletest.Fault{Status: 401, Times: 1})
+	if r := e.do("GET", "/circle/api/headless/v1/home", ""); r.status != 200 {
+		t.Errorf("after a 401: %d %s", r.status, r.body)
+	}
+	e.fake.InjectFault("listSpaces", circletest.Fault{Status: 503, Times: 1})
+	if r := e.do("GET", "/circle/api/headless/v1/spaces", ""); r.status != 200 {
+		t.Errorf("after a 503: %d %s", r.status, r.body)
+	}
+	var ops []string
+	for _, q := range e.fake.Requests() {
+		ops = append(ops, fmt.Sprint(q.OperationID, " ", q.Status))
+	}
+	if got := fmt.Sprint(ops); got != "[listHomePosts 401 refreshAccessToken 200 listHomePosts 200 listSpaces 503 listSpaces 200]" {
+		t.Errorf("Circle saw %s", got)
+	}
+}
