@@ -39,7 +39,11 @@
 // of the spec, 413 for a body over the limit, 429 with Retry-After when
 // the rate limit's wait would be too long, 502 when Circle cannot be
 // reached or answers 5xx, 504 on a timeout. Circle's own 4xx answers pass
-// through with their bodies.
+// through with their bodies. An answer that fails once its status is sent
+// (a body over the size limit, one that carries the member's token) cuts
+// the connection by panicking with http.ErrAbortHandler, as
+// httputil.ReverseProxy does, so that the browser never takes a short
+// answer for a whole one.
 package bff
 
 import (
