@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/circlekit/headless-go/bff"
 	"github.com/circlekit/headless-go/circle"
@@ -64,4 +65,45 @@ func ExampleNew() {
 	// Output:
 	// 200 Hello
 	// 403 {"error":"forbidden","message":"the anti-forgery header X-CSRF: 1 is missing"}
+}
+
+// Token-mediating mode: the front end asks for the member's access token
+// and calls Circle itself. The answer holds no refresh token, and is not
+// to be cached.
+func ExampleWithTokenEndpoint() {
+	fake, err := circletest.NewServer()
+	if err != nil {
+		panic(err)
+	}
+	defer fake.Close()
+	fake.AddMember(circletest.Member{Email: "ada@example.com"})
+	auth, err := circle.NewAuthClient(fake.AppToken(), circle.WithBaseURL(fake.URL()))
+	if err != nil {
+		panic(err)
+	}
+	identify := func(*http.Request) (circle.Identity, error) { return circle.ByEmail("ada@example.com"), nil }
+	h, err := bff.New(auth, identify, bff.WithTokenEndpoint())
+	if err != nil {
+		panic(err)
+	}
+	site := httptest.NewServer(h)
+	defer site.Close()
+
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, site.URL+"/circle/token", nil)
+	req.Header.Set("X-CSRF", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	keys := make([]string, 0, len(body))
+	for k := range body {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	fmt.Println(resp.StatusCode, resp.Header.Get("Cache-Control"), keys)
+	// Output:
+	// 200 no-store [access_token community_id community_member_id expires_at]
 }
