@@ -21,7 +21,7 @@ import (
 
 // env is a bff handler on loopback in front of a fake Circle.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *circletest.Server
 	auth  *circle.AuthClient
 	h     *Handler
@@ -50,7 +50,7 @@ func newEnv(t *testing.T, authOpts []circle.Option, opts ...Option) *env {
 	return newEnvWith(t, fake, fake.URL(), fake.AppToken(), authOpts, opts...)
 }
 
-func newEnvWith(t *testing.T, fake *circletest.Server, base, appToken string, authOpts []circle.Option, opts ...Option) *env {
+func newEnvWith(t testing.TB, fake *circletest.Server, base, appToken string, authOpts []circle.Option, opts ...Option) *env {
 	t.Helper()
 	auth, err := circle.NewAuthClient(appToken, append([]circle.Option{circle.WithBaseURL(base)}, authOpts...)...)
 	if err != nil {
