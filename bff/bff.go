@@ -346,7 +346,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (name, op string
 	if e, ok := h.extra[rest]; ok {
 		if r.Method != e.method {
 			hd.Set("Allow", e.method)
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here")
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this method is not allowed here")
 			return e.name, ""
 		}
 		src, ok := h.member(w, r)
@@ -363,7 +363,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (name, op string
 	id, ok := rt.ops[r.Method]
 	if !ok {
 		hd.Set("Allow", rt.allow)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this method is not allowed here")
 		return "api", ""
 	}
 	src, ok := h.member(w, r)
