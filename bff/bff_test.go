@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -419,7 +420,7 @@ func TestTheTokenIsNeverRelayed(t *testing.T) {
 
 func TestErrorsMapToStatuses(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, WithTimeout(300*time.Millisecond))
+	e := newEnv(t, nil)
 	// identify fails.
 	if r := e.do("GET", "/circle/api/headless/v1/home", "", memberHeader, ""); r.status != 401 || errorKind(t, r.body) != "unauthorized" {
 		t.Errorf("no session: %d %s", r.status, r.body)
@@ -439,9 +440,18 @@ func TestErrorsMapToStatuses(t *testing.T) {
 		t.Errorf("Circle 503: %d %s", r.status, r.body)
 	}
 	// Too slow: 504.
-	e.fake.InjectFault("listSpaces", circletest.Fault{Latency: 2 * time.Second, Times: 1})
-	if r := e.do("GET", "/circle/api/headless/v1/spaces", ""); r.status != 504 || errorKind(t, r.body) != "timeout" {
-		t.Errorf("slow Circle: %d %s", r.status, r.body)
+	impatient, err := New(e.auth, identifyByHeader, WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fake.InjectFault("listSpaces", circletest.Fault{Latency: 5 * time.Second, Times: 1})
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/circle/api/headless/v1/spaces", nil)
+	req.Header.Set("X-CSRF", "1")
+	req.Header.Set(memberHeader, e.email)
+	rec := httptest.NewRecorder()
+	impatient.ServeHTTP(rec, req)
+	if rec.Code != 504 || errorKind(t, rec.Body.String()) != "timeout" {
+		t.Errorf("slow Circle: %d %s", rec.Code, rec.Body)
 	}
 	// Unreachable: 502.
 	e.fake.Close()
@@ -574,7 +584,7 @@ func TestOneLogLinePerCallWithoutSecrets(t *testing.T) {
 // with Retry-After, and Circle nothing.
 func TestRateLimitAnswers429(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, []circle.Option{circle.WithRateLimit(0.5, 2)}, WithMaxRateWait(100*time.Millisecond))
+	e := newEnv(t, []circle.Option{circle.WithRateLimit(0.1, 2)}, WithMaxRateWait(100*time.Millisecond))
 	if r := e.do("GET", "/circle/api/headless/v1/home", ""); r.status != 200 { // a mint and a call: the burst
 		t.Fatalf("first call: %d %s", r.status, r.body)
 	}
@@ -584,7 +594,7 @@ func TestRateLimitAnswers429(t *testing.T) {
 	if r.status != 429 || ra < 1 || errorKind(t, r.body) != "rate_limited" {
 		t.Errorf("second call: %d, Retry-After %q, %s", r.status, r.header.Get("Retry-After"), r.body)
 	}
-	if time.Since(start) > time.Second {
+	if time.Since(start) > 5*time.Second { // waiting would take 10 s
 		t.Errorf("the 429 took %v", time.Since(start))
 	}
 	if e.memberCalls() != 1 {

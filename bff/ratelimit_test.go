@@ -16,9 +16,10 @@ import (
 // Proxied calls under a client-side limit below the fake Circle's never
 // meet its 429: every caller waits its turn instead. The fake allows
 // `limit` requests a second per address; the AuthClient sends at most
-// 80% of that, with a burst of 10%, so that any window of one second
-// holds at most 90% of the limit, and 10% is left for the time a request
-// takes between the limiter and the fake. BFF_RATE_CALLS and
+// 60% of that, with a burst of 5%, so that a window of one second holds
+// at most 65% of the limit: the rest is slack for the time a request
+// takes between the limiter and the fake on a loaded machine (up to half
+// a second). BFF_RATE_CALLS and
 // BFF_RATE_LIMIT change the figures (the README's were measured with
 // 5000 and 100); by default 250 calls at 50 a second.
 func TestRateLimitKeepsCircleFromRefusing(t *testing.T) {
@@ -26,7 +27,8 @@ func TestRateLimitKeepsCircleFromRefusing(t *testing.T) {
 	if testing.Short() {
 		calls = limit
 	}
-	e := newEnv(t, []circle.Option{circle.WithRateLimit(0.8*float64(limit), max(limit/10, 1))}, WithMaxRateWait(time.Minute))
+	rate, burst := 0.6*float64(limit), max(limit/20, 1)
+	e := newEnv(t, []circle.Option{circle.WithRateLimit(rate, burst)}, WithMaxRateWait(time.Minute))
 	e.fake.SetRateLimit(limit, time.Second)
 	const workers = 32
 	waits := make([]time.Duration, calls)
@@ -72,12 +74,12 @@ func TestRateLimitKeepsCircleFromRefusing(t *testing.T) {
 	}
 	slices.Sort(waits)
 	t.Logf("%d proxied calls, %d workers, fake limit %d/s, client limit %.0f/s burst %d: %v in all (%.0f calls/s); 429s from the fake: %d; answers not 200: %d; time per call median %v, p99 %v, max %v",
-		calls, workers, limit, 0.8*float64(limit), max(limit/10, 1), elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(),
+		calls, workers, limit, rate, burst, elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(),
 		refused, bad, waits[calls/2].Round(time.Millisecond), waits[calls*99/100].Round(time.Millisecond), waits[calls-1].Round(time.Millisecond))
 	if refused != 0 || bad != 0 {
 		t.Errorf("the fake refused %d calls with 429; %d answers were not 200", refused, bad)
 	}
-	if least := time.Duration(float64(calls-limit/10-1) / (0.8 * float64(limit)) * float64(time.Second)); elapsed < least*9/10 {
+	if least := time.Duration(float64(calls-burst-1) / rate * float64(time.Second)); elapsed < least*9/10 {
 		t.Errorf("%d calls took %v; the limit allows no less than %v", calls, elapsed, least)
 	}
 }
