@@ -12,6 +12,7 @@ var readmeSources = []string{
 	"circle/example_readme_test.go",
 	"redisstore/example_readme_test.go",
 	"realtime/example_readme_test.go",
+	"bff/example_readme_test.go",
 }
 
 // TestReadmeSnippets checks that every Go snippet of README.md is quoted

@@ -100,6 +100,8 @@ type config struct {
 	sourceOnly []string
 	// stream makes 2xx bodies pass as they are (NewHTTPClient).
 	stream bool
+	// rate is the request budget of WithRateLimit (ratelimit.go).
+	rate rateLimit
 }
 
 // memberOnly returns an error if cfg was given an option that concerns

@@ -92,7 +92,7 @@ func (c *call) init(t *transport, req *http.Request) error {
 // try makes one attempt.
 func (c *call) try() outcome {
 	start := time.Now()
-	resp, err := c.t.next.Do(c.cur)
+	resp, err := c.t.cfg.rate.do(c.ctx, c.t.cfg, c.t.next, c.cur)
 	c.attempt++
 	c.t.logAttempt(c, resp, err, time.Since(start))
 	if err != nil {

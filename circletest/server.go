@@ -37,6 +37,7 @@ type Server struct {
 	key         []byte // signs access tokens
 	closed      chan struct{}
 	closeOnce   sync.Once
+	rates       rateLimits // SetRateLimit (ratelimit.go)
 
 	mu        sync.Mutex
 	now       time.Time
@@ -344,6 +345,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// agrees with the expiry times it issues; clients read token lifetimes
 	// against it.
 	w.Header().Set("Date", rec.Time.UTC().Format(http.TimeFormat))
+	if rp, limited := s.rateLimited(r); limited {
+		s.send(w, r, nil, nil, &rec, rp)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		s.send(w, r, nil, nil, &rec, errorReply(http.StatusBadRequest, "could not read the request body"))
