@@ -130,7 +130,13 @@ func (c *call) try() outcome {
 			stop()
 		}
 		if o.err != nil && c.ctx.Err() == nil && errors.Is(o.err, context.DeadlineExceeded) {
-			o.err = wrapf(o.err, "attempt %d: no complete response within %v", c.attempt, c.t.cfg.timeout)
+			// The attempt's deadline, not the caller's, ended it: say so.
+			var de *DecodeError
+			if errors.As(o.err, &de) {
+				de.Reason += " at the attempt's deadline (" + c.t.cfg.timeout.String() + ")"
+			} else {
+				o.err = wrapf(o.err, "no response within the attempt's deadline (%v)", c.t.cfg.timeout)
+			}
 		}
 	}
 	return o
