@@ -298,8 +298,9 @@ func WithUserAgent(product string) Option {
 
 // WithMaxRetries sets how many more attempts (default [DefaultMaxRetries])
 // a request gets after a connection error or a 408, 429, 500, 502, 503 or
-// 504 response. Only GET, HEAD, PUT, DELETE and OPTIONS are retried. Zero
-// turns retries off.
+// 504 response. Only GET, HEAD, PUT, DELETE and OPTIONS requests and the
+// Auth API's revoke calls are retried, and only when their body can be
+// sent again (see [NewHTTPClient]). Zero turns retries off.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
