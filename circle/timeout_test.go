@@ -122,7 +122,7 @@ func TestServerThatNeverAnswers(t *testing.T) {
 // client's handshake limit (shortened here), not for ever.
 func TestTLSHandshakeThatNeverEnds(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

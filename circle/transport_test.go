@@ -65,7 +65,10 @@ func TestOneShotBodyIsNotReplayed(t *testing.T) {
 	}
 	e.dropAccess()
 	body := &closeCounter{Reader: strings.NewReader(`{"record_id":1}`)}
-	_, err := e.memberDo(t.Context(), tr, ts, http.MethodPost, "bookmarks", body)
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodPost, "bookmarks", body)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("err = %v, want the 401", err)
 	}
