@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -249,4 +250,57 @@ func FuzzReadFrom(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReplayableBody: which request bodies are kept for another attempt.
+func TestReplayableBody(t *testing.T) {
+	t.Parallel()
+	mk := func(body io.Reader, length int64) *http.Request {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://circle.test/x", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = length
+		return req
+	}
+	opaque := func(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) } // no GetBody
+	for _, tc := range []struct {
+		name    string
+		req     *http.Request
+		kept    string // the body each copy reads, "" when none is kept
+		oneShot bool
+		fails   bool
+	}{
+		{"no body", mk(nil, 0), "", false, false},
+		{"GetBody", mk(strings.NewReader("abc"), 3), "abc", false, false},
+		{"known length", mk(opaque(`{"a":1}`), 7), `{"a":1}`, false, false},
+		{"1 MiB", mk(opaque(strings.Repeat("x", maxReplayBody)), maxReplayBody), strings.Repeat("x", maxReplayBody), false, false},
+		{"unknown length", mk(opaque(`{"a":1}`), 0), "", true, false},
+		{"over 1 MiB", mk(opaque(strings.Repeat("x", maxReplayBody+1)), maxReplayBody+1), "", true, false},
+		{"longer than its ContentLength", mk(opaque("0123456789"), 4), "", false, true},
+	} {
+		get, err := replayableBody(tc.req)
+		if (err != nil) != tc.fails {
+			t.Errorf("%s: err = %v", tc.name, err)
+			continue
+		}
+		if got := oneShot(tc.req, get); got != tc.oneShot && !tc.fails {
+			t.Errorf("%s: oneShot = %t", tc.name, got)
+		}
+		if tc.kept == "" {
+			if get != nil {
+				t.Errorf("%s: a copy is made", tc.name)
+			}
+			continue
+		}
+		for range 2 {
+			rc, err := get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(rc); string(b) != tc.kept {
+				t.Errorf("%s: a copy reads %.20q…", tc.name, b)
+			}
+		}
+	}
 }

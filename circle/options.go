@@ -30,8 +30,8 @@ const (
 	// DefaultStoreTimeout bounds each call a member token source makes to
 	// its [TokenStore]; see [WithStoreTimeout].
 	DefaultStoreTimeout = time.Second
-	// DefaultMaxResponseSize is the largest body of a 2xx response the
-	// clients read; see [WithMaxResponseSize].
+	// DefaultMaxResponseSize is the largest body of a 2xx Member API
+	// response the clients read; see [WithMaxResponseSize].
 	DefaultMaxResponseSize = 32 << 20
 	// DefaultTimeout bounds each attempt of a call made with the default
 	// HTTP client, from sending the request to reading the response's

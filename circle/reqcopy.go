@@ -36,7 +36,7 @@ func replayableBody(req *http.Request) (func() (io.ReadCloser, error), error) {
 	if req.ContentLength <= 0 || req.ContentLength > maxReplayBody {
 		return nil, nil
 	}
-	b, err := readLimited(req.Body, maxReplayBody, req.ContentLength, false)
+	b, err := readLimited(req.Body, req.ContentLength, req.ContentLength, false)
 	_ = req.Body.Close()
 	if errors.Is(err, errTooLarge) {
 		return nil, errors.New("circle: the request body is longer than its ContentLength")
