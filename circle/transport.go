@@ -109,37 +109,52 @@ func (c *call) init(t *transport, req *http.Request) error {
 }
 
 // try makes one attempt: the one place where the transport sends a
-// request. With [WithTimeout] (or the default client) the attempt has a
-// deadline of its own, which bounds reading the response too.
+// request.
 func (c *call) try() outcome {
-	req, stop := c.cur, context.CancelFunc(nil)
-	if d := c.t.cfg.timeout; d > 0 {
-		var ctx context.Context
-		ctx, stop = context.WithTimeout(c.ctx, d)
-		req = c.cur.WithContext(ctx)
-	}
+	req, stop := c.withDeadline()
 	start := time.Now()
 	resp, err := c.t.next.Do(req)
 	c.attempt++
 	c.t.logAttempt(c, resp, err, time.Since(start))
 	o := c.outcome(resp, err)
-	if stop != nil {
-		if o.live && o.resp.Body != nil {
-			o.resp.Body = &stopBody{ReadCloser: o.resp.Body, stop: stop}
-		} else {
-			stop()
-		}
-		if o.err != nil && c.ctx.Err() == nil && errors.Is(o.err, context.DeadlineExceeded) {
-			// The attempt's deadline, not the caller's, ended it: say so.
-			var de *DecodeError
-			if errors.As(o.err, &de) {
-				de.Reason += " at the attempt's deadline (" + c.t.cfg.timeout.String() + ")"
-			} else {
-				o.err = wrapf(o.err, "no response within the attempt's deadline (%v)", c.t.cfg.timeout)
-			}
-		}
-	}
+	c.endDeadline(&o, stop)
 	return o
+}
+
+// withDeadline returns the request of an attempt: with [WithTimeout] (or
+// the default client) a copy of the current one under a deadline of its
+// own, which bounds reading the response too, and the function that ends
+// that deadline; else the current request and nil.
+func (c *call) withDeadline() (*http.Request, context.CancelFunc) {
+	d := c.t.cfg.timeout
+	if d <= 0 {
+		return c.cur, nil
+	}
+	ctx, stop := context.WithTimeout(c.ctx, d)
+	return c.cur.WithContext(ctx), stop
+}
+
+// endDeadline ends the deadline of the attempt that gave o (when its body
+// is closed, if it was passed on unread), and says in o's error when that
+// deadline, not the caller's context, ended the attempt.
+func (c *call) endDeadline(o *outcome, stop context.CancelFunc) {
+	if stop == nil {
+		return
+	}
+	if o.live && o.resp.Body != nil {
+		o.resp.Body = &stopBody{ReadCloser: o.resp.Body, stop: stop}
+	} else {
+		stop()
+	}
+	if o.err == nil || c.ctx.Err() != nil || !errors.Is(o.err, context.DeadlineExceeded) {
+		return
+	}
+	var de *DecodeError
+	if errors.As(o.err, &de) {
+		de.Reason += " at the attempt's deadline (" + c.t.cfg.timeout.String() + ")"
+	} else {
+		o.err = wrapf(o.err, "no response within the attempt's deadline (%v)", c.t.cfg.timeout)
+	}
 }
 
 // stopBody is a body still being received under an attempt's deadline,
