@@ -105,23 +105,35 @@ func BenchmarkMemberCall(b *testing.B) {
 			}
 		}
 	})
-	b.Run("impl=circle", func(b *testing.B) {
-		auth, err := NewAuthClient("app", WithBaseURL(srv.URL), WithHTTPClient(hc))
-		if err != nil {
-			b.Fatal(err)
-		}
-		api, err := NewMemberClient(auth.TokenSource(ByEmail("bench@example.com")), WithBaseURL(srv.URL), WithHTTPClient(hc))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			resp, err := api.ListBookmarksWithResponse(ctx, nil)
-			if err != nil || len(resp.JSON200.Records) != 10 {
+	// impl=circle sends with hc, a client of the user's own; impl=circle-deadline
+	// adds the deadline each attempt has with the default client
+	// (DefaultTimeout).
+	for _, impl := range []struct {
+		name string
+		opts []Option
+	}{
+		{"circle", nil},
+		{"circle-deadline", []Option{WithTimeout(DefaultTimeout)}},
+	} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			opts := append([]Option{WithBaseURL(srv.URL), WithHTTPClient(hc)}, impl.opts...)
+			auth, err := NewAuthClient("app", opts...)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			api, err := NewMemberClient(auth.TokenSource(ByEmail("bench@example.com")), opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := api.ListBookmarksWithResponse(ctx, nil)
+				if err != nil || len(resp.JSON200.Records) != 10 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // mutexSource is the baseline of BenchmarkToken: a token behind a mutex,
