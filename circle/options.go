@@ -161,7 +161,13 @@ func (c *config) apply(opts []Option) error {
 	c.base = base
 	if c.doer == nil {
 		c.doer = defaultHTTPClient()
-		if !c.timeoutSet {
+	}
+	if !c.timeoutSet {
+		// Only the default client gets a deadline per attempt unasked: a
+		// client of the user's own keeps its settings, also when it
+		// replaces an inherited default one (AuthClient.NewMemberClient).
+		c.timeout = 0
+		if hc, ok := c.doer.(*http.Client); ok && hc == defaultHTTPClient() {
 			c.timeout = DefaultTimeout
 		}
 	}

@@ -82,6 +82,26 @@ func TestDefaultClientLimits(t *testing.T) {
 			t.Errorf("%s: attempt timeout %v (%v), want %v", tc.name, cfg.timeout, err, tc.want)
 		}
 	}
+	// A member client made by an AuthClient inherits the default client's
+	// deadline, or the explicit one, unless it is given a client of its own.
+	for _, tc := range []struct {
+		name       string
+		auth, memb []Option
+		want       time.Duration
+	}{
+		{"inherited default client", nil, nil, DefaultTimeout},
+		{"own client for the member client", nil, []Option{WithHTTPClient(&http.Client{})}, 0},
+		{"explicit WithTimeout, own client", []Option{WithTimeout(time.Second)}, []Option{WithHTTPClient(&http.Client{})}, time.Second},
+	} {
+		parent, err := newConfig(tc.auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := parent.with(tc.memb)
+		if err != nil || cfg.timeout != tc.want {
+			t.Errorf("%s: attempt timeout %v (%v), want %v", tc.name, cfg.timeout, err, tc.want)
+		}
+	}
 	if _, err := newConfig([]Option{WithTimeout(-time.Second)}); err == nil {
 		t.Error("a negative WithTimeout was accepted")
 	}
