@@ -144,8 +144,9 @@ func rejects(resp *http.Response, err error) bool {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return false
 	}
-	// A raw response: its body is in memory (see transport.try).
-	body, _ := io.ReadAll(resp.Body)
+	// A raw response: its body is in memory, at most 1 MiB (see
+	// call.outcome).
+	body, _ := readLimited(resp.Body, maxErrorBody, resp.ContentLength, true)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	msg, _ := parseErrorBody(body)
 	return !notEligible(resp.StatusCode, msg)
