@@ -22,7 +22,8 @@
 // A Member API call goes: the generated method builds the request →
 // the member client's Doer (memberauth.go) resolves the call's token
 // source once (the context's, see [WithTokenSource], or the client's),
-// asks it for the access token, and sends a copy of the request with it →
+// asks it for the access token, and sends a copy of the request with it
+// (reqcopy.go makes the copies and decides which bodies can be sent again) →
 // the retrying transport (transport.go) sends it through your Doer,
 // guarded so that no request leaves for another origin (guard.go), reads
 // and checks the response and decides in one place whether to send again
