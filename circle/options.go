@@ -56,7 +56,7 @@ const (
 	defaultMaxTokenBackoff = 5 * time.Minute
 	userAgentBase          = "headless-go"
 	// maxAuthBody is the largest 2xx body of the Auth API read: a token
-	// response is well under a few KiB.
+	// response is a few KiB at most.
 	maxAuthBody = 64 << 10
 )
 
