@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,11 +87,12 @@ func NewAuthClient(appToken string, opts ...Option) (*AuthClient, error) {
 }
 
 // newAuthAPI is the generated Auth API client over the retrying transport
-// over the user's guarded Doer, which follows no redirect.
+// over the user's guarded Doer, which follows no redirect. A 2xx response
+// of the Auth API, a token pair, is read up to maxAuthBody.
 func newAuthAPI(cfg *config, appToken string) (*authv1.ClientWithResponses, error) {
-	t := &transport{cfg: cfg, next: guard(cfg.doer, cfg.base, false), secrets: []string{appToken}}
+	t := &transport{cfg: cfg, next: guard(cfg.doer, cfg.base, false), secrets: []string{appToken}, maxBody: maxAuthBody}
 	c, err := authv1.NewClientWithResponses(cfg.baseURL,
-		authv1.WithHTTPClient(refreshRetry{t}),
+		authv1.WithHTTPClient(authRetry{t}),
 		authv1.WithRequestEditorFn(userAgentEditor(cfg.userAgent)),
 		authv1.WithRequestEditorFn(AppTokenEditor(appToken)),
 	)
@@ -101,16 +102,22 @@ func newAuthAPI(cfg *config, appToken string) (*authv1.ClientWithResponses, erro
 	return c, nil
 }
 
-// refreshRetry gives the Auth API's one PATCH, the refresh call, the
-// policy that fits it: it is sent again only when it never left (a lost
-// response could have issued a token), where a PATCH is otherwise never
-// sent twice.
-type refreshRetry struct{ next Doer }
+// authRetry gives the Auth API's calls the retry policies that fit them,
+// where a POST or a PATCH is otherwise never sent twice. The refresh call
+// (its one PATCH) is sent again only when it never left: a lost response
+// could have issued a token. The revoke calls (POSTs to .../revoke) are
+// idempotent, retried like a GET: a token revoked by an attempt whose
+// response was lost is reported gone to the next, which Revoke counts as
+// done. The mint call is never sent twice.
+type authRetry struct{ next Doer }
 
-// Do sends req, a PATCH with the policy retryUnsent.
-func (d refreshRetry) Do(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodPatch {
+// Do sends req under the policy of its call.
+func (d authRetry) Do(req *http.Request) (*http.Response, error) {
+	switch {
+	case req.Method == http.MethodPatch:
 		req = req.WithContext(withRetryPolicy(req.Context(), retryUnsent))
+	case req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/revoke"):
+		req = req.WithContext(withRetryPolicy(req.Context(), retryIdempotent))
 	}
 	return d.next.Do(req)
 }
@@ -251,7 +258,7 @@ type tokenFields struct {
 // read decodes the body of resp, a checked 2xx response.
 func (c *tokenCalls) read(resp *http.Response) (tokenFields, error) {
 	var f tokenFields
-	b, err := io.ReadAll(resp.Body)
+	b, err := readLimited(resp.Body, maxAuthBody, resp.ContentLength, false)
 	if err == nil {
 		err = json.Unmarshal(b, &f)
 	}

@@ -23,12 +23,7 @@ import (
 // benchServer serves a fixed page of ten bookmarks to the bearer token
 // "acc-bench", and mints that token for any member.
 func benchServer(b *testing.B) (*httptest.Server, []byte) {
-	recs := make([]map[string]any, 10)
-	for i := range recs {
-		recs[i] = map[string]any{"id": i + 1, "record_id": 100 + i, "bookmarkable_type": "Post",
-			"created_at": "2026-01-02T03:04:05Z", "community_id": 7, "community_member_id": 1}
-	}
-	page, _ := json.Marshal(map[string]any{"page": 1, "per_page": 10, "has_next_page": false, "count": 10, "page_count": 1, "records": recs})
+	page := benchPage()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/headless/auth_token", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"access_token": "acc-bench", "refresh_token": "ref-bench",
@@ -45,6 +40,17 @@ func benchServer(b *testing.B) (*httptest.Server, []byte) {
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
 	return srv, page
+}
+
+// benchPage is the page of ten bookmarks benchServer serves.
+func benchPage() []byte {
+	recs := make([]map[string]any, 10)
+	for i := range recs {
+		recs[i] = map[string]any{"id": i + 1, "record_id": 100 + i, "bookmarkable_type": "Post",
+			"created_at": "2026-01-02T03:04:05Z", "community_id": 7, "community_member_id": 1}
+	}
+	page, _ := json.Marshal(map[string]any{"page": 1, "per_page": 10, "has_next_page": false, "count": 10, "page_count": 1, "records": recs})
+	return page
 }
 
 // BenchmarkMemberCall compares ListBookmarks through NewMemberClient (with
@@ -99,23 +105,35 @@ func BenchmarkMemberCall(b *testing.B) {
 			}
 		}
 	})
-	b.Run("impl=circle", func(b *testing.B) {
-		auth, err := NewAuthClient("app", WithBaseURL(srv.URL), WithHTTPClient(hc))
-		if err != nil {
-			b.Fatal(err)
-		}
-		api, err := NewMemberClient(auth.TokenSource(ByEmail("bench@example.com")), WithBaseURL(srv.URL), WithHTTPClient(hc))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			resp, err := api.ListBookmarksWithResponse(ctx, nil)
-			if err != nil || len(resp.JSON200.Records) != 10 {
+	// impl=circle sends with hc, a client of the user's own; impl=circle-deadline
+	// adds the deadline each attempt has with the default client
+	// (DefaultTimeout).
+	for _, impl := range []struct {
+		name string
+		opts []Option
+	}{
+		{"circle", nil},
+		{"circle-deadline", []Option{WithTimeout(DefaultTimeout)}},
+	} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			opts := append([]Option{WithBaseURL(srv.URL), WithHTTPClient(hc)}, impl.opts...)
+			auth, err := NewAuthClient("app", opts...)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			api, err := NewMemberClient(auth.TokenSource(ByEmail("bench@example.com")), opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := api.ListBookmarksWithResponse(ctx, nil)
+				if err != nil || len(resp.JSON200.Records) != 10 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // mutexSource is the baseline of BenchmarkToken: a token behind a mutex,

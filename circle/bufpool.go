@@ -4,11 +4,21 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/http"
 	"sync"
 )
 
-// respBuf is a buffer a 2xx body is read into. Buffers of responses that
+// Every body the clients read (a 2xx or an error response, a request body
+// kept for a replay, a token response) is read by respBuf.readFrom, one
+// strategy that keeps the heap near the limit whatever the sender does: no
+// buffer is allocated on the word of a Content-Length beyond maxPrealloc,
+// and the bytes that arrive are never copied while they arrive. They fill
+// chunks that double from 512 bytes up to maxChunk, never more than the
+// limit plus one byte in all; a body of more than one chunk is joined into
+// one buffer of its exact length at the end. An endless body costs the
+// limit and is dropped; a body of n bytes costs at most about 2n + maxChunk
+// at its peak, where doubling one buffer cost up to 4n.
+
+// respBuf is a buffer a body is read into. Buffers of 2xx responses that
 // were closed go back to bufPool, up to maxPooled bytes.
 type respBuf struct{ b []byte }
 
@@ -21,57 +31,94 @@ const (
 	// the word of its Content-Length: a header can lie, so a longer body
 	// grows the buffer as its bytes arrive, never ahead of them.
 	maxPrealloc = 256 << 10
+	// maxChunk is the largest chunk a body is read into.
+	maxChunk = 1 << 20
 )
 
 // errTooLarge is the read error of a body longer than the limit.
 var errTooLarge = errors.New("body over the limit")
 
-// readBody reads resp's whole body, at most limit bytes, into a buffer of
-// bufPool, and closes it. It returns what was read with the error of the
-// read: errTooLarge when the body goes on past limit, or the connection's
-// error when it was cut short.
-func readBody(resp *http.Response, limit int64) (*respBuf, error) {
-	rb, _ := bufPool.Get().(*respBuf)
-	if rb == nil {
-		rb = new(respBuf)
+// pooledBuf returns a buffer of bufPool, or a new one.
+func pooledBuf() *respBuf {
+	if rb, _ := bufPool.Get().(*respBuf); rb != nil {
+		return rb
 	}
-	b := rb.b[:0]
-	if resp.Body == nil {
-		rb.b = b
-		return rb, nil
+	return new(respBuf)
+}
+
+// readFrom reads r to its end into rb, at most limit bytes; hint is the
+// length the sender announced (a Content-Length, -1 when unknown). It
+// returns the error of the read: nil when r ended, errTooLarge when it
+// goes on past limit, or the connection's error when it was cut short. On
+// errTooLarge rb holds the first limit bytes if keep is set, else none;
+// on another error, what was read. It closes nothing.
+func (rb *respBuf) readFrom(r io.Reader, limit, hint int64, keep bool) error {
+	cur := rb.b[:0]
+	if r == nil {
+		rb.b = cur
+		return nil
 	}
-	defer func() { _ = resp.Body.Close() }()
-	if cl := resp.ContentLength; cl >= 0 && cl < maxPrealloc && cl < limit && int(cl) >= cap(b) {
-		b = make([]byte, 0, int(cl)+1) // one more, so that reading the EOF needs no growth
-	} else if cap(b) == 0 {
-		b = make([]byte, 0, 512)
+	if hint >= 0 && hint < maxPrealloc && hint < limit && int(hint) >= cap(cur) {
+		cur = make([]byte, 0, int(hint)+1) // one more, so that reading the EOF needs no growth
+	} else if cap(cur) == 0 {
+		cur = make([]byte, 0, min(512, limit+1))
 	}
+	if int64(cap(cur)) > limit+1 {
+		cur = cur[: 0 : limit+1]
+	}
+	first := cur
+	var full [][]byte // the chunks filled before cur
+	var total int64   // their length
 	for {
-		m, err := resp.Body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if int64(len(b)) > limit {
-			rb.b = b[:0]
-			return rb, errTooLarge
-		}
-		if err == io.EOF {
-			rb.b = b
-			return rb, nil
-		}
-		if err != nil {
-			rb.b = b
-			return rb, err
-		}
-		if len(b) == cap(b) {
-			// Grow by doubling, but never past one byte over the limit.
-			next := min(int64(cap(b))*2, limit+1)
-			if next <= int64(cap(b)) {
-				next = int64(cap(b)) + 1
+		n, err := r.Read(cur[len(cur):cap(cur)])
+		cur = cur[:len(cur)+n]
+		size := total + int64(len(cur))
+		switch {
+		case size > limit:
+			if keep {
+				rb.b = join(full, cur)[:limit]
+			} else {
+				rb.b = first[:0]
 			}
-			nb := make([]byte, len(b), next)
-			copy(nb, b)
-			b = nb
+			return errTooLarge
+		case err == io.EOF:
+			rb.b = join(full, cur)
+			return nil
+		case err != nil:
+			rb.b = join(full, cur)
+			return err
+		case len(cur) == cap(cur):
+			full = append(full, cur)
+			total = size
+			cur = make([]byte, 0, min(max(total, 512), maxChunk, limit+1-total))
 		}
 	}
+}
+
+// join returns the chunks full and then last as one slice: last itself
+// when full is empty, else a new slice of their exact length.
+func join(full [][]byte, last []byte) []byte {
+	if len(full) == 0 {
+		return last
+	}
+	n := len(last)
+	for _, c := range full {
+		n += len(c)
+	}
+	out := make([]byte, 0, n)
+	for _, c := range full {
+		out = append(out, c...)
+	}
+	return append(out, last...)
+}
+
+// readLimited reads r to its end, at most limit bytes, into a buffer of
+// its own (not bufPool's, since the bytes are kept), the way readFrom
+// does.
+func readLimited(r io.Reader, limit, hint int64, keep bool) ([]byte, error) {
+	var rb respBuf
+	err := rb.readFrom(r, limit, hint, keep)
+	return rb.b, err
 }
 
 // release hands rb back to bufPool when it is small enough to keep.

@@ -47,9 +47,3 @@ func (c *sourceCache) peek(id Identity) *MemberTokenSource {
 	}
 	return nil
 }
-
-func (c *sourceCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}

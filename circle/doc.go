@@ -22,7 +22,8 @@
 // A Member API call goes: the generated method builds the request →
 // the member client's Doer (memberauth.go) resolves the call's token
 // source once (the context's, see [WithTokenSource], or the client's),
-// asks it for the access token, and sends a copy of the request with it →
+// asks it for the access token, and sends a copy of the request with it
+// (reqcopy.go makes the copies and decides which bodies can be sent again) →
 // the retrying transport (transport.go) sends it through your Doer,
 // guarded so that no request leaves for another origin (guard.go), reads
 // and checks the response and decides in one place whether to send again
@@ -51,7 +52,10 @@
 // all its concurrent callers. When the Member API answers 401 to a token
 // the source believed valid, the member client asks the source to replace
 // it (once for all concurrent 401s) and sends the request again, body
-// included, once.
+// included, once. A body without GetBody is kept in memory for that only
+// when its length is known and at most 1 MiB (the Member API takes small
+// JSON bodies); a longer one, or one of unknown length, is sent as a
+// stream, once: neither replayed nor retried.
 //
 // Circle's Auth API is never hammered, whatever it answers. A failed mint
 // or refresh is remembered per member: until a backoff has passed (1 s,
@@ -77,9 +81,10 @@
 // out) or a 408, 429, 500, 502, 503 or 504 response, up to
 // [WithMaxRetries] more times (2 by default), with exponential backoff and
 // jitter ([WithRetryBackoff]), honouring Retry-After up to a cap
-// ([WithMaxRetryAfter]), and never past the context's deadline. POST and
-// PATCH are not retried, except the Auth API refresh call when it could
-// not be sent at all. What cannot heal (a request that cannot be sent as
+// ([WithMaxRetryAfter]), and never past the context's deadline. So are
+// the Auth API's revoke calls, which are idempotent. Other POST and PATCH
+// requests are not retried, except the Auth API refresh call when it
+// could not be sent at all. What cannot heal (a request that cannot be sent as
 // it is, a certificate that does not verify, a refused redirect, a
 // response over the size limit) is never retried.
 //
@@ -89,9 +94,12 @@
 // calls follow no redirect, Member API calls none to another origin, with
 // the default client and with yours ([RedirectError]). A 2xx body is read
 // up to [WithMaxResponseSize] (32 MiB by default; [ErrResponseTooLarge]),
-// an error body up to 1 MiB, and no buffer is allocated on the word of a
-// Content-Length beyond 256 KiB. Every call to a [TokenStore] is bounded
-// by [WithStoreTimeout].
+// a 2xx body of the Auth API up to 64 KiB, an error body up to 1 MiB, and
+// no buffer is allocated on the word of a Content-Length beyond 256 KiB.
+// Each attempt of a call is bounded by [WithTimeout] ([DefaultTimeout],
+// 80 s, with the default client, which also bounds a TLS handshake to
+// 10 s and the wait for a response's headers to 30 s). Every call to a
+// [TokenStore] is bounded by [WithStoreTimeout].
 //
 // # Errors
 //

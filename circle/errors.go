@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/circlekit/headless-go/internal/redact"
 )
 
 // Kinds of failure an [*APIError] matches with [errors.Is].
@@ -137,11 +139,11 @@ func notEligible(status int, message string) bool {
 // newAPIError describes the non-2xx response resp, whose body is body, to
 // req, with every secret in secrets redacted.
 func newAPIError(req *http.Request, resp *http.Response, body []byte, secrets []string, now time.Time) *APIError {
-	body = redact(body, secrets)
+	body = redact.Redact(body, secrets)
 	msg, details := parseErrorBody(body)
 	// A secret JSON-escaped in the body is only seen once decoded.
-	msg = redactString(msg, secrets)
-	details = redactAny(details, secrets)
+	msg = redact.String(msg, secrets)
+	details = redact.Any(details, secrets)
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Message:    msg,
@@ -370,6 +372,10 @@ func byteSize(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
+// redactString is [redact.String], for the token sources' log lines and
+// errors.
+func redactString(s string, secrets []string) string { return redact.String(s, secrets) }
+
 // wrapError adds what was being done to an error, keeping the package's
 // prefix once: "circle: member token: POST /...: 401 Unauthorized".
 type wrapError struct {
@@ -406,7 +412,7 @@ const (
 // control characters and invalid UTF-8 are dropped, and the result is cut
 // at about excerptMax bytes, ending in "…" if anything was left out.
 func excerpt(body []byte, secrets []string) string {
-	body = redact(body, secrets)
+	body = redact.Redact(body, secrets)
 	w := body[:min(len(body), excerptWindow)]
 	var b strings.Builder
 	space := false

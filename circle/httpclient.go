@@ -16,7 +16,15 @@ import "net/http"
 // go to the base URL's origin only ([WithBaseURL]; a request to another
 // origin fails with a [*RedirectError] before anything is sent), so that
 // the member's token never leaves for another host. Options set the base
-// URL, HTTP client, user agent, retries, clock and logger.
+// URL, HTTP client, user agent, retries, attempt timeout, clock and
+// logger.
+//
+// A request body is sent again (after a 401, or a failure that may heal)
+// when the request has GetBody, as one made by [http.NewRequest] from a
+// bytes.Reader, bytes.Buffer or strings.Reader does, or when its
+// ContentLength is known and at most 1 MiB (it is then kept in memory).
+// Any other body, longer or of unknown length, is sent as a stream, once:
+// the request is neither replayed after a 401 nor retried.
 func NewHTTPClient(ts TokenSource, opts ...Option) (*http.Client, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {

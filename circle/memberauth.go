@@ -14,7 +14,8 @@ import (
 // else the client's), asks it for the access token, sends a copy of the
 // request with that token through the retrying transport, and, when the
 // Member API rejects exactly that token (401), asks a [Refresher] source
-// to replace it and sends the request once more, body included.
+// to replace it and sends the request once more, body included (unless
+// the body can be sent only once; see replayableBody).
 type memberAuth struct {
 	src  TokenSource // the client's own; nil when every call names one
 	next Doer        // the retrying transport
@@ -48,7 +49,9 @@ func (m *memberAuth) Do(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := m.next.Do(first)
 	r, ok := src.(Refresher)
-	if !ok || !rejects(resp, err) {
+	if !ok || oneShot(req, getBody) || !rejects(resp, err) {
+		// A body that can be sent only once is not replayed: the 401
+		// stands, and the next call refreshes.
 		accepted(src, access, resp, err)
 		return resp, err
 	}
@@ -141,8 +144,9 @@ func rejects(resp *http.Response, err error) bool {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return false
 	}
-	// A raw response: its body is in memory (see transport.try).
-	body, _ := io.ReadAll(resp.Body)
+	// A raw response: its body is in memory, at most 1 MiB (see
+	// call.outcome).
+	body, _ := readLimited(resp.Body, maxErrorBody, resp.ContentLength, true)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	msg, _ := parseErrorBody(body)
 	return !notEligible(resp.StatusCode, msg)
@@ -156,17 +160,5 @@ func accepted(src TokenSource, access string, resp *http.Response, err error) {
 	}
 	if s, ok := src.(*MemberTokenSource); ok {
 		s.accepted(access)
-	}
-}
-
-func closeResponse(resp *http.Response) {
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-}
-
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		_ = req.Body.Close()
 	}
 }

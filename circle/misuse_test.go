@@ -147,14 +147,14 @@ func TestDefaultClientOverAReplacedDefaultTransport(t *testing.T) {
 		writeJSON(w, 200, map[string]any{"records": []any{}})
 	}))
 	t.Cleanup(srv.Close)
-	api, err := NewMemberClient(staticSource{Token{AccessToken: "acc"}}, WithBaseURL(srv.URL), WithHTTPClient(newDefaultHTTPClient(rt)))
+	api, err := NewMemberClient(staticSource{Token{AccessToken: "acc"}}, WithBaseURL(srv.URL), WithHTTPClient(newDefaultHTTPClient(rt, defaultClientLimits)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := api.ListBookmarksWithResponse(t.Context(), nil); err != nil || used.Load() != 1 {
 		t.Errorf("err = %v, %d round trips through the replaced transport; want nil, 1", err, used.Load())
 	}
-	if c := newDefaultHTTPClient(nil); c.Transport == nil {
+	if c := newDefaultHTTPClient(nil, defaultClientLimits); c.Transport == nil {
 		t.Error("no transport for a nil DefaultTransport")
 	}
 }

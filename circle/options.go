@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,9 +30,13 @@ const (
 	// DefaultStoreTimeout bounds each call a member token source makes to
 	// its [TokenStore]; see [WithStoreTimeout].
 	DefaultStoreTimeout = time.Second
-	// DefaultMaxResponseSize is the largest body of a 2xx response the
-	// clients read; see [WithMaxResponseSize].
+	// DefaultMaxResponseSize is the largest body of a 2xx Member API
+	// response the clients read; see [WithMaxResponseSize].
 	DefaultMaxResponseSize = 32 << 20
+	// DefaultTimeout bounds each attempt of a call made with the default
+	// HTTP client, from sending the request to reading the response's
+	// body; see [WithTimeout].
+	DefaultTimeout = 80 * time.Second
 )
 
 const (
@@ -50,7 +55,18 @@ const (
 	defaultTokenBackoff    = time.Second
 	defaultMaxTokenBackoff = 5 * time.Minute
 	userAgentBase          = "headless-go"
+	// maxAuthBody is the largest 2xx body of the Auth API read: a token
+	// response is a few KiB at most.
+	maxAuthBody = 64 << 10
 )
+
+// The limits of the default HTTP client's connections (see
+// newDefaultHTTPClient).
+var defaultClientLimits = clientLimits{
+	dial:      30 * time.Second,
+	handshake: 10 * time.Second,
+	header:    30 * time.Second,
+}
 
 // Doer sends one HTTP request and returns its response, like
 // [*http.Client.Do]. It is the HttpRequestDoer of the generated clients;
@@ -102,6 +118,10 @@ type config struct {
 	stream bool
 	// rate is the request budget of WithRateLimit (ratelimit.go).
 	rate rateLimit
+	// timeout bounds each attempt, when positive; timeoutSet is true
+	// when WithTimeout gave it.
+	timeout    time.Duration
+	timeoutSet bool
 }
 
 // memberOnly returns an error if cfg was given an option that concerns
@@ -144,6 +164,15 @@ func (c *config) apply(opts []Option) error {
 	if c.doer == nil {
 		c.doer = defaultHTTPClient()
 	}
+	if !c.timeoutSet {
+		// Only the default client gets a deadline per attempt unasked: a
+		// client of the user's own keeps its settings, also when it
+		// replaces an inherited default one (AuthClient.NewMemberClient).
+		c.timeout = 0
+		if hc, ok := c.doer.(*http.Client); ok && hc == defaultHTTPClient() {
+			c.timeout = DefaultTimeout
+		}
+	}
 	return nil
 }
 
@@ -172,22 +201,45 @@ func newConfig(opts []Option) (*config, error) {
 	return c, nil
 }
 
-var defaultHTTPClient = sync.OnceValue(func() *http.Client { return newDefaultHTTPClient(http.DefaultTransport) })
+var defaultHTTPClient = sync.OnceValue(func() *http.Client {
+	return newDefaultHTTPClient(http.DefaultTransport, defaultClientLimits)
+})
+
+// clientLimits are timeouts of an *http.Transport: to connect, for the TLS
+// handshake, and from sending a request to its response's headers.
+type clientLimits struct{ dial, handshake, header time.Duration }
 
 // newDefaultHTTPClient is the client used when no option gives one, over
 // rt, the program's http.DefaultTransport. http.DefaultTransport keeps two
 // idle connections per host, too few for a backend that sends many
-// requests to one Circle host at once, so an *http.Transport is cloned
-// with more. A program (a tracing library, a test tool) may have replaced
-// it by another RoundTripper: that one is then used as it is.
-func newDefaultHTTPClient(rt http.RoundTripper) *http.Client {
+// requests to one Circle host at once, and it waits for a response's
+// headers without end, so an *http.Transport is cloned with more idle
+// connections and the handshake and header limits of lim where it has
+// none; it keeps its dialer (net/http's gives up connecting after 30 s).
+// Without one (a nil rt), a transport is made with all the limits of lim. A
+// program (a tracing library, a test tool) may have replaced it by
+// another RoundTripper: that one is then used as it is, and only the
+// attempt's deadline ([DefaultTimeout]) bounds a call.
+func newDefaultHTTPClient(rt http.RoundTripper, lim clientLimits) *http.Client {
 	switch t := rt.(type) {
 	case *http.Transport:
 		t = t.Clone()
 		t.MaxIdleConnsPerHost = 64
+		if t.TLSHandshakeTimeout == 0 {
+			t.TLSHandshakeTimeout = lim.handshake
+		}
+		if t.ResponseHeaderTimeout == 0 {
+			t.ResponseHeaderTimeout = lim.header
+		}
 		rt = t
 	case nil:
-		rt = &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64}
+		rt = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: lim.dial, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   lim.handshake,
+			ResponseHeaderTimeout: lim.header,
+			MaxIdleConnsPerHost:   64,
+		}
 	}
 	return &http.Client{Transport: rt}
 }
@@ -213,8 +265,10 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient sends requests with hc instead of a default client. The
-// client is used as it is, never modified. Its Timeout, if any, bounds each
-// attempt; the caller's context bounds the whole call, retries included.
+// client is used as it is, never modified, with its own timeouts: its
+// Timeout, if any, bounds each attempt (no [DefaultTimeout] is added, but
+// [WithTimeout] may be); the caller's context bounds the whole call,
+// retries included.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -252,8 +306,9 @@ func WithUserAgent(product string) Option {
 
 // WithMaxRetries sets how many more attempts (default [DefaultMaxRetries])
 // a request gets after a connection error or a 408, 429, 500, 502, 503 or
-// 504 response. Only GET, HEAD, PUT, DELETE and OPTIONS are retried. Zero
-// turns retries off.
+// 504 response. Only GET, HEAD, PUT, DELETE and OPTIONS requests and the
+// Auth API's revoke calls are retried, and only when their body can be
+// sent again (see [NewHTTPClient]). Zero turns retries off.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -286,6 +341,28 @@ func WithMaxRetryAfter(d time.Duration) Option {
 			return fmt.Errorf("circle: WithMaxRetryAfter: %v is negative", d)
 		}
 		c.maxRetryAfter = d
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt of a call to d, from sending the
+// request to reading the whole response (for [NewHTTPClient], until its
+// body is closed), whatever the HTTP client or [Doer]: an attempt that
+// takes longer fails as a timed-out connection does, and is retried like
+// one. The default, with the default HTTP client, is [DefaultTimeout];
+// with a client of your own ([WithHTTPClient], [WithDoer]) there is none
+// unless WithTimeout sets one. Zero removes the bound. The caller's
+// context bounds the whole call, retries included.
+//
+// The default client also gives up connecting after 30 s (net/http's
+// dialer), a TLS handshake after 10 s, and waiting for a response's
+// headers after 30 s.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("circle: WithTimeout: %v is negative", d)
+		}
+		c.timeout, c.timeoutSet = d, true
 		return nil
 	}
 }
@@ -411,7 +488,9 @@ func WithStoreTimeout(d time.Duration) Option {
 // read, in bytes (default [DefaultMaxResponseSize], 32 MiB, far above a
 // page of the Member API). A longer body is not read further: the call
 // fails with a [*DecodeError] that matches [ErrResponseTooLarge] and is
-// not retried. The body of a non-2xx response is always cut at 1 MiB.
+// not retried. A 2xx response of the Auth API, a token pair, is read up to
+// 64 KiB (or n, if smaller). The body of a non-2xx response is always cut
+// at 1 MiB.
 func WithMaxResponseSize(n int64) Option {
 	return func(c *config) error {
 		if n < 1 {

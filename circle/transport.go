@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/circlekit/headless-go/internal/jsonvalid"
 )
 
 // transport is the retrying Doer under both clients. Around the guarded
@@ -24,6 +26,17 @@ type transport struct {
 	next Doer
 	// secrets are redacted from every error and log line: the app token.
 	secrets []string
+	// maxBody is the largest 2xx body read, if less than cfg.maxBody: the
+	// Auth API's responses are small.
+	maxBody int64
+}
+
+// bodyLimit is the largest 2xx body t reads.
+func (t *transport) bodyLimit() int64 {
+	if t.maxBody > 0 && t.maxBody < t.cfg.maxBody {
+		return t.maxBody
+	}
+	return t.cfg.maxBody
 }
 
 // Do sends req, retrying as described on transport.
@@ -56,6 +69,9 @@ type call struct {
 	cur     *http.Request
 	getBody func() (io.ReadCloser, error)
 	policy  retryPolicy
+	// oneShot is set when the request's body can be sent only once (see
+	// replayableBody): the call is then never retried.
+	oneShot bool
 	attempt int // attempts made
 	retries int // attempts made after the first
 }
@@ -72,6 +88,9 @@ type outcome struct {
 	// retryAfter is the wait a Retry-After header asked for, if hasWait.
 	retryAfter time.Duration
 	hasWait    bool
+	// live is set when resp's body is still being received (a body passed
+	// on unread): the attempt's deadline then ends when it is closed.
+	live bool
 }
 
 func (c *call) init(t *transport, req *http.Request) error {
@@ -79,7 +98,7 @@ func (c *call) init(t *transport, req *http.Request) error {
 	if err != nil {
 		return err
 	}
-	*c = call{t: t, ctx: req.Context(), req: req, cur: req, getBody: getBody, policy: policyFor(req)}
+	*c = call{t: t, ctx: req.Context(), req: req, cur: req, getBody: getBody, policy: policyFor(req), oneShot: oneShot(req, getBody)}
 	if getBody != nil && req.GetBody == nil {
 		// The body was buffered here; send a clone that reads the buffer.
 		if c.cur, err = cloneRequest(c.ctx, req, getBody); err != nil {
@@ -89,12 +108,71 @@ func (c *call) init(t *transport, req *http.Request) error {
 	return nil
 }
 
-// try makes one attempt.
+// try makes one attempt: the one place where the transport sends a
+// request.
 func (c *call) try() outcome {
+	req, stop := c.withDeadline()
 	start := time.Now()
-	resp, err := c.t.cfg.rate.do(c.ctx, c.t.cfg, c.t.next, c.cur)
+	resp, err := c.t.cfg.rate.do(c.ctx, c.t.cfg, c.t.next, req)
 	c.attempt++
 	c.t.logAttempt(c, resp, err, time.Since(start))
+	o := c.outcome(resp, err)
+	c.endDeadline(&o, stop)
+	return o
+}
+
+// withDeadline returns the request of an attempt: with [WithTimeout] (or
+// the default client) a copy of the current one under a deadline of its
+// own, which bounds reading the response too, and the function that ends
+// that deadline; else the current request and nil.
+func (c *call) withDeadline() (*http.Request, context.CancelFunc) {
+	d := c.t.cfg.timeout
+	if d <= 0 {
+		return c.cur, nil
+	}
+	ctx, stop := context.WithTimeout(c.ctx, d)
+	return c.cur.WithContext(ctx), stop
+}
+
+// endDeadline ends the deadline of the attempt that gave o (when its body
+// is closed, if it was passed on unread), and says in o's error when that
+// deadline, not the caller's context, ended the attempt.
+func (c *call) endDeadline(o *outcome, stop context.CancelFunc) {
+	if stop == nil {
+		return
+	}
+	if o.live && o.resp.Body != nil {
+		o.resp.Body = &stopBody{ReadCloser: o.resp.Body, stop: stop}
+	} else {
+		stop()
+	}
+	if o.err == nil || c.ctx.Err() != nil || !errors.Is(o.err, context.DeadlineExceeded) {
+		return
+	}
+	var de *DecodeError
+	if errors.As(o.err, &de) {
+		de.Reason += " at the attempt's deadline (" + c.t.cfg.timeout.String() + ")"
+	} else {
+		o.err = wrapf(o.err, "no response within the attempt's deadline (%v)", c.t.cfg.timeout)
+	}
+}
+
+// stopBody is a body still being received under an attempt's deadline,
+// which ends when it is closed.
+type stopBody struct {
+	io.ReadCloser
+	stop context.CancelFunc
+}
+
+// Close closes the body and ends its attempt's deadline.
+func (b *stopBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
+}
+
+// outcome reads what an attempt gave: its response or error.
+func (c *call) outcome(resp *http.Response, err error) outcome {
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close() // a refused redirect comes with its response
@@ -106,7 +184,7 @@ func (c *call) try() outcome {
 	}
 	// A non-2xx response: keep (at most 1 MiB of) its body, to be read
 	// for the error and still returned when raw errors were asked for.
-	body := bufferBody(resp)
+	body := bufferBody(resp, maxErrorBody)
 	o := outcome{retry: retryableStatus(resp.StatusCode)}
 	now := c.t.cfg.now()
 	o.retryAfter, o.hasWait = retryAfter(resp.Header, now)
@@ -125,7 +203,7 @@ func (c *call) try() outcome {
 // if the wait ends before the context's deadline.
 func (c *call) shouldRetry(o outcome) (time.Duration, bool) {
 	cfg := c.t.cfg
-	if !o.retry || c.ctx.Err() != nil || c.retries >= cfg.maxRetries {
+	if !o.retry || c.oneShot || c.ctx.Err() != nil || c.retries >= cfg.maxRetries {
 		return 0, false
 	}
 	switch c.policy {
@@ -187,29 +265,33 @@ func (c *call) finish(o outcome) (*http.Response, error) {
 // from there.
 func (c *call) check2xx(resp *http.Response) outcome {
 	if c.t.cfg.stream || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent || c.cur.Method == http.MethodHead {
-		return outcome{resp: resp}
+		return outcome{resp: resp, live: true}
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct != "" && !jsonMediaType(ct) {
-		var head []byte
-		if resp.Body != nil {
-			head, _ = io.ReadAll(io.LimitReader(resp.Body, excerptRead))
-			_ = resp.Body.Close()
-		}
+		head := bufferBody(resp, excerptRead)
 		return outcome{err: c.decodeError(resp, decodeFailure{reason: "is not JSON", body: head})}
 	}
-	rb, err := readBody(resp, c.t.cfg.maxBody)
+	limit := c.t.bodyLimit()
+	rb := pooledBuf()
+	var err error
+	if resp.Body != nil {
+		err = rb.readFrom(resp.Body, limit, resp.ContentLength, false)
+		_ = resp.Body.Close()
+	} else {
+		rb.b = rb.b[:0]
+	}
 	var f decodeFailure
 	switch {
 	case errors.Is(err, errTooLarge):
-		f = decodeFailure{reason: "is larger than the limit of " + byteSize(c.t.cfg.maxBody), err: ErrResponseTooLarge}
+		f = decodeFailure{reason: "is larger than the limit of " + byteSize(limit), err: ErrResponseTooLarge}
 	case err != nil:
 		o := outcome{err: c.decodeError(resp, decodeFailure{reason: "was cut short", err: err, body: rb.b}), retry: transient(err)}
 		rb.release()
 		return o
 	case len(rb.b) == 0:
 		f = decodeFailure{reason: "has an empty body"}
-	case !validJSON(rb.b): // json.Valid, faster
+	case !jsonvalid.Valid(rb.b): // json.Valid, faster
 		// Unmarshal says where, as a *json.SyntaxError.
 		f = decodeFailure{reason: "is not valid JSON", err: json.Unmarshal(rb.b, new(json.RawMessage)), body: rb.b}
 	default:
@@ -287,43 +369,12 @@ func (t *transport) logAttempt(c *call, resp *http.Response, err error, d time.D
 	l.LogAttrs(c.ctx, slog.LevelDebug, "circle: http attempt", attrs...)
 }
 
-// replayableBody returns a function giving a fresh copy of req's body, or
-// nil if it has none. A body without GetBody is read into memory (and
-// closed), so that it can be sent again after a 401 or a retryable failure.
-func replayableBody(req *http.Request) (func() (io.ReadCloser, error), error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	if req.GetBody != nil {
-		return req.GetBody, nil
-	}
-	b, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
-	if err != nil {
-		return nil, wrapf(err, "reading the request body")
-	}
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, nil
-}
-
-// cloneRequest copies req with a fresh body, for another attempt.
-func cloneRequest(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error)) (*http.Request, error) {
-	c := req.Clone(ctx)
-	if getBody != nil {
-		b, err := getBody()
-		if err != nil {
-			return nil, wrapf(err, "rewinding the request body")
-		}
-		c.Body, c.GetBody = b, getBody
-	}
-	return c, nil
-}
-
-// bufferBody reads at most maxErrorBody of resp's body and closes it.
-func bufferBody(resp *http.Response) []byte {
+// bufferBody reads at most limit bytes of resp's body and closes it.
+func bufferBody(resp *http.Response, limit int64) []byte {
 	if resp.Body == nil {
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	b, _ := readLimited(resp.Body, limit, resp.ContentLength, true)
 	_ = resp.Body.Close()
 	return b
 }

@@ -30,9 +30,15 @@ func TestReplayOn401WithBody(t *testing.T) {
 	}
 	e.dropAccess() // Circle forgets the access token the source believes valid
 
-	// A body without GetBody, which the transport must buffer to replay.
+	// A body without GetBody but of a known length, which the transport
+	// must buffer to replay.
 	body := &closeCounter{Reader: strings.NewReader(`{"record_id":1}`)}
-	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodPost, "bookmarks", body)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+"/api/headless/v1/bookmarks", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(`{"record_id":1}`))
+	resp, err := tr.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +47,33 @@ func TestReplayOn401WithBody(t *testing.T) {
 	}
 	if e.memberCalls.Load() != 2 || e.refreshes.Load() != 1 {
 		t.Errorf("member calls %d, refreshes %d; want 2, 1", e.memberCalls.Load(), e.refreshes.Load())
+	}
+	if body.closes.Load() != 1 {
+		t.Errorf("the request body was closed %d times, want 1", body.closes.Load())
+	}
+}
+
+// TestOneShotBodyIsNotReplayed: a body of unknown length, without
+// GetBody, is sent as it is, once: a 401 to it stands.
+func TestOneShotBodyIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ts := e.auth.TokenSource(ByEmail("lu@example.com"))
+	tr := e.memberTransport(ts)
+	if _, err := ts.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.dropAccess()
+	body := &closeCounter{Reader: strings.NewReader(`{"record_id":1}`)}
+	resp, err := e.memberDo(t.Context(), tr, ts, http.MethodPost, "bookmarks", body)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("err = %v, want the 401", err)
+	}
+	if e.memberCalls.Load() != 1 || e.refreshes.Load() != 0 {
+		t.Errorf("member calls %d, refreshes %d; want 1, 0", e.memberCalls.Load(), e.refreshes.Load())
 	}
 	if body.closes.Load() != 1 {
 		t.Errorf("the request body was closed %d times, want 1", body.closes.Load())

@@ -213,3 +213,9 @@ func scalar(v any) string {
 		return string(b)
 	}
 }
+
+// withMemberSpec replaces the embedded member spec; tests use it to run the
+// Member API from any spec.
+func withMemberSpec(doc *openapi3.T) Option {
+	return func(c *config) { c.memberDoc = doc }
+}

@@ -152,12 +152,6 @@ func WithStartTime(t time.Time) Option {
 	}
 }
 
-// withMemberSpec replaces the embedded member spec; tests use it to run the
-// Member API from any spec.
-func withMemberSpec(doc *openapi3.T) Option {
-	return func(c *config) { c.memberDoc = doc }
-}
-
 func (c *config) fail(err error) {
 	if c.err == nil {
 		c.err = err

@@ -115,10 +115,6 @@ type comparedParts struct {
 	JSONSchemaDialect *diff.ValueDiff                `json:"jsonSchemaDialect,omitempty"`
 }
 
-// ignoredParts are the JSON names of the parts of diff.Diff left out of
-// comparedParts.
-var ignoredParts = []string{"components", "info", "openAPI", "tags", "endpoints", "extensions", "externalDocs"}
-
 // pathLeaves turns the "paths" part of an oasdiff result into leaves that
 // name their operation.
 func pathLeaves(api string, v any) []Leaf {

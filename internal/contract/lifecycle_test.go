@@ -491,8 +491,9 @@ func TestRetries(t *testing.T) {
 	})
 }
 
-// TestRevokeFailure has the Auth API fail the access token's revocation:
-// Revoke must report it, keep the access token it could not withdraw (and
+// TestRevokeFailure has the Auth API fail the access token's revocation,
+// on the first attempt and on both retries (revoke calls are retried on a
+// 503): Revoke must report it, keep the access token it could not withdraw (and
 // forget the refresh token it did), and a second Revoke must withdraw it,
 // after which the old access token no longer works.
 func TestRevokeFailure(t *testing.T) {
@@ -504,13 +505,13 @@ func TestRevokeFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.InjectFault(opRevokeAccess, circletest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	e.srv.InjectFault(opRevokeAccess, circletest.Fault{Status: http.StatusServiceUnavailable, Times: 1 + circle.DefaultMaxRetries})
 	err = e.source.Revoke(c)
 	var apiErr *circle.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Path != "/api/v1/headless/access_token/revoke" {
 		t.Fatalf("Revoke: err = %v, want the revoke call's 503", err)
 	}
-	e.wantAuth(t, "the failed Revoke", authCalls{mint: 1, revokeAccess: 1, revokeRefresh: 1})
+	e.wantAuth(t, "the failed Revoke", authCalls{mint: 1, revokeAccess: 3, revokeRefresh: 1})
 
 	stale, err := circle.NewMemberClient(staticSource{tok}, circle.WithBaseURL(e.srv.URL()))
 	if err != nil {
@@ -525,9 +526,9 @@ func TestRevokeFailure(t *testing.T) {
 			t.Fatalf("the second Revoke: %v", err)
 		}
 		// Only the access token was left to revoke.
-		e.wantAuth(t, "the second Revoke", authCalls{mint: 1, revokeAccess: 2, revokeRefresh: 1})
-		if rec := e.requests(opRevokeAccess); len(rec) != 2 || rec[1].Status != http.StatusNoContent {
-			t.Errorf("revokeAccessToken statuses %v, want [503 204]", statuses(rec))
+		e.wantAuth(t, "the second Revoke", authCalls{mint: 1, revokeAccess: 4, revokeRefresh: 1})
+		if rec := e.requests(opRevokeAccess); len(rec) != 4 || rec[3].Status != http.StatusNoContent {
+			t.Errorf("revokeAccessToken statuses %v, want [503 503 503 204]", statuses(rec))
 		}
 		_, err := stale.GetCurrentMemberWithResponse(c)
 		if !errors.Is(err, circle.ErrUnauthorized) {
@@ -537,8 +538,8 @@ func TestRevokeFailure(t *testing.T) {
 		if err := e.source.Revoke(c); err != nil {
 			t.Fatalf("the third Revoke: %v", err)
 		}
-		e.wantAuth(t, "the third Revoke", authCalls{mint: 1, revokeAccess: 2, revokeRefresh: 1})
+		e.wantAuth(t, "the third Revoke", authCalls{mint: 1, revokeAccess: 4, revokeRefresh: 1})
 		e.me(c, t, "after the Revoke")
-		e.wantAuth(t, "after the Revoke", authCalls{mint: 2, revokeAccess: 2, revokeRefresh: 1})
+		e.wantAuth(t, "after the Revoke", authCalls{mint: 2, revokeAccess: 4, revokeRefresh: 1})
 	})
 }

@@ -1,12 +1,16 @@
-package circle
+// Package redact replaces secrets (tokens) in text that a server or a
+// store sent back, wherever and however encoded they occur, so that none
+// reaches an error, a log line or a formatted value. It is the SDK's own
+// algorithm, kept apart from package circle, which calls [Redact],
+// [String] and [Any] on every error body and log line that could echo a
+// token.
+package redact
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -54,7 +58,7 @@ var redactPlans = []viewPlan{
 // \u escapes.
 const maxEscapeGrowth = 6 * 6 * 6
 
-// redact returns b with every secret in secrets replaced by "[redacted]":
+// Redact returns b with every secret in secrets replaced by "[redacted]":
 // where it occurs verbatim and, for a secret of at least 8 bytes, where it
 // occurs in any of these encodings, alone or stacked up to three deep:
 //
@@ -74,7 +78,7 @@ const maxEscapeGrowth = 6 * 6 * 6
 // modified; the result is b itself if nothing was found. The work is
 // linear in len(b), nearly independent of the number of secrets, and
 // bounded whatever b holds (see redactPlans).
-func redact(b []byte, secrets []string) []byte {
+func Redact(b []byte, secrets []string) []byte {
 	r := newRedactor(secrets)
 	if r == nil {
 		return b
@@ -83,8 +87,8 @@ func redact(b []byte, secrets []string) []byte {
 	return out
 }
 
-// redactString is [redact] for a string.
-func redactString(s string, secrets []string) string {
+// String is [Redact] for a string.
+func String(s string, secrets []string) string {
 	r := newRedactor(secrets)
 	if r == nil {
 		return s
@@ -92,8 +96,11 @@ func redactString(s string, secrets []string) string {
 	return r.redactString(s)
 }
 
-// redactAny redacts the strings of a decoded JSON value, keys included.
-func redactAny(v any, secrets []string) any {
+// Any returns v, a decoded JSON value (the strings, numbers, booleans,
+// nil, []any and map[string]any that encoding/json gives), with every
+// string redacted as [String] does, map keys included; maps and slices
+// are changed in place. Other values are returned as they are.
+func Any(v any, secrets []string) any {
 	r := newRedactor(secrets)
 	if r == nil {
 		return v
@@ -641,60 +648,3 @@ func unentity(t []byte, i int, buf []byte) ([]byte, int) {
 	}
 	return utf8.AppendRune(buf, r), end + 1
 }
-
-// secret is a string that no formatting shows: fmt's verbs, slog, and
-// encoding/json and encoding/text print "[redacted]" for it ("" if it is
-// empty). It holds its value behind a pointer, so that even printing a
-// struct that holds one in an unexported field, which fmt does by
-// reflection without calling its methods, shows an address, not the
-// value. Make one with newSecret; read it with reveal.
-type secret struct{ p *string }
-
-// newSecret returns s as a secret.
-func newSecret(s string) secret {
-	if s == "" {
-		return secret{}
-	}
-	return secret{&s}
-}
-
-// reveal returns the secret's value, to be sent where it belongs.
-func (s secret) reveal() string {
-	if s.p == nil {
-		return ""
-	}
-	return *s.p
-}
-
-// isZero reports whether the secret is empty.
-func (s secret) isZero() bool { return s.p == nil || *s.p == "" }
-
-// String returns "[redacted]", or "" for an empty secret.
-func (s secret) String() string {
-	if s.isZero() {
-		return ""
-	}
-	return redactedMark
-}
-
-// GoString returns `"[redacted]"`, or `""` for an empty secret.
-func (s secret) GoString() string { return `"` + s.String() + `"` }
-
-// Format prints the secret as String does, quoted for %q and %#v, whatever
-// the verb and flags.
-func (s secret) Format(f fmt.State, verb rune) {
-	if verb == 'q' || verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(s.GoString()))
-		return
-	}
-	_, _ = f.Write([]byte(s.String()))
-}
-
-// LogValue makes slog show the secret as String does.
-func (s secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalJSON encodes the secret as String does, as a JSON string.
-func (s secret) MarshalJSON() ([]byte, error) { return []byte(s.GoString()), nil }
-
-// MarshalText encodes the secret as String does.
-func (s secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

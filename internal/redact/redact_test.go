@@ -1,9 +1,8 @@
-package circle
+package redact
 
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -11,147 +10,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/circlekit/headless-go/internal/redact/redacttest"
 )
 
 // The secret of these tests has characters that encoders treat specially
 // (/ + = and a quote).
 const tokenUnderTest = `eyJhbGciOi.J9/pay+load=="sig`
 
-// jsonEscapeAll writes s with every character as \uXXXX, hex in the case
-// given.
-func jsonEscapeAll(s string, upper bool) string {
-	var b strings.Builder
-	for _, r := range s {
-		e := fmt.Sprintf(`\u%04x`, r)
-		if upper {
-			e = `\u` + strings.ToUpper(e[2:])
-		}
-		b.WriteString(e)
-	}
-	return b.String()
-}
-
-// percentAll percent-encodes every byte of s.
-func percentAll(s string, upper bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		e := fmt.Sprintf("%%%02x", s[i])
-		if upper {
-			e = strings.ToUpper(e)
-		}
-		b.WriteString(e)
-	}
-	return b.String()
-}
-
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// leaks reports how out still spells secret, by the standard library's
-// decoders and the encodings of the secret: "" if it does not.
-func leaks(out, secret string) string {
-	switch {
-	case strings.Contains(out, secret):
-		return "verbatim"
-	case strings.Contains(refUnbackslash(out), secret):
-		return "backslash-escaped"
-	case strings.Contains(refUnbackslash(refUnbackslash(out)), secret):
-		return "backslash-escaped twice"
-	case strings.Contains(html.UnescapeString(out), secret):
-		return "as HTML references"
-	case strings.Contains(html.UnescapeString(refUnbackslash(out)), secret):
-		return "as HTML references, backslash-escaped"
-	case strings.Contains(refUnpercent(refUnbackslash(out)), secret):
-		return "percent-encoded, then backslash-escaped"
-	case strings.Contains(refUnbackslash(refUnpercent(out)), secret):
-		return "backslash-escaped, then percent-encoded"
-	}
-	if u, err := url.QueryUnescape(out); err == nil && strings.Contains(u, secret) {
-		return "percent-encoded"
-	}
-	if u, err := url.PathUnescape(out); err == nil && strings.Contains(u, secret) {
-		return "percent-encoded (path)"
-	}
-	if strings.Contains(refUnpercent(out), secret) {
-		return "percent-encoded"
-	}
-	if u, err := strconv.Unquote(out); err == nil && strings.Contains(u, secret) {
-		return "Go-quoted"
-	}
-	var v any
-	if json.Unmarshal([]byte(out), &v) == nil && strings.Contains(fmt.Sprint(v), secret) {
-		return "in a JSON value"
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if strings.Contains(out, enc.EncodeToString([]byte(secret))) {
-			return "base64"
-		}
-	}
-	if h := hex.EncodeToString([]byte(secret)); strings.Contains(out, h) || strings.Contains(out, strings.ToUpper(h)) {
-		return "hex"
-	}
-	return ""
-}
-
-// refUnbackslash decodes JSON and Go backslash escapes left to right,
-// keeping what is not a valid escape: a reference for the tests, written
-// apart from the one redact uses.
-func refUnbackslash(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		c := s[i+1]
-		if k := strings.IndexByte(`"\/'?abfnrtv`, c); k >= 0 {
-			b.WriteByte("\"\\/'?\a\b\f\n\r\t\v"[k])
-			i++
-			continue
-		}
-		if c == 'u' && i+6 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 32); err == nil {
-				r := rune(n)
-				if r >= 0xD800 && r < 0xDC00 && i+12 <= len(s) && s[i+6:i+8] == `\u` {
-					if lo, err := strconv.ParseUint(s[i+8:i+12], 16, 32); err == nil && lo >= 0xDC00 && lo < 0xE000 {
-						b.WriteRune((r-0xD800)<<10 | (rune(lo) - 0xDC00) + 0x10000)
-						i += 11
-						continue
-					}
-				}
-				b.WriteRune(r)
-				i += 5
-				continue
-			}
-		}
-		if c == 'x' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte('\\')
-	}
-	return b.String()
-}
-
-// refUnpercent decodes %XX escapes, keeping what is not one.
-func refUnpercent(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+3 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func TestRedactFindsEncodedSecrets(t *testing.T) {
@@ -162,12 +31,12 @@ func TestRedactFindsEncodedSecrets(t *testing.T) {
 		{"verbatim", `{"message":"bad token ` + s + `"}`},
 		{"JSON", `{"message":` + jsonString("bad token "+s) + `}`},
 		{"JSON with \\/", `{"message":"` + strings.ReplaceAll(strings.ReplaceAll(s, `"`, `\"`), "/", `\/`) + `"}`},
-		{"JSON \\u, lower hex", `{"message":"bad token ` + jsonEscapeAll(s, false) + `!"}`},
-		{"JSON \\u, upper hex", `{"message":"bad token ` + jsonEscapeAll(s, true) + `!"}`},
-		{"JSON \\u, some characters", `{"m":"` + jsonEscapeAll(s[:3], true) + strings.ReplaceAll(s[3:20], "/", `\/`) + jsonEscapeAll(s[20:23], false) + strings.ReplaceAll(s[23:], `"`, `\"`) + `"}`},
+		{"JSON \\u, lower hex", `{"message":"bad token ` + redacttest.JSONEscapeAll(s, false) + `!"}`},
+		{"JSON \\u, upper hex", `{"message":"bad token ` + redacttest.JSONEscapeAll(s, true) + `!"}`},
+		{"JSON \\u, some characters", `{"m":"` + redacttest.JSONEscapeAll(s[:3], true) + strings.ReplaceAll(s[3:20], "/", `\/`) + redacttest.JSONEscapeAll(s[20:23], false) + strings.ReplaceAll(s[23:], `"`, `\"`) + `"}`},
 		{"JSON, HTML-safe", `{"m":"` + strings.NewReplacer("+", `\u002b`, "=", `\u003D`, `"`, `\u0022`).Replace(s) + `"}`},
-		{"percent, lower hex", "token=" + percentAll(s, false) + "&x=1"},
-		{"percent, upper hex", "token=" + percentAll(s, true) + "&x=1"},
+		{"percent, lower hex", "token=" + redacttest.PercentAll(s, false) + "&x=1"},
+		{"percent, upper hex", "token=" + redacttest.PercentAll(s, true) + "&x=1"},
 		{"query-escaped", "https://example.com/?token=" + url.QueryEscape(s) + "&x=1"},
 		{"path-escaped", "/x/" + url.PathEscape(s) + "/y"},
 		{"query-escaped in JSON", `{"next":` + jsonString("https://example.com/?token="+url.QueryEscape(s)) + `}`},
@@ -184,10 +53,10 @@ func TestRedactFindsEncodedSecrets(t *testing.T) {
 		{"HEX", fmt.Sprintf("key %X", s)},
 		{"HTML", "<p>" + html.EscapeString(s) + "</p>"},
 		{"HTML numeric", "<p>&#" + strconv.Itoa(int(s[0])) + ";&#x" + strconv.FormatInt(int64(s[1]), 16) + ";" + html.EscapeString(s[2:]) + "</p>"},
-		{"twice", s + " and " + jsonEscapeAll(s, false)},
+		{"twice", s + " and " + redacttest.JSONEscapeAll(s, false)},
 	} {
-		out := string(redact([]byte(tc.body), []string{s, "other-secret"}))
-		if how := leaks(out, s); how != "" {
+		out := string(Redact([]byte(tc.body), []string{s, "other-secret"}))
+		if how := redacttest.Leaks(out, s); how != "" {
 			t.Errorf("%s: the secret is still there %s in %q", tc.name, how, out)
 		}
 		if !strings.Contains(out, redactedMark) {
@@ -197,7 +66,7 @@ func TestRedactFindsEncodedSecrets(t *testing.T) {
 	// Base64 of the secret inside a longer run, as a Basic credential has it.
 	for _, prefix := range []string{"u:", "us:", "use:"} {
 		body := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(prefix+s+"!"))
-		out := string(redact([]byte(body), []string{s}))
+		out := string(Redact([]byte(body), []string{s}))
 		// At most 2 characters of the secret's encoding may stay next to
 		// the mark: they hold less than 2 bytes of it.
 		enc := base64.StdEncoding.EncodeToString([]byte(prefix + s + "!"))
@@ -210,27 +79,27 @@ func TestRedactFindsEncodedSecrets(t *testing.T) {
 func TestRedactKeepsTheRest(t *testing.T) {
 	t.Parallel()
 	s := tokenUnderTest
-	body := `{"message":"bad token \u0065` + jsonEscapeAll(s[1:], false) + ` (expired)","error_details":{"hint":"log in again"}}`
-	out := redact([]byte(body), []string{s})
+	body := `{"message":"bad token \u0065` + redacttest.JSONEscapeAll(s[1:], false) + ` (expired)","error_details":{"hint":"log in again"}}`
+	out := Redact([]byte(body), []string{s})
 	want := `{"message":"bad token [redacted] (expired)","error_details":{"hint":"log in again"}}`
 	if string(out) != want {
 		t.Errorf("redact = %s\nwant      %s", out, want)
 	}
 	// Nothing to redact: the very same bytes come back.
 	b := []byte(`{"message":"fine"}`)
-	if out := redact(b, []string{s, ""}); &out[0] != &b[0] {
+	if out := Redact(b, []string{s, ""}); &out[0] != &b[0] {
 		t.Error("redact copied a body it did not change")
 	}
-	if out := redact(b, nil); &out[0] != &b[0] {
+	if out := Redact(b, nil); &out[0] != &b[0] {
 		t.Error("redact without secrets copied the body")
 	}
-	if got := redactString("", []string{s}); got != "" {
-		t.Errorf("redactString(\"\") = %q", got)
+	if got := String("", []string{s}); got != "" {
+		t.Errorf("String(\"\") = %q", got)
 	}
 	// Escapes that spell something else are left alone.
 	other := `{"m":"caf\u00e9 \/ 100%25 &amp; \x41"}`
-	if out := redactString(other, []string{s}); out != other {
-		t.Errorf("redactString(%s) = %s", other, out)
+	if out := String(other, []string{s}); out != other {
+		t.Errorf("String(%s) = %s", other, out)
 	}
 }
 
@@ -238,11 +107,11 @@ func TestRedactKeepsTheRest(t *testing.T) {
 // its encodings would match too much else.
 func TestRedactShortSecrets(t *testing.T) {
 	t.Parallel()
-	if got := redactString("a=abc, b=abc", []string{"abc"}); got != "a=[redacted], b=[redacted]" {
+	if got := String("a=abc, b=abc", []string{"abc"}); got != "a=[redacted], b=[redacted]" {
 		t.Errorf("short secret: %q", got)
 	}
 	// A secret that the mark holds does not make redaction loop.
-	if got := redactString("red: ok", []string{"red"}); got != "[redacted]: ok" {
+	if got := String("red: ok", []string{"red"}); got != "[redacted]: ok" {
 		t.Errorf("secret inside the mark: %q", got)
 	}
 }
@@ -253,7 +122,7 @@ func TestRedactMarkDoesNotSpellASecret(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"ted]abcdefgh", "acted]abcdefgh", "abcdefgh[reda"} {
 		body := s + "abcdefgh" + s[:4] + " " + "abcdefgh[reda" + s
-		out := redactString(body, []string{s})
+		out := String(body, []string{s})
 		if strings.Contains(out, s) {
 			t.Errorf("secret %q still in %q", s, out)
 		}
@@ -269,9 +138,9 @@ func TestRedactAny(t *testing.T) {
 		"list":      []any{"x", s, 1.5, nil, map[string]any{"deep": url.QueryEscape(s)}},
 		"untouched": "fine",
 	}
-	got := redactAny(v, []string{s})
+	got := Any(v, []string{s})
 	b, _ := json.Marshal(got)
-	if how := leaks(string(b), s); how != "" {
+	if how := redacttest.Leaks(string(b), s); how != "" {
 		t.Errorf("redactAny left the secret %s: %s", how, b)
 	}
 	if !strings.Contains(string(b), `"untouched":"fine"`) || !strings.Contains(string(b), `"[redacted]":"as a key"`) {
@@ -373,8 +242,8 @@ func FuzzRedact(f *testing.F) {
 			enc.Write(j)
 		}
 		body := string(prefix) + enc.String() + string(suffix)
-		out := string(redact([]byte(body), []string{s}))
-		if how := leaks(out, s); how != "" {
+		out := string(Redact([]byte(body), []string{s}))
+		if how := redacttest.Leaks(out, s); how != "" {
 			t.Fatalf("secret %q still there %s:\nbody %q\nout  %q", s, how, body, out)
 		}
 	})
@@ -392,7 +261,7 @@ func BenchmarkRedact(b *testing.B) {
 				buf.WriteString(`{"name":"some plain text here","url":"https://example.com/a?b=c","n":12345},`)
 			}
 		}
-		buf.WriteString(`{"t":"` + jsonEscapeAll(tok, false) + `"}]}`)
+		buf.WriteString(`{"t":"` + redacttest.JSONEscapeAll(tok, false) + `"}]}`)
 		return buf.Bytes()
 	}
 	many := []string{tok}
@@ -415,7 +284,7 @@ func BenchmarkRedact(b *testing.B) {
 			b.SetBytes(int64(len(bc.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				out := redact(bc.body, bc.secrets)
+				out := Redact(bc.body, bc.secrets)
 				if bytes.Contains(out, []byte(`\u0065\u0079`)) {
 					b.Fatal("not redacted")
 				}
@@ -434,15 +303,15 @@ func TestRedactLargeBody(t *testing.T) {
 	for _, at := range []int{redactChunk - 10, 2*redactChunk - 3*len(s), 3*redactChunk - 1, 4*redactChunk + 5} {
 		body = append(body, bytes.Repeat([]byte("x"), at-len(body))...)
 		if want%2 == 0 {
-			body = append(body, jsonEscapeAll(s, true)...)
+			body = append(body, redacttest.JSONEscapeAll(s, true)...)
 		} else {
 			body = append(body, s...)
 		}
 		want++
 	}
 	body = append(body, "tail"...)
-	out := string(redact(body, []string{s}))
-	if how := leaks(out, s); how != "" {
+	out := string(Redact(body, []string{s}))
+	if how := redacttest.Leaks(out, s); how != "" {
 		t.Errorf("the secret is still there %s", how)
 	}
 	if got := strings.Count(out, redactedMark); got != want {

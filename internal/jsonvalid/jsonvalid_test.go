@@ -1,4 +1,4 @@
-package circle
+package jsonvalid
 
 import (
 	"encoding/json"
@@ -23,32 +23,32 @@ var validJSONCases = []string{
 func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 	t.Parallel()
 	for _, s := range validJSONCases {
-		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
-			t.Errorf("validJSON(%.60q) = %t, json.Valid says %t", s, got, want)
+		if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Errorf("Valid(%.60q) = %t, json.Valid says %t", s, got, want)
 		}
 	}
 }
 
-// FuzzValidJSON checks validJSON against json.Valid on any input.
+// FuzzValidJSON checks Valid against json.Valid on any input.
 func FuzzValidJSON(f *testing.F) {
 	for _, s := range validJSONCases {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %t, json.Valid says %t", b, got, want)
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %t, json.Valid says %t", b, got, want)
 		}
 	})
 }
 
 func TestValidJSONDoesNotAllocate(t *testing.T) {
 	b := benchPage()
-	if n := testing.AllocsPerRun(100, func() { validJSON(b) }); n != 0 {
-		t.Errorf("validJSON allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { Valid(b) }); n != 0 {
+		t.Errorf("Valid allocates %v times", n)
 	}
 }
 
-// benchPage is the page of ten bookmarks benchServer serves.
+// benchPage is the page of ten bookmarks of circle's BenchmarkMemberCall.
 func benchPage() []byte {
 	recs := make([]map[string]any, 10)
 	for i := range recs {
@@ -59,14 +59,14 @@ func benchPage() []byte {
 	return page
 }
 
-// BenchmarkValidJSON compares validJSON with json.Valid on the page of
-// BenchmarkMemberCall.
+// BenchmarkValidJSON compares Valid with json.Valid on the page of
+// circle's BenchmarkMemberCall.
 func BenchmarkValidJSON(b *testing.B) {
 	page := benchPage()
 	for _, impl := range []struct {
 		name  string
 		valid func([]byte) bool
-	}{{"baseline", json.Valid}, {"circle", validJSON}} {
+	}{{"baseline", json.Valid}, {"circle", Valid}} {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			b.SetBytes(int64(len(page)))
 			b.ReportAllocs()

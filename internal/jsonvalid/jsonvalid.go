@@ -1,17 +1,21 @@
-package circle
+// Package jsonvalid checks that a text is well-formed JSON, as
+// [encoding/json.Valid] does, about three times faster and without
+// allocating: package circle checks every 2xx response body with it
+// before the generated code decodes it.
+package jsonvalid
 
 // maxJSONDepth is the deepest nesting of arrays and objects encoding/json
 // accepts.
 const maxJSONDepth = 10000
 
-// validJSON reports whether b is well-formed JSON: one value, with white
+// Valid reports whether b is well-formed JSON: one value, with white
 // space around it or not. It agrees with [json.Valid] on every input (the
 // same grammar, the same limit of 10000 nested arrays and objects, and,
 // as encoding/json does, any byte of 0x20 or more accepted in a string,
 // valid UTF-8 or not; FuzzValidJSON checks this). It is about three times
 // faster, and allocates nothing below 64 levels of nesting: every 2xx
 // response with a body goes through it (BenchmarkValidJSON).
-func validJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	// open holds, for each array or object around the current value,
 	// whether it is an object.
 	open := make([]bool, 0, 64)
