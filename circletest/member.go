@@ -126,6 +126,12 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 	now := s.now
 	s.mu.Unlock()
 
+	if !hasResp && !hasRecords {
+		if rp, ok := s.answerFromState(r, op, params, rec); ok {
+			return rp
+		}
+	}
+
 	status := op.status
 	if hasResp {
 		switch {

@@ -51,6 +51,7 @@ type Server struct {
 	records   map[string][]any
 	faults    []*fault
 	requests  []Request
+	c         *community // what the Member API remembers
 }
 
 // Member is a member of the fake community. The Auth API mints tokens for a
@@ -64,6 +65,10 @@ type Member struct {
 	// SSOUserID is the member's id in the community's single sign-on
 	// provider.
 	SSOUserID string
+	// Name is the member's name as the Member API shows it (on their
+	// posts, comments, profile and in the member directory). When empty,
+	// the part of Email before the @ stands in for it.
+	Name string
 }
 
 // token is what the server knows of one issued token.
@@ -208,6 +213,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		refresh:     map[string]token{},
 		responses:   map[string]response{},
 		records:     map[string][]any{},
+		c:           newCommunity(),
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
