@@ -49,7 +49,7 @@ var notModelled = map[string]string{
 // op is modelled. It reports false when op is not.
 func (s *Server) answerFromState(r *http.Request, op *operation, params map[string]string, rec *Request) (reply, bool) {
 	h := models[op.id]
-	if h == nil {
+	if h == nil || !s.stateful {
 		return reply{}, false
 	}
 	c := &stateCall{s: s, r: r, op: op, params: params, query: r.URL.Query(), body: rec.Body, me: rec.MemberID}
@@ -1698,8 +1698,8 @@ func createChatRoom(c *stateCall) reply {
 		}
 	}
 	kind := in.ChatRoom.Kind
-	if kind == "" || kind == "value" {
-		kind = ""
+	if kind != "direct" && kind != "group_chat" {
+		kind = "" // chosen by the number of participants
 	}
 	if kind == "direct" || (kind == "" && len(members) == 2) {
 		// One direct room per pair of members, as on Circle.

@@ -52,6 +52,7 @@ type Server struct {
 	faults    []*fault
 	requests  []Request
 	c         *community // what the Member API remembers
+	stateful  bool       // the embedded member spec is served: its operations keep state
 }
 
 // Member is a member of the fake community. The Auth API mints tokens for a
@@ -214,6 +215,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		responses:   map[string]response{},
 		records:     map[string][]any{},
 		c:           newCommunity(),
+		stateful:    c.memberDoc == nil,
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil

@@ -232,11 +232,14 @@ func (c *community) join(sp *spaceRec, member int64) {
 // before; p.Author.ID, when set, names the member who wrote it (who then
 // follows it, as on Circle). CreatedAt defaults to the server's clock.
 // Counts and per-member flags (likes, comments, bookmarks, following) are
-// kept by the server and ignored here. It panics if the space does not
-// exist.
+// kept by the server and ignored here. Comments and likes are enabled
+// (IsCommentsEnabled and IsLikingEnabled are set); set IsCommentsClosed to
+// refuse comments. An event is a post with PostType "event". It panics if
+// the space does not exist.
 func (s *Server) AddPost(p memberv1.Post) memberv1.Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p.IsCommentsEnabled, p.IsLikingEnabled = true, true
 	rec, err := s.addPost(p)
 	if err != nil {
 		panic("circletest: AddPost: " + err.Error())
