@@ -360,17 +360,17 @@ func markSpaceRead(c *stateCall) reply {
 	if sp == nil {
 		return notFound("space member", c.params["id"])
 	}
-	sp.lastRead[c.me] = c.now
+	sp.lastRead[c.me] = c.c.seq["post"]
 	return c.json(memberv1.SuccessResult{Success: true})
 }
 
 // unread counts the posts of sp that others published since member last
-// marked it read (at or after, since the clock moves only when told).
+// marked it read.
 func (c *stateCall) unread(sp *spaceRec) int {
-	read, marked := sp.lastRead[c.me]
+	read := sp.lastRead[c.me]
 	n := 0
 	for _, p := range c.c.posts {
-		if p.Space.ID == sp.ID && p.author != c.me && (!marked || p.CreatedAt.After(read)) {
+		if p.Space.ID == sp.ID && p.author != c.me && p.ID > read && p.Status != "draft" {
 			n++
 		}
 	}

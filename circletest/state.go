@@ -64,8 +64,8 @@ func (c *community) claim(kind string, id int) {
 
 type spaceRec struct {
 	memberv1.Space
-	members  map[int64]int       // member -> space member id
-	lastRead map[int64]time.Time // member -> when they marked it read
+	members  map[int64]int // member -> space member id
+	lastRead map[int64]int // member -> the last post id when they marked it read
 }
 
 type postRec struct {
@@ -196,7 +196,7 @@ func (c *community) addSpace(sp memberv1.Space, communityID int64, now time.Time
 		sp.SpaceType = "basic"
 	}
 	sp.IsMember, sp.SpaceMemberID = false, 0 // per member: computed when shown
-	rec := &spaceRec{Space: sp, members: map[int64]int{}, lastRead: map[int64]time.Time{}}
+	rec := &spaceRec{Space: sp, members: map[int64]int{}, lastRead: map[int64]int{}}
 	if old := c.spaces[sp.ID]; old != nil {
 		rec.members, rec.lastRead = old.members, old.lastRead
 	}
