@@ -209,12 +209,24 @@ func TestSetResponse(t *testing.T) {
 		t.Error("a body that breaks the schema was not flagged")
 	}
 
-	// A nil 2xx body returns to synthesis, for any status.
+	// A nil body with the operation's status returns to the server's own
+	// answer: here from the state, which has no space 7 until one is added.
 	s.SetResponse("getSpace", http.StatusOK, nil)
+	status, _, body = call(t, s, "GET", "/api/headless/v1/spaces/7", token, nil)
+	wantError(t, status, body, http.StatusNotFound)
+	s.AddSpace(memberv1.Space{ID: 7, Name: "Seven"})
 	status, _, body = call(t, s, "GET", "/api/headless/v1/spaces/7", token, nil)
 	if rec := lastRequest(t, s); status != 200 || !strings.Contains(string(body), `"id":7`) || rec.ResponseError != nil {
 		t.Fatalf("%d %s %v", status, body, rec.ResponseError)
 	}
+	// An operation the state does not answer is synthesised again.
+	s.SetResponse("getChatThread", http.StatusNotFound, nil)
+	s.SetResponse("getChatThread", http.StatusOK, nil)
+	status, _, body = call(t, s, "GET", "/api/headless/v1/chat_threads/9", token, nil)
+	if status != 200 || !strings.Contains(string(body), `"id":9`) {
+		t.Fatalf("%d %s", status, body)
+	}
+	// Any other 2xx status with a nil body is synthesised at that status.
 	s.SetResponse("createComment", http.StatusAccepted, nil)
 	status, _, body = send(t, s, requestFor(t, s, s.member.ops["createComment"], token))
 	if status != http.StatusAccepted || len(body) != 0 {

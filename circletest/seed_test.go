@@ -141,6 +141,8 @@ func (d seeded) patchBody(op string) func(map[string]any) {
 			if room, ok := body["chat_room"].(map[string]any); ok {
 				room["community_member_ids"] = []any{fmt.Sprint(d.other.ID)}
 			}
+		case "createChatMessage":
+			body["parent_message_id"] = d.message
 		case "createReaction", "deleteReaction":
 			body["chat_room_message"] = d.message
 		case "createBookmark":

@@ -158,13 +158,16 @@ type profile struct {
 
 // Reset empties the community: spaces, posts, comments, likes, bookmarks,
 // notifications, chat rooms and every other record the Member API keeps
-// go, and ids start again from 1. Members, their tokens, the responses
-// registered with [Server.SetResponse] and [Server.SetRecords], injected
-// faults and the recorded requests are kept.
+// go. Ids are still never reused: a record made after Reset gets an id
+// no earlier record had. Members, their tokens, the responses registered
+// with [Server.SetResponse] and [Server.SetRecords], injected faults and
+// the recorded requests are kept.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	seq := s.c.seq
 	s.c = newCommunity()
+	s.c.seq = seq
 }
 
 // AddSpace adds sp to the community and returns the stored space, with its
