@@ -45,7 +45,7 @@ var notModelled = map[string]string{
 	"joinInvitationLink": "invitation links are made by admins, outside the Member API; the fake has none to join",
 }
 
-// answerFromState answers a stateCall of op from the community's state, when
+// answerFromState answers a call of op from the community's state, when
 // op is modelled. It reports false when op is not.
 func (s *Server) answerFromState(r *http.Request, op *operation, params map[string]string, rec *Request) (reply, bool) {
 	h := models[op.id]
@@ -222,7 +222,7 @@ func (c *stateCall) decode(v any) error {
 }
 
 // page answers the records of a list in the pagination envelope, sliced
-// by the stateCall's page and per_page.
+// by the call's page and per_page.
 func page[T any](c *stateCall, records []T, extra map[string]any) reply {
 	list := make([]any, len(records))
 	for i, r := range records {
@@ -405,8 +405,45 @@ func listSpaceNotificationDetails(c *stateCall) reply {
 // --- posts ---
 
 // posts returns the posts member can see that keep says to, ordered by
-// the stateCall's sort parameter (newest first by default).
+// the call's sort parameter (newest first by default).
 func (c *stateCall) posts(keep func(*postRec) bool) []memberv1.Post {
+	recs := c.postRecs(keep)
+	out := make([]memberv1.Post, len(recs))
+	for i, p := range recs {
+		out[i] = c.s.postView(p, c.me)
+	}
+	return out
+}
+
+// postPage answers the page of the posts postRecs selects, making the
+// member's view of the posts on that page only.
+func (c *stateCall) postPage(keep func(*postRec) bool, extra map[string]any) reply {
+	return pageView(c, c.postRecs(keep), func(p *postRec) memberv1.Post { return c.s.postView(p, c.me) }, extra)
+}
+
+// pageView answers the page of recs the call selects, each shown by view.
+func pageView[R, T any](c *stateCall, recs []R, view func(R) T, extra map[string]any) reply {
+	list := make([]any, len(recs))
+	for i, r := range recs {
+		list[i] = r
+	}
+	m := map[string]any{}
+	for k, v := range extra {
+		m[k] = v
+	}
+	paginate(m, list, c.r, c.body, c.op)
+	onPage, _ := m["records"].([]any)
+	views := make([]T, len(onPage))
+	for i, r := range onPage {
+		views[i] = view(r.(R))
+	}
+	m["records"] = views
+	return c.json(m)
+}
+
+// postRecs returns the posts member can see that keep says to, ordered
+// by the call's sort parameter (newest first by default).
+func (c *stateCall) postRecs(keep func(*postRec) bool) []*postRec {
 	var recs []*postRec
 	for _, p := range c.c.posts {
 		sp := c.c.spaces[p.Space.ID]
@@ -418,16 +455,15 @@ func (c *stateCall) posts(keep func(*postRec) bool) []memberv1.Post {
 		}
 		recs = append(recs, p)
 	}
-	out := make([]memberv1.Post, len(recs))
-	for i, p := range recs {
-		out[i] = c.s.postView(p, c.me)
-	}
-	sortPosts(out, c.query.Get("sort"))
-	return out
+	sortPosts(recs, c.query.Get("sort"))
+	return recs
 }
 
-func sortPosts(posts []memberv1.Post, sort string) {
-	slices.SortFunc(posts, func(a, b memberv1.Post) int {
+// sortPosts orders posts as sort says: newest first by default; by likes
+// (and comments, for popular) or name, newest first among equals.
+func sortPosts(posts []*postRec, sort string) {
+	score := func(p *postRec) int { return len(p.likers) + p.count*boolInt(sort == "popular") }
+	slices.SortFunc(posts, func(a, b *postRec) int {
 		switch sort {
 		case "oldest":
 			return -newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID)
@@ -436,7 +472,7 @@ func sortPosts(posts []memberv1.Post, sort string) {
 				return n
 			}
 		case "likes", "popular":
-			if n := cmp.Compare(b.UserLikesCount+b.CommentCount*boolInt(sort == "popular"), a.UserLikesCount+a.CommentCount*boolInt(sort == "popular")); n != 0 {
+			if n := cmp.Compare(score(b), score(a)); n != 0 {
 				return n
 			}
 		case "new_activity":
@@ -456,7 +492,7 @@ func boolInt(b bool) int {
 }
 
 func listHomePosts(c *stateCall) reply {
-	return page(c, c.posts(func(p *postRec) bool { return p.Status != "draft" }), map[string]any{"sort": cmp.Or(c.query.Get("sort"), "latest")})
+	return c.postPage(func(p *postRec) bool { return p.Status != "draft" }, map[string]any{"sort": cmp.Or(c.query.Get("sort"), "latest")})
 }
 
 func listSpacePosts(c *stateCall) reply {
@@ -480,7 +516,7 @@ func listSpacePosts(c *stateCall) reply {
 			}
 		}
 	}
-	posts := c.posts(func(p *postRec) bool {
+	return c.postPage(func(p *postRec) bool {
 		if p.Space.ID != sp.ID || p.Status != status || (len(ids) > 0 && !slices.Contains(ids, p.ID)) {
 			return false
 		}
@@ -488,8 +524,7 @@ func listSpacePosts(c *stateCall) reply {
 			return false
 		}
 		return true
-	})
-	return page(c, posts, map[string]any{"sort": cmp.Or(c.query.Get("sort"), "latest")})
+	}, map[string]any{"sort": cmp.Or(c.query.Get("sort"), "latest")})
 }
 
 func listMemberPosts(c *stateCall) reply {
@@ -497,7 +532,7 @@ func listMemberPosts(c *stateCall) reply {
 	if !c.s.active(member) {
 		return notFound("community member", member)
 	}
-	return page(c, c.posts(func(p *postRec) bool { return p.author == member && p.Status != "draft" }), nil)
+	return c.postPage(func(p *postRec) bool { return p.author == member && p.Status != "draft" }, nil)
 }
 
 // post finds the post named by the path parameter, in the space named by
@@ -668,6 +703,9 @@ func (cm *community) deletePost(p *postRec) {
 }
 
 func (cm *community) deleteComment(cr *commentRec) {
+	if p := cm.posts[cr.PostID]; p != nil {
+		p.count -= 1 + len(cr.replies)
+	}
 	for _, id := range cr.replies {
 		cm.dropBookmarks("comment", id)
 		delete(cm.comments, id)
@@ -686,9 +724,15 @@ func (cm *community) deleteComment(cr *commentRec) {
 func (cm *community) dropBookmarks(kind string, id int) {
 	for bid, b := range cm.bookmarks {
 		if b.BookmarkableType == kind && b.RecordID == id {
+			cm.deleteBookmark(b)
 			delete(cm.bookmarks, bid)
 		}
 	}
+}
+
+func (cm *community) deleteBookmark(b *bookmarkRec) {
+	delete(cm.bookmarks, b.ID)
+	delete(cm.bookmarkIDs, bookmarkKey{b.owner, b.BookmarkableType, b.RecordID})
 }
 
 func likePost(c *stateCall) reply {
@@ -790,7 +834,7 @@ func (in commentInput) text() (string, bool) {
 	return "", false
 }
 
-// comments returns the views of the comments ids, ordered by the stateCall's
+// comments returns the views of the comments ids, ordered by the call's
 // sort parameter (oldest first by default).
 func (c *stateCall) comments(ids []int) []memberv1.Comment {
 	out := []memberv1.Comment{}
@@ -1178,6 +1222,7 @@ func createBookmark(c *stateCall) reply {
 		CommunityMemberID: int(c.me), CommunityID: int(c.s.communityID), CreatedAt: c.now,
 	}}
 	c.c.bookmarks[b.ID] = b
+	c.c.bookmarkIDs[bookmarkKey{c.me, kind, in.RecordID}] = b.ID
 	return c.jsonStatus(c.op.status, c.s.bookmarkView(b))
 }
 
@@ -1187,7 +1232,7 @@ func deleteBookmark(c *stateCall) reply {
 	if b == nil || b.owner != c.me {
 		return notFound("bookmark", id)
 	}
-	delete(c.c.bookmarks, id)
+	c.c.deleteBookmark(b)
 	return c.empty()
 }
 
@@ -1850,6 +1895,7 @@ func deleteChatMessage(c *stateCall) reply {
 		return forbidden("only the sender may delete the message")
 	}
 	delete(c.c.messages, m.ID)
+	r.msgs = slices.DeleteFunc(r.msgs, func(id int) bool { return id == m.ID })
 	for _, p := range r.parts {
 		c.ev.add(p.member, channelChatRooms, eventChatMessageDeleted, m.ChatRoomMessage)
 	}

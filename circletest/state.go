@@ -21,6 +21,7 @@ type community struct {
 	posts         map[int]*postRec
 	comments      map[int]*commentRec
 	bookmarks     map[int]*bookmarkRec
+	bookmarkIDs   map[bookmarkKey]int // the bookmark of a record by a member
 	notifications map[int]*notificationRec
 	newCount      map[int64]int // new notifications per member since the last reset
 	rooms         map[string]*roomRec
@@ -39,6 +40,7 @@ func newCommunity() *community {
 		posts:         map[int]*postRec{},
 		comments:      map[int]*commentRec{},
 		bookmarks:     map[int]*bookmarkRec{},
+		bookmarkIDs:   map[bookmarkKey]int{},
 		notifications: map[int]*notificationRec{},
 		newCount:      map[int64]int{},
 		rooms:         map[string]*roomRec{},
@@ -75,6 +77,7 @@ type postRec struct {
 	followers map[int64]int // member -> post follower id
 	attendees []attendeeRec
 	comments  []int // top-level comments, oldest first
+	count     int   // comments and replies
 }
 
 type attendeeRec struct {
@@ -88,6 +91,12 @@ type commentRec struct {
 	author  int64
 	likers  []int64
 	replies []int // oldest first
+}
+
+type bookmarkKey struct {
+	owner int64
+	kind  string
+	id    int
 }
 
 type bookmarkRec struct {
@@ -109,6 +118,7 @@ type roomRec struct {
 	desc    string
 	created time.Time
 	parts   []*participantRec
+	msgs    []int // ids of its messages, oldest first
 }
 
 type participantRec struct {
@@ -286,7 +296,7 @@ func (s *Server) addPost(p memberv1.Post) (*postRec, error) {
 	author := int64(p.Author.ID)
 	rec := &postRec{Post: p, author: author, followers: map[int64]int{}}
 	if old := s.c.posts[p.ID]; old != nil {
-		rec.likers, rec.followers, rec.attendees, rec.comments = old.likers, old.followers, old.attendees, old.comments
+		rec.likers, rec.followers, rec.attendees, rec.comments, rec.count = old.likers, old.followers, old.attendees, old.comments, old.count
 	}
 	if author != 0 {
 		if _, ok := rec.followers[author]; !ok {
@@ -352,8 +362,10 @@ func (s *Server) addComment(c memberv1.Comment) (*commentRec, error) {
 		rec.likers, rec.replies = old.likers, old.replies
 	} else if parent != nil {
 		parent.replies = append(parent.replies, c.ID)
+		p.count++
 	} else {
 		p.comments = append(p.comments, c.ID)
+		p.count++
 	}
 	s.c.comments[c.ID] = rec
 	return rec, nil
@@ -493,6 +505,9 @@ func (s *Server) addMessage(ev *events, room *roomRec, sender int64, m memberv1.
 	m.Sender = memberv1.ChatMessageSender{ID: p.id, CommunityMemberID: int(sender), Name: s.memberName(sender)}
 	rec := &messageRec{ChatRoomMessage: m, room: room.uuid, sender: sender}
 	s.c.messages[m.ID] = rec
+	if i, found := slices.BinarySearch(room.msgs, m.ID); !found {
+		room.msgs = slices.Insert(room.msgs, i, m.ID)
+	}
 	p.lastRead = max(p.lastRead, m.ID) // one's own message is read
 	if m.ParentMessageID != 0 {
 		if parent := s.c.messages[m.ParentMessageID]; parent != nil {
@@ -592,13 +607,7 @@ func (s *Server) postView(p *postRec, member int64) memberv1.Post {
 	for _, m := range p.likers[:min(3, len(p.likers))] {
 		v.FirstLikedBy = append(v.FirstLikedBy, s.shared(m))
 	}
-	n := len(p.comments)
-	for _, id := range p.comments {
-		if c := s.c.comments[id]; c != nil {
-			n += len(c.replies)
-		}
-	}
-	v.CommentCount = n
+	v.CommentCount = p.count
 	v.BookmarkID = s.bookmarkOf(member, "post", p.ID)
 	v.PostFollowerID = p.followers[member]
 	v.RsvpedEvent = false
@@ -639,12 +648,7 @@ func (s *Server) commentView(c *commentRec, member int64) memberv1.Comment {
 
 // bookmarkOf returns the id of member's bookmark of the record, or 0.
 func (s *Server) bookmarkOf(member int64, kind string, id int) int {
-	for _, b := range s.c.bookmarks {
-		if b.owner == member && b.BookmarkableType == kind && b.RecordID == id {
-			return b.ID
-		}
-	}
-	return 0
+	return s.c.bookmarkIDs[bookmarkKey{member, kind, id}]
 }
 
 // roomView is the room as member sees it.
@@ -689,13 +693,16 @@ func (s *Server) roomView(r *roomRec, member int64) memberv1.ChatRoom {
 
 // roomMessages returns the messages of the room, oldest first.
 func (s *Server) roomMessages(uuid string) []*messageRec {
-	var out []*messageRec
-	for _, m := range s.c.messages {
-		if m.room == uuid {
+	r := s.c.rooms[uuid]
+	if r == nil {
+		return nil
+	}
+	out := make([]*messageRec, 0, len(r.msgs))
+	for _, id := range r.msgs {
+		if m := s.c.messages[id]; m != nil {
 			out = append(out, m)
 		}
 	}
-	slices.SortFunc(out, func(a, b *messageRec) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
