@@ -42,8 +42,11 @@ type Request struct {
 // record appends rec to the requests seen.
 func (s *Server) record(rec Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+	if s.onRequest != nil {
+		s.onRequest(rec)
+	}
 }
 
 // Requests returns the requests received so far, oldest first. A request

@@ -51,6 +51,7 @@ type Server struct {
 	records   map[string][]any
 	faults    []*fault
 	requests  []Request
+	onRequest func(Request)
 	c         *community // what the Member API remembers
 	stateful  bool       // the embedded member spec is served: its operations keep state
 }
@@ -92,6 +93,7 @@ type config struct {
 	refreshTTL  time.Duration
 	start       time.Time
 	memberDoc   *openapi3.T // replaces the embedded member spec (tests)
+	onRequest   func(Request)
 	err         error
 }
 
@@ -151,6 +153,19 @@ func WithStartTime(t time.Time) Option {
 			c.fail(errors.New("circletest: WithStartTime: zero time"))
 		}
 		c.start = t
+	}
+}
+
+// WithRequestHook makes the server call fn with the record of each request
+// it receives, as it is recorded (just before it is answered), for logging.
+// fn runs on the request's goroutine, without the server's lock: it may
+// call the server's methods but should return quickly.
+func WithRequestHook(fn func(Request)) Option {
+	return func(c *config) {
+		if fn == nil {
+			c.fail(errors.New("circletest: WithRequestHook: nil function"))
+		}
+		c.onRequest = fn
 	}
 }
 
@@ -216,6 +231,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		records:     map[string][]any{},
 		c:           newCommunity(),
 		stateful:    c.memberDoc == nil,
+		onRequest:   c.onRequest,
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
