@@ -11,6 +11,7 @@ import (
 var readmeSources = []string{
 	"circle/example_readme_test.go",
 	"redisstore/example_readme_test.go",
+	"circletest/example_readme_test.go",
 }
 
 // TestReadmeSnippets checks that every Go snippet of README.md is quoted
