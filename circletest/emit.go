@@ -12,8 +12,8 @@ const (
 
 	eventChatRoomCreated = "chatRoomCreated"
 	eventChatRoomUpdated = "chatRoomUpdated"
-	eventChatRoomDeleted = "chatRoomDeleted"
 	eventChatRoomRead    = "chatRoomRead"
+	// chatRoomDeleted is not raised: no Member API operation deletes a room.
 
 	eventChatMessageCreated = "newMessage"
 	eventChatMessageUpdated = "updatedMessage"
@@ -39,6 +39,9 @@ func (ev *events) add(member int64, channel, name string, data any) {
 // send emits the events collected, in order. s.mu must not be held.
 func (ev events) send(s *Server) {
 	for _, e := range ev {
+		if observe := s.observe.Load(); observe != nil {
+			(*observe)(e) // the package's tests watch the events raised
+		}
 		s.emit(e.member, e.channel, e.name, e.data)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,8 +53,9 @@ type Server struct {
 	faults    []*fault
 	requests  []Request
 	onRequest func(Request)
-	c         *community // what the Member API remembers
-	stateful  bool       // the embedded member spec is served: its operations keep state
+	observe   atomic.Pointer[func(event)] // set by the package's tests: sees every event raised
+	c         *community                  // what the Member API remembers
+	stateful  bool                        // the embedded member spec is served: its operations keep state
 }
 
 // Member is a member of the fake community. The Auth API mints tokens for a
