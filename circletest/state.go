@@ -188,10 +188,10 @@ func (s *Server) Reset() {
 func (s *Server) AddSpace(sp memberv1.Space) memberv1.Space {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.c.addSpace(sp, s.communityID, s.now)
+	return s.c.addSpace(sp, s.communityID)
 }
 
-func (c *community) addSpace(sp memberv1.Space, communityID int64, now time.Time) memberv1.Space {
+func (c *community) addSpace(sp memberv1.Space, communityID int64) memberv1.Space {
 	if sp.ID <= 0 {
 		sp.ID = c.next("space")
 	}

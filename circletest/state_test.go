@@ -326,7 +326,7 @@ var writeEffects = map[string]func(f *fixture){
 		}
 	},
 	"updateReply": func(f *fixture) {
-		r := must(f.as.CreateReplyWithResponse(f.ctx, f.comment.ID, memberv1.CreateReplyJSONRequestBody{Comment: memberv1.CommentInput{Body: "Agred"}})).JSON201
+		r := must(f.as.CreateReplyWithResponse(f.ctx, f.comment.ID, memberv1.CreateReplyJSONRequestBody{Comment: memberv1.CommentInput{Body: "Agread"}})).JSON201
 		body := "Agreed"
 		must(f.as.UpdateReplyWithResponse(f.ctx, f.comment.ID, r.ID, memberv1.UpdateReplyJSONRequestBody{Comment: memberv1.CommentUpdate{Body: &body}}))
 		if got := must(f.bs.GetReplyWithResponse(f.ctx, f.comment.ID, r.ID)).JSON200; got.BodyText != "Agreed" {
