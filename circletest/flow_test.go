@@ -470,3 +470,79 @@ func text(s string) memberv1.RichTextBody {
 		Type: "paragraph", Content: []memberv1.RichTextNode{{Type: "text", Text: s}},
 	}}}}
 }
+
+// TestStoredListsPageInOrder checks that stored records are paged with
+// page and per_page in Circle's order, or as sort says, to their end.
+func TestStoredListsPageInOrder(t *testing.T) {
+	t.Parallel()
+	c := newCommunity(t)
+	ctx := t.Context()
+	var want []int
+	for i := range 25 {
+		p := c.srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: c.space.ID}, Name: fmt.Sprintf("post %02d", i)})
+		want = append(want, p.ID)
+	}
+	slices.Reverse(want) // newest first
+	var got []int
+	for p, err := range circle.ListSpacePostsAll(ctx, c.as, c.space.ID, &memberv1.ListSpacePostsParams{PerPage: ptr(10)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("newest first: %v, want %v", got, want)
+	}
+	oldest := memberv1.ListSpacePostsParamsSortOldest
+	got = nil
+	for p, err := range circle.ListSpacePostsAll(ctx, c.as, c.space.ID, &memberv1.ListSpacePostsParams{PerPage: ptr(7), Sort: &oldest}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.ID)
+	}
+	slices.Reverse(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("sort=oldest: %v, want %v", got, want)
+	}
+	page3, err := c.as.ListSpacePostsWithResponse(ctx, c.space.ID, &memberv1.ListSpacePostsParams{Page: ptr(3), PerPage: ptr(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := page3.JSON200; e.Count != 25 || e.PageCount != 3 || e.HasNextPage || len(e.Records) != 5 {
+		t.Errorf("page 3 of 10: count %d, pages %d, next %v, %d records", e.Count, e.PageCount, e.HasNextPage, len(e.Records))
+	}
+}
+
+// TestPrivateSpaces checks that a private space, its posts and their
+// comments are seen by its members only.
+func TestPrivateSpaces(t *testing.T) {
+	t.Parallel()
+	c := newCommunity(t)
+	ctx := t.Context()
+	club := c.srv.AddSpace(memberv1.Space{Name: "Board", IsPrivate: true})
+	c.srv.AddSpaceMember(club.ID, c.ada.ID)
+	p := c.srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: club.ID}, Name: "Budget"})
+
+	if _, err := c.as.GetSpacePostWithResponse(ctx, club.ID, p.ID); err != nil {
+		t.Errorf("a member reading the post: %v", err)
+	}
+	if _, err := c.bs.GetSpacePostWithResponse(ctx, club.ID, p.ID); !errors.Is(err, circle.ErrNotFound) {
+		t.Errorf("a non-member reading the post: %v, want 404", err)
+	}
+	if _, err := c.bs.CreateCommentWithResponse(ctx, p.ID, memberv1.CreateCommentJSONRequestBody{Comment: memberv1.CommentInput{Body: "x"}}); !errors.Is(err, circle.ErrNotFound) {
+		t.Errorf("a non-member commenting: %v, want 404", err)
+	}
+	spaces, err := c.bs.ListSpacesWithResponse(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range *spaces.JSON200 {
+		if sp.ID == club.ID {
+			t.Error("a non-member lists the private space")
+		}
+	}
+	if home, err := c.bs.ListHomePostsWithResponse(ctx, nil); err != nil || len(home.JSON200.Records) != 0 {
+		t.Errorf("a non-member's home feed: %v %+v", err, home)
+	}
+}

@@ -241,7 +241,8 @@ func (c *community) join(sp *spaceRec, member int64) {
 }
 
 // AddPost adds p to the community and returns the stored post, with its
-// ID assigned when p.ID is zero. p.Space.ID must name a space added
+// ID assigned when p.ID is zero (a post with the same ID is replaced,
+// keeping its likes, followers and comments). p.Space.ID must name a space added
 // before; p.Author.ID, when set, names the member who wrote it (who then
 // follows it, as on Circle). CreatedAt defaults to the server's clock.
 // Counts and per-member flags (likes, comments, bookmarks, following) are
@@ -308,7 +309,8 @@ func (s *Server) addPost(p memberv1.Post) (*postRec, error) {
 }
 
 // AddComment adds c to the community and returns the stored comment, with
-// its ID assigned when c.ID is zero. c.PostID must name a post; a reply
+// its ID assigned when c.ID is zero (a comment with the same ID is
+// replaced). c.PostID must name a post; a reply
 // sets c.ParentCommentID to a comment of that post (or sets only
 // ParentCommentID, and the post is taken from it). c.CommunityMemberID (or
 // c.Author.ID) names the member who wrote it. BodyText is its text.
@@ -373,7 +375,7 @@ func (s *Server) addComment(c memberv1.Comment) (*commentRec, error) {
 
 // AddNotification adds n to the notifications of the member memberID and
 // returns the stored notification, with its ID assigned when n.ID is zero
-// and CreatedAt defaulting to the server's clock. It counts as new for
+// (one with the same ID is replaced) and CreatedAt defaulting to the server's clock. It counts as new for
 // the member until the resetNewNotificationsCount operation, and as unread
 // until n.ReadAt is set (here or by markNotificationRead). It panics if the
 // member does not exist.
