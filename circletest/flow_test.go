@@ -22,9 +22,15 @@ type community struct {
 	space    memberv1.Space
 }
 
+// newCommunity is the community on a fake that checks its own answers
+// against the spec as well as the requests.
 func newCommunity(t *testing.T) *community {
 	t.Helper()
-	srv := circletest.Start(t)
+	return newCommunityOn(t, circletest.Start(t, circletest.WithResponseValidation()))
+}
+
+func newCommunityOn(t *testing.T, srv *circletest.Server) *community {
+	t.Helper()
 	c := &community{srv: srv}
 	c.ada = srv.AddMember(circletest.Member{Email: "ada@example.com", Name: "Ada"})
 	c.bob = srv.AddMember(circletest.Member{Email: "bob@example.com", Name: "Bob"})
@@ -399,10 +405,10 @@ func TestStateUnderParallelCalls(t *testing.T) {
 }
 
 // TestThousandCalls makes 1,000 calls one after the other, as a user's
-// test does (create posts, comment, like, list, get), checks what they
-// left, and logs how long they took.
+// test does (create posts, comment, like, list, get), against a fake as
+// a user starts it, checks what they left, and logs how long they took.
 func TestThousandCalls(t *testing.T) {
-	c := newCommunity(t)
+	c := newCommunityOn(t, circletest.Start(t))
 	ctx := t.Context()
 	if _, err := c.as.GetCurrentMemberWithResponse(ctx); err != nil { // mint outside the timing
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func (l *panicLog) String() string {
 // never panics and answers each with a status it means, and an error body
 // with each error status.
 func FuzzServe(f *testing.F) {
-	s, err := NewServer()
+	s, err := NewServer(WithResponseValidation())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -156,7 +156,7 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 	if hasResp {
 		switch {
 		case resp.body != nil:
-			return reply{status: resp.status, mime: "application/json", body: resp.body}
+			return reply{status: resp.status, mime: "application/json", body: resp.body, registered: true}
 		case resp.status < 200 || resp.status > 299:
 			return errorReply(resp.status, http.StatusText(resp.status))
 		}
@@ -184,6 +184,7 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 	}
 	rp := jsonReply(status, body)
 	rp.mime = mime
+	rp.registered = hasRecords // the test's records, in the server's envelope
 	return rp
 }
 

@@ -24,7 +24,7 @@ import (
 // spec with a valid request and checks the answer against a fresh copy of
 // the spec.
 func TestEveryMemberOperation(t *testing.T) {
-	s := Start(t)
+	s := Start(t, WithResponseValidation())
 	if s.member == nil {
 		t.Fatal("no member spec loaded")
 	}

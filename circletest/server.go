@@ -39,23 +39,24 @@ type Server struct {
 	closed      chan struct{}
 	closeOnce   sync.Once
 
-	mu        sync.Mutex
-	now       time.Time
-	eligible  bool
-	members   map[int64]Member
-	byEmail   map[string]int64 // lower-cased email to member id
-	bySSO     map[string]int64
-	lastID    int64
-	access    map[string]token
-	refresh   map[string]token
-	responses map[string]response
-	records   map[string][]any
-	faults    []*fault
-	requests  []Request
-	onRequest func(Request)
-	observe   atomic.Pointer[func(event)] // set by the package's tests: sees every event raised
-	c         *community                  // what the Member API remembers
-	stateful  bool                        // the embedded member spec is served: its operations keep state
+	mu           sync.Mutex
+	now          time.Time
+	eligible     bool
+	members      map[int64]Member
+	byEmail      map[string]int64 // lower-cased email to member id
+	bySSO        map[string]int64
+	lastID       int64
+	access       map[string]token
+	refresh      map[string]token
+	responses    map[string]response
+	records      map[string][]any
+	faults       []*fault
+	requests     []Request
+	onRequest    func(Request)
+	checkAnswers bool                        // check the server's own answers against the spec too
+	observe      atomic.Pointer[func(event)] // set by the package's tests: sees every event raised
+	c            *community                  // what the Member API remembers
+	stateful     bool                        // the embedded member spec is served: its operations keep state
 }
 
 // Member is a member of the fake community. The Auth API mints tokens for a
@@ -96,6 +97,7 @@ type config struct {
 	start       time.Time
 	memberDoc   *openapi3.T // replaces the embedded member spec (tests)
 	onRequest   func(Request)
+	checkAll    bool
 	err         error
 }
 
@@ -171,6 +173,17 @@ func WithRequestHook(fn func(Request)) Option {
 	}
 }
 
+// WithResponseValidation makes the server check every answer it sends
+// against the spec, its own included, and record a mismatch in
+// [Request.ResponseError]. By default it checks only the bodies and
+// records a test registered ([Server.SetResponse], [Server.SetRecords]):
+// its own answers, from the community's state or synthesised, match the
+// spec (the package's tests check that they do), and checking each costs
+// about as much as making it.
+func WithResponseValidation() Option {
+	return func(c *config) { c.checkAll = true }
+}
+
 // withMemberSpec replaces the embedded member spec; tests use it to run the
 // Member API from any spec.
 func withMemberSpec(doc *openapi3.T) Option {
@@ -214,26 +227,27 @@ func NewServer(opts ...Option) (*Server, error) {
 		c.appToken = randomString(32)
 	}
 	s := &Server{
-		auth:        auth,
-		member:      member,
-		appToken:    c.appToken,
-		communityID: c.communityID,
-		accessTTL:   c.accessTTL,
-		refreshTTL:  c.refreshTTL,
-		key:         []byte(randomString(32)),
-		closed:      make(chan struct{}),
-		now:         c.start.UTC(),
-		eligible:    true,
-		members:     map[int64]Member{},
-		byEmail:     map[string]int64{},
-		bySSO:       map[string]int64{},
-		access:      map[string]token{},
-		refresh:     map[string]token{},
-		responses:   map[string]response{},
-		records:     map[string][]any{},
-		c:           newCommunity(),
-		stateful:    c.memberDoc == nil,
-		onRequest:   c.onRequest,
+		auth:         auth,
+		member:       member,
+		appToken:     c.appToken,
+		communityID:  c.communityID,
+		accessTTL:    c.accessTTL,
+		refreshTTL:   c.refreshTTL,
+		key:          []byte(randomString(32)),
+		closed:       make(chan struct{}),
+		now:          c.start.UTC(),
+		eligible:     true,
+		members:      map[int64]Member{},
+		byEmail:      map[string]int64{},
+		bySSO:        map[string]int64{},
+		access:       map[string]token{},
+		refresh:      map[string]token{},
+		responses:    map[string]response{},
+		records:      map[string][]any{},
+		c:            newCommunity(),
+		stateful:     c.memberDoc == nil,
+		onRequest:    c.onRequest,
+		checkAnswers: c.checkAll,
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
@@ -326,6 +340,9 @@ type reply struct {
 	mime   string
 	body   []byte
 	header http.Header
+	// registered is set when the body holds what the test registered
+	// (SetResponse, SetRecords): it is checked against the spec.
+	registered bool
 }
 
 // errorReply is Circle's error body with status.
@@ -442,7 +459,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, op *operation, par
 		h.Set("Content-Type", rp.mime)
 	}
 	if op != nil {
-		rec.ResponseError = checkResponse(r, op, params, rp.status, h, rp.body)
+		if rp.registered || s.checkAnswers {
+			rec.ResponseError = checkResponse(r, op, params, rp.status, h, rp.body)
+		}
 	}
 	rec.Status = rp.status
 	s.record(*rec) // before writing, so the caller sees it once answered

@@ -29,7 +29,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s := Start(t)
+	s := Start(t, WithResponseValidation())
 	f := &fixture{t: t, ctx: t.Context(), s: s}
 	f.ada = s.AddMember(Member{Email: "ada@example.com", Name: "Ada Lovelace"})
 	f.bob = s.AddMember(Member{Email: "bob@example.com", Name: "Bob Babbage"})
