@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 
 	logger := slog.New(slog.NewTextHandler(out, nil))
-	opts := []circletest.Option{circletest.WithRequestHook(func(r circletest.Request) {
+	opts := []circletest.Option{circletest.WithResponseValidation(), circletest.WithRequestHook(func(r circletest.Request) {
 		valid := "valid"
 		if r.ValidationError != nil {
 			valid = "invalid request: " + firstLine(r.ValidationError.Error())
