@@ -1056,9 +1056,9 @@ func deleteReply(c *stateCall) reply {
 }
 
 func listCommentReplies(c *stateCall) reply {
-	parent := c.c.comments[c.intParam("comment_id")]
-	if parent == nil {
-		return notFound("comment", c.params["comment_id"])
+	parent, rp := c.likeable() // a comment the member can see
+	if rp != nil {
+		return *rp
 	}
 	return page(c, c.comments(parent.replies), map[string]any{"sort": cmp.Or(c.query.Get("sort"), "oldest")})
 }
@@ -1084,6 +1084,8 @@ func listMemberComments(c *stateCall) reply {
 	return page(c, out, nil)
 }
 
+// likeable finds the comment named by the path parameter comment_id, in
+// a space the member can see.
 func (c *stateCall) likeable() (*commentRec, *reply) {
 	id := c.intParam("comment_id")
 	cr := c.c.comments[id]
