@@ -15,9 +15,10 @@
 //     against the spec (an invalid one is answered 400 and recorded).
 //   - The Member API keeps one community's state. Seed it without HTTP
 //     with [Server.AddSpace], [Server.AddSpaceMember], [Server.AddPost],
-//     [Server.AddComment], [Server.AddNotification], [Server.AddChatRoom]
-//     and [Server.AddChatMessage] (records are the generated memberv1
-//     types; ids are assigned and never reused), and every write operation
+//     [Server.AddComment], [Server.AddNotification], [Server.AddChatRoom],
+//     [Server.AddChatMessage] and [Server.AddInvitationLink] (records are
+//     the generated memberv1 types; ids are assigned and never reused),
+//     and every write operation
 //     of the spec has its effect on the reads that show it: a post created
 //     is listed and can be read back, a like changes is_liked and
 //     user_likes_count, a deleted record is a 404 and gone from lists,

@@ -41,8 +41,6 @@ var notModelled = map[string]string{
 	"createCookies":      "it sets Circle's session cookies for Circle's own web pages; no Member API read shows them",
 	"deleteCookies":      "it clears Circle's session cookies; no Member API read shows them",
 	"createDirectUpload": "the fake stores no files: the upload URL it answers with accepts nothing",
-	"createLiveRoom":     "no read of the Member API shows live rooms",
-	"joinInvitationLink": "invitation links are made by admins, outside the Member API; the fake has none to join",
 }
 
 // answerFromState answers a call of op from the community's state, when
@@ -162,6 +160,9 @@ func init() {
 		"updateChatParticipant": updateChatParticipant,
 		"createReaction":        createReaction,
 		"deleteReaction":        deleteReaction,
+
+		"joinInvitationLink": joinInvitationLink,
+		"createLiveRoom":     createLiveRoom,
 
 		// Events.
 		"listCommunityEvents":            listCommunityEvents,
@@ -1707,6 +1708,9 @@ func (c *stateCall) myRooms() []*roomRec {
 func listChatRooms(c *stateCall) reply {
 	var out []memberv1.ChatRoom
 	for _, r := range c.myRooms() {
+		if r.embedded {
+			continue // a live room's chat is reached from the live room
+		}
 		out = append(out, c.s.roomView(r, c.me))
 	}
 	return page(c, out, nil)
@@ -1751,12 +1755,12 @@ func createChatRoom(c *stateCall) reply {
 	if kind == "direct" || (kind == "" && len(members) == 2) {
 		// One direct room per pair of members, as on Circle.
 		for _, r := range c.c.rooms {
-			if r.kind == "direct" && len(r.parts) == len(members) && r.part(members[0]) != nil && r.part(members[len(members)-1]) != nil {
+			if r.kind == "direct" && !r.embedded && len(r.parts) == len(members) && r.part(members[0]) != nil && r.part(members[len(members)-1]) != nil {
 				return c.json(c.s.roomView(r, c.me))
 			}
 		}
 	}
-	r := c.s.addRoom(&c.ev, memberv1.ChatRoomDetails{ChatRoomKind: kind}, members)
+	r := c.s.addRoom(&c.ev, memberv1.ChatRoomDetails{ChatRoomKind: kind}, members, false)
 	if text := richText(in.ChatRoom.RichTextBody); text != "" {
 		c.s.addMessage(&c.ev, r, c.me, memberv1.ChatRoomMessage{RichTextBody: in.ChatRoom.RichTextBody})
 	}
@@ -1766,7 +1770,7 @@ func createChatRoom(c *stateCall) reply {
 func listUnreadChatRooms(c *stateCall) reply {
 	out := memberv1.UnreadChatRooms{ChatRooms: []string{}}
 	for _, r := range c.myRooms() {
-		if c.s.roomView(r, c.me).ChatRoom.UnreadMessagesCount > 0 {
+		if !r.embedded && c.s.roomView(r, c.me).ChatRoom.UnreadMessagesCount > 0 {
 			out.ChatRooms = append(out.ChatRooms, r.uuid)
 		}
 	}
@@ -2205,4 +2209,65 @@ func listCourseQuizAttempts(c *stateCall) reply {
 		}
 	}
 	return page(c, out, nil)
+}
+
+// --- invitations and live rooms ---
+
+// joinInvitationLink makes the member a member of the spaces of the
+// invitation link (seeded with Server.AddInvitationLink).
+func joinInvitationLink(c *stateCall) reply {
+	token := c.params["token"]
+	spaces, ok := c.c.invitations[token]
+	if !ok {
+		return notFound("invitation link", token)
+	}
+	var v memberv1.InvitationJoinResult
+	for _, id := range spaces {
+		if sp := c.c.spaces[id]; sp != nil {
+			c.c.join(sp, c.me)
+			if v.RedirectToSpaceID == 0 {
+				v.RedirectToSpaceID = id
+			}
+		}
+	}
+	return c.json(v)
+}
+
+// createLiveRoom stores a live room and opens its chat: an embedded chat
+// room of the creator and the members invited, named after the room.
+func createLiveRoom(c *stateCall) reply {
+	var in memberv1.CreateLiveRoomJSONBody
+	if err := c.decode(&in); err != nil {
+		return unprocessable("the live room could not be read: " + err.Error())
+	}
+	members := []int64{c.me}
+	for _, id := range in.InvitedEntitiesIds.MembersIds {
+		if c.s.active(int64(id)) && !slices.Contains(members, int64(id)) {
+			members = append(members, int64(id))
+		}
+	}
+	id := c.c.next("live_room")
+	chat := c.s.addRoom(&c.ev, memberv1.ChatRoomDetails{
+		ID: c.c.next("chat_room"), UUID: fmt.Sprintf("%08x-0000-4000-a000-%012x", c.s.communityID, id),
+		ChatRoomName: in.Name, ChatRoomDescription: in.Description, ChatRoomKind: "group_chat",
+	}, members, true)
+	lr := &memberv1.LiveRoom{
+		ID: id, Name: in.Name, Description: in.Description, Slug: cmp.Or(in.Slug, slugify(cmp.Or(in.Name, "live"))),
+		AccessType: cmp.Or(string(in.AccessType), "open"), RoomType: cmp.Or(string(in.RoomType), "stream"),
+		ViewType: string(in.ViewType), ChatRoomUUID: chat.uuid, CreatedAt: c.now, Status: "live",
+		IsCreator: true, CanHost: true, CanManage: true, CanModerate: true,
+		Creator:            memberv1.LiveRoomCreator{ID: int(c.me), Headline: c.s.headline(c.me)},
+		InvitedEntitiesIds: in.InvitedEntitiesIds.MembersIds,
+	}
+	if in.RecordingEnabled != nil {
+		lr.RecordingEnabled = *in.RecordingEnabled
+	}
+	if in.MuteOnJoin != nil {
+		lr.MuteOnJoin = *in.MuteOnJoin
+	}
+	if in.LimitURLSharing != nil {
+		lr.LimitURLSharing = *in.LimitURLSharing
+	}
+	c.c.liveRooms[id] = lr
+	return c.jsonStatus(c.op.status, lr)
 }

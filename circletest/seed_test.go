@@ -17,7 +17,7 @@ type seeded struct {
 	comment, reply, bookmark        int
 	notification, message, follower int
 	participant, quizAttempt        int
-	room                            string
+	room, invitation                string
 }
 
 // seedEveryKind empties s's community and fills it with one record of
@@ -29,6 +29,8 @@ func seedEveryKind(t testing.TB, s *Server, member Member, token string) seeded 
 	d := seeded{member: member, other: s.AddMember(Member{Name: "Other Member"})}
 	sp := s.AddSpace(memberv1.Space{Name: "General"})
 	d.space = sp.ID
+	d.invitation = "welcome"
+	s.AddInvitationLink(d.invitation, sp.ID)
 	d.spaceMember = s.AddSpaceMember(sp.ID, member.ID).SpaceMemberID
 	p := s.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: sp.ID}, Name: "Meetup", PostType: "event", Author: memberv1.SharedCommunityMember{ID: int(member.ID)}})
 	d.post, d.follower = p.ID, p.PostFollowerID
@@ -90,6 +92,8 @@ func (d seeded) pathValues(template string) map[string]string {
 			v = d.member.ID
 		case "chat_room_uuid", "uuid":
 			v = d.room
+		case "token":
+			v = d.invitation
 		case "quiz_id", "course_id", "lesson_id":
 			v = 1
 		case "medium", "notification_preference_medium":

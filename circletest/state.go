@@ -31,6 +31,8 @@ type community struct {
 	prefs         map[prefKey]bool
 	spacePrefs    map[spacePrefKey]string
 	quizzes       map[int]*quizRec
+	invitations   map[string][]int // invitation link token -> the spaces it joins
+	liveRooms     map[int]*memberv1.LiveRoom
 }
 
 func newCommunity() *community {
@@ -50,6 +52,8 @@ func newCommunity() *community {
 		prefs:         map[prefKey]bool{},
 		spacePrefs:    map[spacePrefKey]string{},
 		quizzes:       map[int]*quizRec{},
+		invitations:   map[string][]int{},
+		liveRooms:     map[int]*memberv1.LiveRoom{},
 	}
 }
 
@@ -119,6 +123,9 @@ type roomRec struct {
 	created time.Time
 	parts   []*participantRec
 	msgs    []int // ids of its messages, oldest first
+	// embedded is set for the chat of a live room: it is not among the
+	// member's chat rooms and its creation is not announced.
+	embedded bool
 }
 
 type participantRec struct {
@@ -408,6 +415,24 @@ func (s *Server) notify(ev *events, member int64, n memberv1.Notification) membe
 	return n
 }
 
+// AddInvitationLink adds an invitation link with the given token that
+// makes the member who follows it (the joinInvitationLink operation) a
+// member of the spaces named. It panics if token is empty or a space does
+// not exist.
+func (s *Server) AddInvitationLink(token string, spaceIDs ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token == "" {
+		panic("circletest: AddInvitationLink: empty token")
+	}
+	for _, id := range spaceIDs {
+		if s.c.spaces[id] == nil {
+			panic(fmt.Sprintf("circletest: AddInvitationLink: no space %d", id))
+		}
+	}
+	s.c.invitations[token] = slices.Clone(spaceIDs)
+}
+
 // AddChatRoom adds a chat room whose participants are the members named,
 // and returns it as the first of them sees it. room.ChatRoom.ChatRoomKind
 // defaults to "direct" for two participants and "group_chat" for more;
@@ -421,7 +446,7 @@ func (s *Server) AddChatRoom(room memberv1.ChatRoom, members ...int64) memberv1.
 		}
 	}
 	var ev events
-	rec := s.addRoom(&ev, room.ChatRoom, members)
+	rec := s.addRoom(&ev, room.ChatRoom, members, false)
 	var viewer int64
 	if len(members) > 0 {
 		viewer = members[0]
@@ -432,7 +457,7 @@ func (s *Server) AddChatRoom(room memberv1.ChatRoom, members ...int64) memberv1.
 	return v
 }
 
-func (s *Server) addRoom(ev *events, d memberv1.ChatRoomDetails, members []int64) *roomRec {
+func (s *Server) addRoom(ev *events, d memberv1.ChatRoomDetails, members []int64, embedded bool) *roomRec {
 	if d.ID <= 0 {
 		d.ID = s.c.next("chat_room")
 	}
@@ -447,7 +472,7 @@ func (s *Server) addRoom(ev *events, d memberv1.ChatRoomDetails, members []int64
 			kind = "direct"
 		}
 	}
-	rec := &roomRec{id: d.ID, uuid: d.UUID, kind: kind, name: d.ChatRoomName, desc: d.ChatRoomDescription, created: s.now}
+	rec := &roomRec{id: d.ID, uuid: d.UUID, kind: kind, name: d.ChatRoomName, desc: d.ChatRoomDescription, created: s.now, embedded: embedded}
 	seen := map[int64]bool{}
 	for _, m := range members {
 		if seen[m] {
@@ -458,7 +483,9 @@ func (s *Server) addRoom(ev *events, d memberv1.ChatRoomDetails, members []int64
 	}
 	s.c.rooms[rec.uuid] = rec
 	for _, p := range rec.parts {
-		ev.add(p.member, channelChatRooms, eventChatRoomCreated, s.roomView(rec, p.member))
+		if !rec.embedded {
+			ev.add(p.member, channelChatRooms, eventChatRoomCreated, s.roomView(rec, p.member))
+		}
 	}
 	return rec
 }

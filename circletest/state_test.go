@@ -667,6 +667,41 @@ var writeEffects = map[string]func(f *fixture){
 			f.t.Errorf("reactions %+v", got)
 		}
 	},
+	"joinInvitationLink": func(f *fixture) {
+		sp := f.s.AddSpace(memberv1.Space{Name: "Founders", IsPrivate: true})
+		f.s.AddInvitationLink("join-us", sp.ID)
+		if _, err := f.as.GetSpaceWithResponse(f.ctx, sp.ID); !errors.Is(err, circle.ErrNotFound) {
+			f.t.Errorf("a private space before joining: %v", err)
+		}
+		got := must(f.as.JoinInvitationLinkWithResponse(f.ctx, "join-us")).JSON200
+		if got.RedirectToSpaceID != sp.ID {
+			f.t.Errorf("redirect to %d, want %d", got.RedirectToSpaceID, sp.ID)
+		}
+		if s := must(f.as.GetSpaceWithResponse(f.ctx, sp.ID)).JSON200; !s.IsMember {
+			f.t.Error("Ada is not a member after joining")
+		}
+		_, err := f.as.JoinInvitationLinkWithResponse(f.ctx, "no-such-link")
+		wantNotFound(f.t, "an unknown link", err)
+	},
+	"createLiveRoom": func(f *fixture) {
+		lr := must(f.as.CreateLiveRoomWithResponse(f.ctx, memberv1.CreateLiveRoomJSONRequestBody{
+			Name: "Office hours", InvitedEntitiesIds: memberv1.LiveRoomInvitees{MembersIds: []int{int(f.bob.ID)}},
+		})).JSON201
+		if lr.Name != "Office hours" || lr.ChatRoomUUID == "" || lr.Creator.ID != int(f.ada.ID) {
+			f.t.Fatalf("live room %+v", lr)
+		}
+		chat := must(f.bs.GetChatRoomWithResponse(f.ctx, lr.ChatRoomUUID)).JSON200.ChatRoom
+		if chat.ChatRoomName != "Office hours" || chat.ChatRoomParticipantsCount != 2 {
+			f.t.Errorf("the live room's chat, as Bob reads it: %+v", chat)
+		}
+		f.say(lr.ChatRoomUUID, "Welcome")
+		if msgs := must(f.bs.ListChatMessagesWithResponse(f.ctx, lr.ChatRoomUUID, nil)).JSON200.Records; len(msgs) != 1 {
+			f.t.Errorf("messages %+v", msgs)
+		}
+		if rooms := must(f.as.ListChatRoomsWithResponse(f.ctx, nil)).JSON200.Records; len(rooms) != 0 {
+			f.t.Errorf("a live room's chat among the chat rooms: %+v", rooms)
+		}
+	},
 	"createEventAttendee": func(f *fixture) {
 		ev := f.event("Meetup")
 		must(f.as.CreateEventAttendeeWithResponse(f.ctx, ev.ID))

@@ -16,7 +16,7 @@ const pathKey = "path:"
 // records makes, in e's community, one record of every kind the Member API
 // keeps (a space e's member belongs to, an event post by them with a
 // comment and a reply, a notification, a chat room with a message, a
-// bookmark, an RSVP and a quiz attempt), and returns the values that name
+// bookmark, an RSVP, a quiz attempt and an invitation link), and returns the values that name
 // them for the call of o: its path parameters (under pathKey) and the body
 // fields that name records. Each call gets records of its own, so that
 // calls running in parallel, deletes included, do not meet.
@@ -27,6 +27,8 @@ func (e *env) records(t testing.TB, o *specOp) map[string]any {
 	other := srv.AddMember(circletest.Member{Name: "Other", Email: fmt.Sprintf("other-%d@example.com", memberSeq.Add(1))})
 	sp := srv.AddSpace(memberv1.Space{Name: "General"})
 	spaceMember := srv.AddSpaceMember(sp.ID, me).SpaceMemberID
+	invitation := fmt.Sprintf("invitation-%d", sp.ID)
+	srv.AddInvitationLink(invitation, sp.ID)
 	post := srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: sp.ID}, Name: "Meetup", PostType: "event", Author: memberv1.SharedCommunityMember{ID: int(me)}})
 	comment := srv.AddComment(memberv1.Comment{PostID: post.ID, CommunityMemberID: int(me), BodyText: "First"})
 	reply := srv.AddComment(memberv1.Comment{ParentCommentID: comment.ID, CommunityMemberID: int(me), BodyText: "Reply"})
@@ -76,6 +78,8 @@ func (e *env) records(t testing.TB, o *specOp) map[string]any {
 			v = room.UUID
 		case "quiz_id":
 			v = quiz
+		case "token":
+			v = invitation
 		case "id":
 			v = map[string]any{
 				"spaces": sp.ID, "space_members": spaceMember, "posts": post.ID, "comments": comment.ID,
