@@ -38,9 +38,8 @@ type handler func(c *stateCall) reply
 // write operations fails for a write that is neither modelled nor listed
 // here.
 var notModelled = map[string]string{
-	"createCookies":      "it sets Circle's session cookies for Circle's own web pages; no Member API read shows them",
-	"deleteCookies":      "it clears Circle's session cookies; no Member API read shows them",
-	"createDirectUpload": "the fake stores no files: the upload URL it answers with accepts nothing",
+	"createCookies": "it sets Circle's session cookies for Circle's own web pages; no Member API read shows them",
+	"deleteCookies": "it clears Circle's session cookies; no Member API read shows them",
 }
 
 // answerFromState answers a call of op from the community's state, when
@@ -162,6 +161,7 @@ func init() {
 		"deleteReaction":        deleteReaction,
 
 		"joinInvitationLink": joinInvitationLink,
+		"createDirectUpload": createDirectUpload,
 		"createLiveRoom":     createLiveRoom,
 
 		// Events.
@@ -565,6 +565,7 @@ func getSpacePost(c *stateCall) reply {
 }
 
 type postInput struct {
+	GalleryAttributes memberv1.GalleryInput    `json:"gallery_attributes"`
 	Name              *string                  `json:"name"`
 	Slug              *string                  `json:"slug"`
 	Body              *string                  `json:"body"`
@@ -630,6 +631,16 @@ func (c *stateCall) create(postType string) (*postRec, *reply) {
 		PostType: postType, IsLikingEnabled: true, IsCommentsEnabled: true, Status: "published",
 	}
 	in.apply(&p)
+	for _, img := range in.GalleryAttributes.ImagesAttributes {
+		blob := c.c.blobs[img.SignedID]
+		if blob == nil {
+			rp := unprocessable(fmt.Sprintf("no uploaded file has the signed id %q", img.SignedID))
+			return nil, &rp
+		}
+		p.Gallery.Images = append(p.Gallery.Images, memberv1.GalleryImage{
+			ID: blob.ID, SignedID: blob.SignedID, Filename: blob.Filename, URL: blob.URL, Width: img.Width, Height: img.Height,
+		})
+	}
 	rec, err := c.s.addPost(p)
 	if err != nil {
 		rp := notFound("space", sp.ID)
@@ -1397,7 +1408,11 @@ func updateProfile(c *stateCall) reply {
 		p.headline = u.Headline
 	}
 	if u.Avatar != nil {
-		p.avatar = u.Avatar
+		avatar := *u.Avatar
+		if blob := c.c.blobs[avatar]; blob != nil {
+			avatar = blob.URL // an uploaded file, named by its signed id
+		}
+		p.avatar = &avatar
 	}
 	if u.TimeZone != nil {
 		p.timeZone = u.TimeZone
@@ -2270,4 +2285,29 @@ func createLiveRoom(c *stateCall) reply {
 	}
 	c.c.liveRooms[id] = lr
 	return c.jsonStatus(c.op.status, lr)
+}
+
+// createDirectUpload records an upload's file (its name, type, size and
+// checksum; the content itself is never sent to the fake) and answers its
+// signed id, which an image post's gallery or a profile's avatar can then
+// name. The upload URL it answers accepts nothing.
+func createDirectUpload(c *stateCall) reply {
+	var in memberv1.CreateDirectUploadJSONBody
+	if err := c.decode(&in); err != nil {
+		return unprocessable("the upload could not be read: " + err.Error())
+	}
+	id := c.c.next("blob")
+	b := in.Blob
+	key := fmt.Sprintf("upload%d", id)
+	v := &memberv1.DirectUploadResponse{
+		ID: id, Key: key, Filename: b.Filename, ContentType: b.ContentType, ByteSize: b.ByteSize, Checksum: b.Checksum,
+		SignedID: fmt.Sprintf("signed-blob-%d", id), AttachableSgid: fmt.Sprintf("sgid-blob-%d", id), CreatedAt: c.now,
+		ServiceName: "circletest", URL: fmt.Sprintf("https://uploads.circletest.invalid/%s/%s", key, url.PathEscape(b.Filename)),
+		DirectUpload: memberv1.DirectUpload{
+			URL:     fmt.Sprintf("https://uploads.circletest.invalid/%s", key),
+			Headers: map[string]any{"Content-Type": b.ContentType},
+		},
+	}
+	c.c.blobs[v.SignedID] = v
+	return c.json(v)
 }

@@ -17,7 +17,7 @@ type seeded struct {
 	comment, reply, bookmark        int
 	notification, message, follower int
 	participant, quizAttempt        int
-	room, invitation                string
+	room, invitation, upload        string
 }
 
 // seedEveryKind empties s's community and fills it with one record of
@@ -44,6 +44,7 @@ func seedEveryKind(t testing.TB, s *Server, member Member, token string) seeded 
 		{"/api/headless/v1/bookmarks", fmt.Sprintf(`{"record_id":%d,"bookmark_type":"post"}`, d.post)},
 		{fmt.Sprintf("/api/headless/v1/events/%d/event_attendees", d.post), ""},
 		{"/api/headless/v1/quizzes/1/attempts", `{}`},
+		{"/api/headless/v1/direct_uploads", `{"blob":{"key":"k","filename":"a.png","content_type":"image/png","byte_size":1,"checksum":"c"}}`},
 	} {
 		var body any
 		if w.body != "" {
@@ -53,9 +54,14 @@ func seedEveryKind(t testing.TB, s *Server, member Member, token string) seeded 
 		if status/100 != 2 {
 			t.Fatalf("seeding %s: %d %s", w.path, status, b)
 		}
-		var rec struct{ ID int }
+		var rec struct {
+			ID       int
+			SignedID string `json:"signed_id"`
+		}
 		_ = json.Unmarshal(b, &rec)
 		switch {
+		case strings.HasSuffix(w.path, "direct_uploads"):
+			d.upload = rec.SignedID
 		case strings.HasSuffix(w.path, "bookmarks"):
 			d.bookmark = rec.ID
 		case strings.HasSuffix(w.path, "attempts"):
@@ -147,6 +153,16 @@ func (d seeded) patchBody(op string) func(map[string]any) {
 			}
 		case "createChatMessage":
 			body["parent_message_id"] = d.message
+		case "createImagePost":
+			if g, ok := body["gallery_attributes"].(map[string]any); ok {
+				if imgs, ok := g["images_attributes"].([]any); ok {
+					for _, img := range imgs {
+						if m, ok := img.(map[string]any); ok {
+							m["signed_id"] = d.upload
+						}
+					}
+				}
+			}
 		case "createReaction", "deleteReaction":
 			body["chat_room_message"] = d.message
 		case "createBookmark":

@@ -33,6 +33,7 @@ type community struct {
 	quizzes       map[int]*quizRec
 	invitations   map[string][]int // invitation link token -> the spaces it joins
 	liveRooms     map[int]*memberv1.LiveRoom
+	blobs         map[string]*memberv1.DirectUploadResponse // by signed id
 }
 
 func newCommunity() *community {
@@ -54,6 +55,7 @@ func newCommunity() *community {
 		quizzes:       map[int]*quizRec{},
 		invitations:   map[string][]int{},
 		liveRooms:     map[int]*memberv1.LiveRoom{},
+		blobs:         map[string]*memberv1.DirectUploadResponse{},
 	}
 }
 

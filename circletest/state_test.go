@@ -683,6 +683,32 @@ var writeEffects = map[string]func(f *fixture){
 		_, err := f.as.JoinInvitationLinkWithResponse(f.ctx, "no-such-link")
 		wantNotFound(f.t, "an unknown link", err)
 	},
+	"createDirectUpload": func(f *fixture) {
+		up := must(f.as.CreateDirectUploadWithResponse(f.ctx, memberv1.CreateDirectUploadJSONRequestBody{Blob: memberv1.DirectUploadBlob{
+			Key: "k", Filename: "sunset.jpg", ContentType: "image/jpeg", ByteSize: 1024, Checksum: "c2Vj",
+		}})).JSON200
+		if up.SignedID == "" || up.Filename != "sunset.jpg" {
+			f.t.Fatalf("upload %+v", up)
+		}
+		p := must(f.as.CreateImagePostWithResponse(f.ctx, f.space.ID, memberv1.CreateImagePostJSONRequestBody{
+			GalleryAttributes: memberv1.GalleryInput{ImagesAttributes: []memberv1.GalleryImageInput{{SignedID: up.SignedID, Width: 800}}},
+		})).JSON200
+		imgs := f.getPost(f.bs, p.ID).Gallery.Images
+		if len(imgs) != 1 || imgs[0].Filename != "sunset.jpg" || imgs[0].URL != up.URL || imgs[0].Width != 800 {
+			f.t.Errorf("gallery %+v", imgs)
+		}
+		must(f.as.UpdateProfileWithResponse(f.ctx, memberv1.UpdateProfileJSONRequestBody{CommunityMember: memberv1.ProfileUpdate{Avatar: &up.SignedID}}))
+		if me := must(f.as.GetCurrentMemberWithResponse(f.ctx)).JSON200; me.AvatarURL != up.URL {
+			f.t.Errorf("avatar_url %q, want %q", me.AvatarURL, up.URL)
+		}
+		_, err := f.as.CreateImagePostWithResponse(f.ctx, f.space.ID, memberv1.CreateImagePostJSONRequestBody{
+			GalleryAttributes: memberv1.GalleryInput{ImagesAttributes: []memberv1.GalleryImageInput{{SignedID: "never-uploaded"}}},
+		})
+		var apiErr *circle.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnprocessableEntity {
+			f.t.Errorf("a gallery naming no upload: %v, want 422", err)
+		}
+	},
 	"createLiveRoom": func(f *fixture) {
 		lr := must(f.as.CreateLiveRoomWithResponse(f.ctx, memberv1.CreateLiveRoomJSONRequestBody{
 			Name: "Office hours", InvitedEntitiesIds: memberv1.LiveRoomInvitees{MembersIds: []int{int(f.bob.ID)}},

@@ -16,7 +16,8 @@ const pathKey = "path:"
 // records makes, in e's community, one record of every kind the Member API
 // keeps (a space e's member belongs to, an event post by them with a
 // comment and a reply, a notification, a chat room with a message, a
-// bookmark, an RSVP, a quiz attempt and an invitation link), and returns the values that name
+// bookmark, an RSVP, a quiz attempt, an upload and an invitation link),
+// and returns the values that name
 // them for the call of o: its path parameters (under pathKey) and the body
 // fields that name records. Each call gets records of its own, so that
 // calls running in parallel, deletes included, do not meet.
@@ -43,6 +44,12 @@ func (e *env) records(t testing.TB, o *specOp) map[string]any {
 	if _, err := e.api.CreateEventAttendeeWithResponse(c, post.ID); err != nil {
 		t.Fatalf("seeding an RSVP: %v", err)
 	}
+	up, err := e.api.CreateDirectUploadWithResponse(c, memberv1.CreateDirectUploadJSONRequestBody{Blob: memberv1.DirectUploadBlob{
+		Key: "k", Filename: "a.png", ContentType: "image/png", ByteSize: 1, Checksum: "c",
+	}})
+	if err != nil {
+		t.Fatalf("seeding an upload: %v", err)
+	}
 	const quiz = 1
 	qa, err := e.api.CreateQuizAttemptWithResponse(c, quiz, memberv1.CreateQuizAttemptJSONRequestBody{})
 	if err != nil {
@@ -56,6 +63,7 @@ func (e *env) records(t testing.TB, o *specOp) map[string]any {
 		"event_ids":              []any{post.ID},
 		"flagged_contentable_id": post.ID,
 		"community_member_ids":   []any{fmt.Sprint(other.ID)},
+		"signed_id":              up.JSON200.SignedID, // the gallery of an image post
 	}
 	segs := strings.Split(o.path, "/")
 	for i, seg := range segs {
