@@ -12,25 +12,42 @@
 //     404 or 422 and Circle's error body.
 //   - The Member API (/api/headless/v1/...) needs, on every call, a live
 //     access token of a known member (else 401). Every request is validated
-//     against the spec (an invalid one is answered 400 and recorded). Every
-//     operation answers with a body synthesised from its response schema, or
-//     with what the test registered for its operationId with
-//     [Server.SetResponse] or [Server.SetRecords]; list operations honour
-//     page and per_page.
+//     against the spec (an invalid one is answered 400 and recorded).
+//   - The Member API keeps one community's state. Seed it without HTTP
+//     with [Server.AddSpace], [Server.AddSpaceMember], [Server.AddPost],
+//     [Server.AddComment], [Server.AddNotification], [Server.AddChatRoom],
+//     [Server.AddChatMessage] and [Server.AddInvitationLink] (records are
+//     the generated memberv1 types; ids are assigned and never reused),
+//     and every write operation
+//     of the spec has its effect on the reads that show it: a post created
+//     is listed and can be read back, a like changes is_liked and
+//     user_likes_count, a deleted record is a 404 and gone from lists,
+//     bookmarks, notifications and chat rooms belong to the member of the
+//     token, lists page in Circle's order and searches find stored text.
+//     [Server.Reset] empties the community and keeps members and tokens.
+//     The few write operations whose effect no read shows are listed in
+//     the README ("What it does not model"); they, and the reads of what
+//     no write makes (courses, topics, links...), answer with a body
+//     synthesised from the response schema.
+//   - [Server.SetResponse] and [Server.SetRecords] register an answer for
+//     one operation that takes the place of the state's (until
+//     [Server.ClearResponse]); list operations honour page and per_page.
 //
 // Faults can be injected per operationId or for all operations
 // ([Server.InjectFault]): an error status for the next N calls, a Retry-After
 // header, latency, or a dropped connection. Every request is recorded
-// ([Server.Requests]) so that a test can assert what reached Circle.
+// ([Server.Requests], and [WithRequestHook] as it happens) so that a test
+// can assert what reached Circle.
 //
 // Operations are named by the operationIds of the project's specs, such as
 // createMemberToken and listSpacePosts; the spelling of the generated Go
 // names (CreateMemberToken) is accepted too.
 //
 // [NewServer] needs no *testing.T; [Start] is the shorthand for tests, and
-// closes the server when the test ends.
+// closes the server when the test ends. Command circlefake
+// (cmd/circlefake) runs the same fake as a server with a demo community.
 //
-// Like stripe-mock, the Member API checks that requests are right, not that
-// behaviour is real: it stores nothing that a call creates, so a post made
-// with one call is not returned by the next.
+// Unlike stripe-mock, which checks that requests are right and answers
+// from fixtures, the fake behaves like Circle for the common flows of a
+// community website; what it does not model it says.
 package circletest

@@ -3,11 +3,14 @@ package circletest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/circlekit/headless-go/gen/memberv1"
 )
 
 func TestFaultStatusForNextCalls(t *testing.T) {
@@ -26,7 +29,8 @@ func TestFaultStatusForNextCalls(t *testing.T) {
 		t.Fatalf("third call: %d %s", status, body)
 	}
 	// Other operations are untouched.
-	if status, _, _ := call(t, s, "GET", "/api/headless/v1/spaces/1", token, nil); status != 200 {
+	sp := s.AddSpace(memberv1.Space{Name: "General"})
+	if status, _, _ := call(t, s, "GET", fmt.Sprintf("/api/headless/v1/spaces/%d", sp.ID), token, nil); status != 200 {
 		t.Fatalf("other operation: %d", status)
 	}
 	var statuses []int
@@ -119,6 +123,8 @@ func TestFaultDrop(t *testing.T) {
 	s := Start(t)
 	_, token := newMemberToken(t, s)
 	s.InjectFault("createComment", Fault{Drop: true, Times: 1})
+	sp := s.AddSpace(memberv1.Space{Name: "General"})
+	s.AddPost(memberv1.Post{ID: 1, Space: memberv1.PostSpace{ID: sp.ID}, Name: "Hello"}) // the post the request names
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	req := requestFor(t, s, s.member.ops["createComment"], token)
 	if resp, err := client.Do(req); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -36,7 +37,7 @@ func (l *panicLog) String() string {
 // never panics and answers each with a status it means, and an error body
 // with each error status.
 func FuzzServe(f *testing.F) {
-	s, err := NewServer()
+	s, err := NewServer(WithResponseValidation())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -45,10 +46,18 @@ func FuzzServe(f *testing.F) {
 	s.hs.Config.ErrorLog = log.New(logs, "", 0)
 	m := s.AddMember(Member{Email: "ada@example.com", SSOUserID: "ada"})
 	pair := mint(f, s, map[string]any{"community_member_id": m.ID})
+	d := seedEveryKind(f, s, m, pair.AccessToken) // records for the calls to act on
 	host := s.hs.Listener.Addr().String()
 	client := s.Client()
 
 	f.Add("GET", "/api/headless/v1/spaces", "", uint8(1))
+	f.Add("POST", fmt.Sprintf("/api/headless/v1/spaces/%d/posts", d.space), `{"name":"n","body":"b","topics":[1]}`, uint8(5))
+	f.Add("POST", fmt.Sprintf("/api/headless/v1/posts/%d/comments", d.post), `{"comment":{"body":"hi"}}`, uint8(5))
+	f.Add("DELETE", fmt.Sprintf("/api/headless/v1/spaces/%d/posts/%d", d.space, d.post), "", uint8(1))
+	f.Add("GET", "/api/headless/v1/messages/"+d.room+"/chat_room_messages?id=3&previous_per_page=2&next_per_page=1", "", uint8(1))
+	f.Add("POST", "/api/headless/v1/messages", `{"chat_room":{"kind":"direct","community_member_ids":["2"]}}`, uint8(5))
+	f.Add("POST", "/api/headless/v1/reactions", fmt.Sprintf(`{"chat_room_message":%d,"emoji":"x"}`, d.message), uint8(5))
+	f.Add("GET", "/api/headless/v1/search?search_text=first", "", uint8(1))
 	f.Add("GET", "/api/headless/v1/spaces/1/posts?page=2&per_page=3", "", uint8(1))
 	f.Add("GET", "/api/headless/v1/spaces/x/posts?page=-1&per_page=0", "", uint8(1))
 	f.Add("GET", "/api/headless/v1/advanced_search?query=a&filters[space_ids][]=1", "", uint8(1))
@@ -78,6 +87,7 @@ func FuzzServe(f *testing.F) {
 		if flags&4 != 0 {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		s.ClearRequests() // one request's record at a time
 		resp, err := client.Do(req)
 		if err != nil {
 			if l := logs.String(); strings.Contains(l, "panic") {
@@ -95,6 +105,13 @@ func FuzzServe(f *testing.F) {
 		}
 		switch resp.StatusCode {
 		case http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent:
+			// The server's own answers, from the state or synthesised,
+			// match the spec.
+			for _, r := range s.Requests() {
+				if r.ID == resp.Header.Get("X-Request-Id") && r.ResponseError != nil {
+					t.Fatalf("%s %q %q: answer %s does not match the spec: %v", method, target, body, got, r.ResponseError)
+				}
+			}
 			return
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 			http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:

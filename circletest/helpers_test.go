@@ -137,6 +137,14 @@ func loadSpec(t testing.TB, yaml string) *openapi3.T {
 // all synthesised from their schemas.
 func requestFor(t testing.TB, s *Server, op *operation, token string) *http.Request {
 	t.Helper()
+	return requestWith(t, s, op, token, nil, nil)
+}
+
+// requestWith is requestFor with the path parameters named in pathValues
+// set to their values, and the synthesised JSON body passed to patch
+// (when not nil) before it is sent.
+func requestWith(t testing.TB, s *Server, op *operation, token string, pathValues map[string]string, patch func(body map[string]any)) *http.Request {
+	t.Helper()
 	g := synth{now: s.Now(), forRequest: true}
 	path := op.path
 	query := url.Values{}
@@ -153,6 +161,9 @@ func requestFor(t testing.TB, s *Server, op *operation, token string) *http.Requ
 			continue
 		}
 		v := jsonValue(g.value(p.Schema, p.Name))
+		if pv, ok := pathValues[p.Name]; ok && p.In == openapi3.ParameterInPath {
+			v = pv
+		}
 		switch p.In {
 		case openapi3.ParameterInPath:
 			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(scalar(v)))
@@ -176,7 +187,11 @@ func requestFor(t testing.TB, s *Server, op *operation, token string) *http.Requ
 	var body io.Reader
 	if rb := op.route.Operation.RequestBody; rb != nil && rb.Value != nil {
 		if _, mt := jsonContent(rb.Value.Content); mt != nil && mt.Schema != nil {
-			b, err := json.Marshal(g.value(mt.Schema, ""))
+			v := jsonValue(g.value(mt.Schema, ""))
+			if m, ok := v.(map[string]any); ok && patch != nil {
+				patch(m)
+			}
+			b, err := json.Marshal(v)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,8 +22,11 @@ import (
 // Circle's error body when status is not 2xx, else a body synthesised for
 // that status. The body is not checked against the spec before it is sent,
 // so a test can send a wrong one on purpose; [Request.ResponseError]
-// records any mismatch. To return to the synthesised answer, register the
-// operation's 2xx status with a nil body.
+// records any mismatch. The registered answer overrides the community's
+// state for that operation: the call changes nothing. To return to the
+// server's own answer (from the state, or synthesised for an operation
+// the state does not answer), register the operation's 2xx status with a
+// nil body, or call [Server.ClearResponse].
 //
 // SetResponse panics if operationID is not an operation of the member
 // spec, or if body cannot be encoded, since both are mistakes in the test.
@@ -57,8 +60,10 @@ func (s *Server) SetResponse(operationID string, status int, body any) {
 // (page, per_page, has_next_page, count, page_count, records) holding the
 // slice of records that the call's page and per_page select; the
 // envelope's other fields are synthesised. records must encode as a JSON
-// array; a nil or empty slice gives empty pages. A response registered with
-// [Server.SetResponse] for the same operation takes precedence.
+// array; a nil or empty slice gives empty pages. The records replace what
+// the community's state holds for that operation until
+// [Server.ClearResponse]. A response registered with [Server.SetResponse]
+// for the same operation takes precedence.
 //
 // SetRecords panics if operationID is not an operation of the member spec
 // whose response is the pagination envelope, or if records does not encode
@@ -84,6 +89,18 @@ func (s *Server) SetRecords(operationID string, records any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records[canonicalID(operationID)] = list
+}
+
+// ClearResponse forgets what [Server.SetResponse] and [Server.SetRecords]
+// registered for the operation operationID, so that it is answered by the
+// server again: from the community's state, or synthesised. It panics if
+// operationID is not an operation of the member spec.
+func (s *Server) ClearResponse(operationID string) {
+	s.mustMemberOperation("ClearResponse", operationID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.responses, canonicalID(operationID))
+	delete(s.records, canonicalID(operationID))
 }
 
 // mustMemberOperation returns the operation operationID of the member
@@ -126,11 +143,20 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 	now := s.now
 	s.mu.Unlock()
 
+	if hasResp && resp.body == nil && resp.status == op.status {
+		hasResp = false // the operation's own status: the server's own answer
+	}
+	if !hasResp && !hasRecords {
+		if rp, ok := s.answerFromState(r, op, params, rec); ok {
+			return rp
+		}
+	}
+
 	status := op.status
 	if hasResp {
 		switch {
 		case resp.body != nil:
-			return reply{status: resp.status, mime: "application/json", body: resp.body}
+			return reply{status: resp.status, mime: "application/json", body: resp.body, registered: true}
 		case resp.status < 200 || resp.status > 299:
 			return errorReply(resp.status, http.StatusText(resp.status))
 		}
@@ -158,6 +184,7 @@ func (s *Server) serveMember(r *http.Request, op *operation, params map[string]s
 	}
 	rp := jsonReply(status, body)
 	rp.mime = mime
+	rp.registered = hasRecords // the test's records, in the server's envelope
 	return rp
 }
 

@@ -32,18 +32,22 @@ type Request struct {
 	// ValidationError says why the request did not match the spec; the
 	// request was then answered 400 (Member API) or 422 (Auth API).
 	ValidationError error
-	// ResponseError says why the answer did not match the spec. It is nil
-	// for every answer the server makes itself, and can be set only for a
-	// body or records registered with [Server.SetResponse] or
-	// [Server.SetRecords].
+	// ResponseError says why the answer did not match the spec. The server
+	// checks the bodies and records a test registered with
+	// [Server.SetResponse] or [Server.SetRecords], and with
+	// [WithResponseValidation] its own answers too (which match the spec:
+	// it stays nil for them).
 	ResponseError error
 }
 
 // record appends rec to the requests seen.
 func (s *Server) record(rec Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+	if s.onRequest != nil {
+		s.onRequest(rec)
+	}
 }
 
 // Requests returns the requests received so far, oldest first. A request

@@ -37,7 +37,10 @@ func get(h http.Handler, email string) *httptest.ResponseRecorder {
 func TestFeed(t *testing.T) {
 	srv := circletest.Start(t) // a fake Circle, closed when the test ends
 	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
-	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: "Hello"}, {Name: "News"}})
+	// The community the feed shows: a space with two posts, the newest last.
+	space := srv.AddSpace(memberv1.Space{Name: "General"})
+	srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: space.ID}, Name: "News"})
+	srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: space.ID}, Name: "Hello"})
 
 	rec := get(newHandler(t, srv), ada.Email)
 	if rec.Code != http.StatusOK {
@@ -60,6 +63,49 @@ func TestFeed(t *testing.T) {
 	}
 	if !slices.Equal(ops, []string{"createMemberToken", "listHomePosts"}) {
 		t.Fatalf("calls = %q", ops)
+	}
+}
+
+// TestFeedShowsNewPosts checks that a post another member writes through
+// the Member API reaches the top of Ada's feed.
+func TestFeedShowsNewPosts(t *testing.T) {
+	srv := circletest.Start(t)
+	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
+	bob := srv.AddMember(circletest.Member{Email: "bob@example.com"})
+	space := srv.AddSpace(memberv1.Space{Name: "General"})
+	srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: space.ID}, Name: "Old news"})
+	h := newHandler(t, srv)
+
+	// Bob posts, through the same client the handler uses.
+	ctx := circle.WithTokenSource(context.Background(), h.Auth.TokenSource(circle.ByEmail(bob.Email)))
+	if _, err := h.API.CreatePostWithResponse(ctx, space.ID, memberv1.CreatePostJSONRequestBody{Name: "Meetup on Friday"}); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := get(h, ada.Email)
+	var titles []string
+	if err := json.Unmarshal(rec.Body.Bytes(), &titles); err != nil {
+		t.Fatalf("status %d: %v", rec.Code, err)
+	}
+	if !slices.Equal(titles, []string{"Meetup on Friday", "Old news"}) {
+		t.Fatalf("titles = %q", titles)
+	}
+}
+
+// TestFeedWithRegisteredPosts shows the other way to arrange the feed:
+// records registered for the operation, whatever the community holds.
+func TestFeedWithRegisteredPosts(t *testing.T) {
+	srv := circletest.Start(t)
+	ada := srv.AddMember(circletest.Member{Email: "ada@example.com"})
+	srv.SetRecords("listHomePosts", []memberv1.Post{{Name: "Hello"}, {Name: "News"}})
+
+	rec := get(newHandler(t, srv), ada.Email)
+	var titles []string
+	if err := json.Unmarshal(rec.Body.Bytes(), &titles); err != nil {
+		t.Fatalf("status %d: %v", rec.Code, err)
+	}
+	if !slices.Equal(titles, []string{"Hello", "News"}) {
+		t.Fatalf("titles = %q", titles)
 	}
 }
 

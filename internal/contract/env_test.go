@@ -35,7 +35,8 @@ var memberSeq atomic.Int64
 // after those defaults, so they can override them.
 func newEnv(t testing.TB, srvOpts []circletest.Option, opts ...circle.Option) *env {
 	t.Helper()
-	srv := circletest.Start(t, srvOpts...)
+	// The fake checks its own answers against the spec too.
+	srv := circletest.Start(t, append([]circletest.Option{circletest.WithResponseValidation()}, srvOpts...)...)
 	n := memberSeq.Add(1)
 	m := srv.AddMember(circletest.Member{
 		Email:     fmt.Sprintf("member-%d@example.com", n),

@@ -57,7 +57,7 @@ func FuzzDecodeResponses(f *testing.F) {
 	// Seeds: what circletest synthesises for each operation, and shapes
 	// that have broken decoders before.
 	for _, o := range table {
-		resp, err := invoke(c, e.api, o, &synth{forRequest: true, now: e.srv.Now()}, false, nil)
+		resp, err := invoke(c, e.api, o, &synth{forRequest: true, now: e.srv.Now()}, false, e.records(f, o))
 		if err != nil {
 			f.Fatalf("%s: %v", o.id, err)
 		}

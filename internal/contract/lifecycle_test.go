@@ -305,7 +305,9 @@ func TestReplayAfter401(t *testing.T) {
 		if err := jsonInto(`{"comment":{"body":"Hello, replay"}}`, &body); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := e.api.CreateCommentWithResponse(c, 7, body)
+		sp := e.srv.AddSpace(memberv1.Space{Name: "General"})
+		post := e.srv.AddPost(memberv1.Post{Space: memberv1.PostSpace{ID: sp.ID}, Name: "Replays"}) // the post to comment on
+		resp, err := e.api.CreateCommentWithResponse(c, post.ID, body)
 		if err != nil {
 			t.Fatalf("createComment after a 401: %v", err)
 		}

@@ -201,6 +201,10 @@ func checkOperation(t *testing.T, e *env, o *specOp, v variant) {
 			"access_token":        tok.AccessToken,
 			"refresh_token":       tok.RefreshToken,
 		}
+	} else {
+		// The Member API acts on the community's state: name records
+		// made for this call alone.
+		known = e.records(t, o)
 	}
 
 	resp, err := invoke(c, client, o, g, v.minimal, known)
@@ -214,7 +218,8 @@ func checkOperation(t *testing.T, e *env, o *specOp, v variant) {
 // from the method's parameter types and synthesised from the spec: path
 // parameters, then *<Op>Params when o has query parameters, then the JSON
 // body when it has one. Values under the keys of known replace the
-// synthesised ones in the params and the body. It returns the method's
+// synthesised ones in the params and the body, and under pathKey plus a
+// path parameter's name, that parameter. It returns the method's
 // response (a pointer to the generated <Op>Response) and error.
 func invoke(ctx context.Context, client any, o *specOp, g *synth, minimal bool, known map[string]any) (reflect.Value, error) {
 	m := reflect.ValueOf(client).MethodByName(o.goName())
@@ -235,7 +240,11 @@ func invoke(ctx context.Context, client any, o *specOp, g *synth, minimal bool, 
 	}
 	args := []reflect.Value{reflect.ValueOf(ctx)}
 	for _, p := range o.pathParams {
-		v, err := decodeInto(g.value(p.Schema, false), mt.In(len(args)))
+		pv := g.value(p.Schema, false)
+		if k, ok := known[pathKey+p.Name]; ok {
+			pv = k
+		}
+		v, err := decodeInto(pv, mt.In(len(args)))
 		if err != nil {
 			return reflect.Value{}, fmt.Errorf("path parameter %q: %w", p.Name, err)
 		}
