@@ -1,5 +1,12 @@
 package circletest
 
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/circlekit/headless-go/gen/memberv1"
+)
+
 // The real-time channels and events Circle announces state changes on
 // (Circle's "Websockets (Beta)" page), as the fake raises them.
 const (
@@ -46,15 +53,55 @@ func (ev events) send(s *Server) {
 	}
 }
 
-// emit announces a change of state to the member memberID, as Circle does
-// over its WebSocket endpoint: name is the event on channel
-// (NotificationChannel or ChatRoomChannel) and data the record it carries
-// (a memberv1 record, or the new-notification count). It is called for
-// each member who should hear the event, without the server's lock held.
+// emit announces a change of state to the member memberID over the
+// cable, as Circle does over its WebSocket endpoint: name is the event on
+// channel (NotificationChannel or ChatRoomChannel) and data the record it
+// carries (a memberv1 record, or the new-notification count). It is called
+// for each member who should hear the event, without the server's lock
+// held.
 //
-// It does nothing yet: the real-time work (the cable endpoint of
-// circletest, Server.PublishEvent) wires it to the members' subscriptions.
-// Until then the state changes are visible through the Member API only.
+// A chat message names its room by uuid only; the event gains the room's
+// id too (chat_room_id), so that a subscription to one room by its id
+// (realtime's Conn.ChatRoom) hears the messages of that room.
 func (s *Server) emit(memberID int64, channel, name string, data any) {
-	_, _, _, _ = memberID, channel, name, data
+	if m, ok := data.(memberv1.ChatRoomMessage); ok {
+		data = roomMessage{m, s.roomID(m.ChatRoomUUID)}
+	}
+	s.PublishEvent(memberID, channel, name, data)
+}
+
+// roomMessage is a chat message as a real-time event carries it: the
+// record and the id of its room.
+type roomMessage struct {
+	msg    memberv1.ChatRoomMessage
+	roomID int
+}
+
+// MarshalJSON encodes the message's fields and chat_room_id.
+func (m roomMessage) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(m.msg)
+	if err != nil || m.roomID == 0 {
+		return b, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	if _, ok := fields["chat_room_id"]; !ok {
+		fields["chat_room_id"] = json.RawMessage(strconv.Itoa(m.roomID))
+	}
+	return json.Marshal(fields)
+}
+
+// roomID is the id of the chat room with the uuid given, or 0.
+func (s *Server) roomID(uuid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c == nil {
+		return 0
+	}
+	if r := s.c.rooms[uuid]; r != nil {
+		return r.id
+	}
+	return 0
 }
