@@ -38,6 +38,7 @@ type AuthClient struct {
 type authCore struct {
 	calls   *tokenCalls
 	sources *sourceCache
+	stores  *storeGate
 
 	stopWatch func() // ends the store's RevocationWatcher watch, if any
 	closeOnce sync.Once
@@ -75,6 +76,7 @@ func NewAuthClient(appToken string, opts ...Option) (*AuthClient, error) {
 	a := &AuthClient{ClientWithResponses: raw, cfg: cfg, core: &authCore{
 		calls:   &tokenCalls{api: strict, cfg: cfg, appToken: appToken},
 		sources: newSourceCache(cfg.cacheSize),
+		stores:  newStoreGate(),
 	}}
 	if w, ok := cfg.store.(RevocationWatcher); ok {
 		stop, err := w.WatchRevocations(a.forget)
@@ -124,9 +126,11 @@ func (d refreshRetry) Do(req *http.Request) (*http.Response, error) {
 // source of an invalid identity (see [Identity.Validate]) reports it from
 // every call, and sends nothing.
 func (a *AuthClient) TokenSource(id Identity) *MemberTokenSource {
-	mk := func() *MemberTokenSource { return newMemberTokenSource(a.core.calls, a.cfg, id) }
 	if !id.valid() {
-		return mk()
+		return newMemberTokenSource(a.core.calls, a.cfg, id, a.core.stores, nil)
+	}
+	mk := func() *MemberTokenSource {
+		return newMemberTokenSource(a.core.calls, a.cfg, id, a.core.stores, a.core.sources)
 	}
 	return a.core.sources.get(id, mk)
 }

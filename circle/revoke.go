@@ -44,7 +44,8 @@ func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	st := s.openStore()
 	// So that no other process saves a refreshed pair between the Load
 	// and the Save or Delete below.
-	defer st.lock(ctx)()
+	release, _ := st.lock(ctx, nil)
+	defer release()
 	pairs, stored, hasStored, errs := s.collectPairs(ctx, st, held)
 	gone := s.revokeAll(ctx, pairs, &errs)
 	s.mu.Lock()
