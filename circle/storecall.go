@@ -185,6 +185,7 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 			}
 			return zero, ctx.Err()
 		}
+		timer.Reset(bound) // the store has all of its bound, once the call is made
 	}
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	type result struct {
