@@ -226,3 +226,17 @@ func (s *MemoryStore) Cap() int {
 	s.init()
 	return s.max
 }
+
+// identitiesOf returns the identities whose pairs act for one of members
+// (community member ids).
+func (s *MemoryStore) identitiesOf(members map[int64]bool) []Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []Identity
+	for e := s.ll.Front(); e != nil; e = e.Next() {
+		if se := e.Value.(*storeEntry); members[se.tok.CommunityMemberID] {
+			ids = append(ids, se.id)
+		}
+	}
+	return ids
+}
