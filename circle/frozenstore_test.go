@@ -170,7 +170,7 @@ func TestStoreOutageIsProbedOneCallAtATime(t *testing.T) {
 		t.Errorf("after the backoff: %d store calls made, want 2 (one probe)", n)
 	}
 	// While that probe has not returned, no other is made, backoff or not.
-	time.Sleep(2*storeDownBackoff + 100*time.Millisecond)
+	time.Sleep(storeDownBackoff + 100*time.Millisecond)
 	tokensAtOnce(t, e, memberIDs("d", 50))
 	if n := fs.entered.Load(); n != 2 {
 		t.Errorf("with a probe in flight: %d store calls made, want 2", n)

@@ -19,10 +19,13 @@ import (
 //     a frozen store holds at most that many goroutines, however many
 //     members ask at the same moment;
 //   - once a call overruns its bound, the whole store is taken as down:
-//     every source skips it for a backoff (1 s, doubling up to 30 s), then
-//     one call at a time is let through as a probe (at most one probe is
-//     in flight, even abandoned), and the first probe that answers ends
-//     the outage.
+//     every source skips it for storeDownBackoff, then one call is let
+//     through as a probe. The calls made meanwhile wait for the probe's
+//     outcome (within their own bound) and go ahead if it answered; once
+//     it overran they skip the store for another backoff. A probe that
+//     never returns blocks every further probe: one is in flight at most,
+//     so a store that never answers again costs no more goroutines. The
+//     first probe that answers, in time or late, ends the outage.
 //
 // Waiting for a TokenLocker's lock is not a store failure: another process
 // holds it while it mints or refreshes. The wait is made of attempts of
@@ -35,10 +38,9 @@ const (
 	// maxStoreCalls is how many store calls of one AuthClient run at once
 	// at most, including calls abandoned because they overran.
 	maxStoreCalls = 32
-	// storeDownBackoff and storeDownMaxBackoff bound how long a store
-	// that did not answer in time is skipped before a probe.
-	storeDownBackoff    = time.Second
-	storeDownMaxBackoff = 30 * time.Second
+	// storeDownBackoff is how long a store that did not answer in time is
+	// skipped before a probe (less a jitter of up to a quarter).
+	storeDownBackoff = time.Second
 )
 
 // errStoreTimeout is the error of a store call that overran its bound.
@@ -57,45 +59,62 @@ var errStoreBusy = errors.New("circle: too many token store calls in progress")
 type storeGate struct {
 	slots chan struct{} // one per call running, abandoned ones included
 
-	mu       sync.Mutex
-	down     bool
-	until    time.Time // on the real clock: no probe before then
-	failures int       // outages in a row, for the backoff
-	probing  bool      // a probe runs (or was abandoned and has not returned)
+	mu      sync.Mutex
+	down    bool
+	until   time.Time     // on the real clock: no probe before then
+	probing bool          // a probe runs (or was abandoned and has not returned)
+	outcome chan struct{} // closed when the running probe answered or overran
 }
 
 func newStoreGate() *storeGate {
 	return &storeGate{slots: make(chan struct{}, maxStoreCalls)}
 }
 
-// admit says whether a call may be made now, and whether it is the probe
-// of a store taken as down.
-func (g *storeGate) admit() (probe bool, err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.down {
-		return false, nil
+// admit says whether a call may be made, and whether it is the probe of
+// a store taken as down. While a probe runs within its bound, it waits
+// for the probe's outcome, until timer or ctx ends.
+func (g *storeGate) admit(ctx context.Context, timer <-chan time.Time) (probe bool, err error) {
+	for {
+		g.mu.Lock()
+		switch {
+		case !g.down:
+			g.mu.Unlock()
+			return false, nil
+		case g.probing && g.outcome != nil:
+			wait := g.outcome
+			g.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-timer:
+				return false, errStoreDown
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		case g.probing || time.Now().Before(g.until):
+			g.mu.Unlock()
+			return false, errStoreDown
+		}
+		g.probing, g.outcome = true, make(chan struct{})
+		g.mu.Unlock()
+		return true, nil
 	}
-	if g.probing || time.Now().Before(g.until) {
-		return false, errStoreDown
-	}
-	g.probing = true
-	return true, nil
 }
 
 // overran takes the store as down after a call that did not answer in
-// time, unless it already is (the calls made before it went down overrun
-// together), and reports whether it went down now. A probe that overran
-// lengthens the backoff.
+// time, and reports whether it went down now (and was not already: the
+// calls made before it went down overrun together). After a probe, the
+// store stays down for another backoff.
 func (g *storeGate) overran(probe bool) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.down && !probe {
+	if probe {
+		g.closeOutcome()
+	} else if g.down {
 		return false
 	}
-	g.failures++
 	g.down = true
-	g.until = time.Now().Add(jittered(storeDownBackoff, storeDownMaxBackoff, g.failures-1))
+	g.until = time.Now().Add(jittered(storeDownBackoff, storeDownBackoff, 0))
 	return !probe
 }
 
@@ -107,14 +126,32 @@ func (g *storeGate) answered(probe bool) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.down, g.failures, g.until = false, 0, time.Time{}
+	g.down, g.until = false, time.Time{}
+	g.closeOutcome()
 }
 
-// probeEnded records that a probe returned (late or not at all), so that
-// another may be made.
+// closeOutcome lets the calls waiting for the probe go on; g.mu is held.
+func (g *storeGate) closeOutcome() {
+	if g.outcome != nil {
+		close(g.outcome)
+		g.outcome = nil
+	}
+}
+
+// probeAbandoned records that the caller of the probe left before it
+// returned: the calls waiting for its outcome wait no longer.
+func (g *storeGate) probeAbandoned() {
+	g.mu.Lock()
+	g.closeOutcome()
+	g.mu.Unlock()
+}
+
+// probeEnded records that the probe returned (late or not at all), so
+// that another may be made.
 func (g *storeGate) probeEnded() {
 	g.mu.Lock()
 	g.probing = false
+	g.closeOutcome()
 	g.mu.Unlock()
 }
 
@@ -159,16 +196,16 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 		return f(ctx)
 	}
 	g := s.stores
-	probe, err := g.admit()
-	if err != nil {
-		return zero, err
-	}
 	bound := wait
 	if kind == lockAttempt {
 		bound += s.cfg.storeTimeout
 	}
 	timer := time.NewTimer(bound)
 	defer timer.Stop()
+	probe, err := g.admit(ctx, timer.C)
+	if err != nil {
+		return zero, err
+	}
 	select { // a slot, or the end of the bound
 	case g.slots <- struct{}{}:
 	default:
@@ -185,8 +222,8 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 			}
 			return zero, ctx.Err()
 		}
-		timer.Reset(bound) // the store has all of its bound, once the call is made
 	}
+	timer.Reset(bound) // the store has all of its bound, once the call is made
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	type result struct {
 		v   T
@@ -227,6 +264,9 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 	}
 	if !got {
 		if ctx.Err() != nil {
+			if probe {
+				g.probeAbandoned()
+			}
 			return zero, ctx.Err() // the caller left; nothing is known of the store
 		}
 		if g.overran(probe) {
