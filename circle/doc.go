@@ -91,7 +91,8 @@
 // up to [WithMaxResponseSize] (32 MiB by default; [ErrResponseTooLarge]),
 // an error body up to 1 MiB, and no buffer is allocated on the word of a
 // Content-Length beyond 256 KiB. Every call to a [TokenStore] is bounded
-// by [WithStoreTimeout].
+// by [WithStoreTimeout], and a store that stops answering holds a bounded
+// number of goroutines (see [TokenStore]).
 //
 // # Errors
 //

@@ -50,6 +50,16 @@ var errStoreTimeout = errors.New("circle: the token store did not answer in time
 // did not answer in time lately (see storeGate).
 var errStoreDown = errors.New("circle: the token store did not answer in time lately; skipped until it does")
 
+// errLockAttemptEnded is the error of an attempt to take a lock that
+// ended with its context, the lock still held by another.
+var errLockAttemptEnded = errors.New("circle: the token store lock is held by another")
+
+// storeOutage reports whether err says the store did not answer (rather
+// than answering with an error).
+func storeOutage(err error) bool {
+	return errors.Is(err, errStoreTimeout) || errors.Is(err, errStoreDown) || errors.Is(err, errStoreBusy)
+}
+
 // errStoreBusy is the error of a store call not made because
 // maxStoreCalls calls were still running for the whole of its bound.
 var errStoreBusy = errors.New("circle: too many token store calls in progress")
@@ -307,7 +317,11 @@ func (st *storeSession) lock(ctx context.Context, found func(Token) bool) (relea
 	attempt := max(st.s.cfg.storeTimeout/2, time.Millisecond)
 	for {
 		unlock, err := callStore(lockCtx, st.s, lockAttempt, attempt, func(ctx context.Context) (func(), error) {
-			return l.Lock(ctx, st.s.id)
+			u, err := l.Lock(ctx, st.s.id)
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = errLockAttemptEnded // whatever the store made of its deadline
+			}
+			return u, err
 		}, func(u func()) { u() })
 		switch {
 		case err == nil:
@@ -317,15 +331,16 @@ func (st *storeSession) lock(ctx context.Context, found func(Token) bool) (relea
 				st.s.warn(ctx, "circle: waited "+lockWait(st.s.cfg).String()+" for the token store lock; going on without it", lockCtx.Err())
 			}
 			return noop, nil
-		case !errors.Is(err, context.DeadlineExceeded):
+		case !errors.Is(err, errLockAttemptEnded):
 			st.s.warn(ctx, "circle: token store lock failed; going on without it", err)
 			return noop, nil
 		}
 		// The lock is busy: is the store answering, and did the holder
-		// save a pair meanwhile?
+		// save a pair meanwhile? A pair that does not open, for one, is
+		// no reason to stop waiting; a store that does not answer is.
 		r, err := st.loadErr(lockCtx)
 		switch {
-		case err != nil && lockCtx.Err() == nil:
+		case err != nil && lockCtx.Err() == nil && storeOutage(err):
 			st.s.warn(ctx, "circle: token store load failed while waiting for its lock; going on without the lock", err)
 			return noop, nil
 		case err == nil && r.ok && found != nil && found(r.tok):

@@ -21,7 +21,8 @@ import (
 // pair.
 //
 // One mint or refresh runs at a time: callers arriving while one runs wait
-// for its result. A caller whose context ends stops waiting at once; the
+// for its result. An [AuthClient] has one source per member in use (see
+// [AuthClient.TokenSource]), so this holds for the whole client. A caller whose context ends stops waiting at once; the
 // mint or refresh goes on for the others (bounded by a timeout of its
 // own). A failure is returned to the callers that waited for it, typed
 // (an [*APIError] when Circle answered).
