@@ -22,9 +22,10 @@ import (
 //
 // One mint or refresh runs at a time: callers arriving while one runs wait
 // for its result. An [AuthClient] has one source per member in use (see
-// [AuthClient.TokenSource]), so this holds for the whole client. A caller whose context ends stops waiting at once; the
-// mint or refresh goes on for the others (bounded by a timeout of its
-// own). A failure is returned to the callers that waited for it, typed
+// [AuthClient.TokenSource]), so this holds for the whole client. A
+// caller whose context ends stops waiting at once; the mint or refresh
+// goes on for the others (bounded by a timeout of its own, and by what a
+// [TokenLocker]'s lock promises while it waits for it). A failure is returned to the callers that waited for it, typed
 // (an [*APIError] when Circle answered).
 //
 // A source never hammers the Auth API, whatever Circle answers:
