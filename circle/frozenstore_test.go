@@ -155,23 +155,27 @@ func TestStoreOutageIsProbedOneCallAtATime(t *testing.T) {
 
 	// One member: its Load overruns; the store is down, its Save skipped.
 	tokensAtOnce(t, e, memberIDs("a", 1))
+	phases := []int64{fs.entered.Load()}
 	if n := fs.entered.Load(); n != 1 || !gate.isDown() {
 		t.Fatalf("after one overrun: %d store calls made, store down %v; want 1, true", n, gate.isDown())
 	}
 	// Within the backoff, 50 members touch the store not at all.
 	tokensAtOnce(t, e, memberIDs("b", 50))
+	phases = append(phases, fs.entered.Load())
 	if n := fs.entered.Load(); n != 1 {
 		t.Errorf("during the backoff: %d store calls made, want 1 (none more)", n)
 	}
 	// After it, one of 50 members probes; the probe blocks too.
 	time.Sleep(storeDownBackoff + 100*time.Millisecond)
 	tokensAtOnce(t, e, memberIDs("c", 50))
+	phases = append(phases, fs.entered.Load())
 	if n := fs.entered.Load(); n != 2 {
 		t.Errorf("after the backoff: %d store calls made, want 2 (one probe)", n)
 	}
 	// While that probe has not returned, no other is made, backoff or not.
 	time.Sleep(storeDownBackoff + 100*time.Millisecond)
 	tokensAtOnce(t, e, memberIDs("d", 50))
+	phases = append(phases, fs.entered.Load())
 	if n := fs.entered.Load(); n != 2 {
 		t.Errorf("with a probe in flight: %d store calls made, want 2", n)
 	}
@@ -188,5 +192,6 @@ func TestStoreOutageIsProbedOneCallAtATime(t *testing.T) {
 	if _, ok, _ := fs.mem.Load(t.Context(), id[0]); !ok {
 		t.Error("the store answers again, but the new pair was not saved in it")
 	}
-	t.Logf("store calls made in all: %d; mints: %d", fs.entered.Load(), e.mints.Load())
+	t.Logf("figure: store calls made in all after one member (1 overrun), 50 in the backoff, 50 after it (1 probe, blocked), 50 with that probe blocked: %v; after the store answered, one more member: %d calls, its pair saved; %d mints",
+		phases, fs.entered.Load(), e.mints.Load())
 }
