@@ -194,14 +194,14 @@ const (
 
 // callStore runs f, a call of the store, with a context that ends after
 // wait, and waits for it no longer than its bound (see callKind) or
-// ctx. A call that overruns is abandoned: it goes on in its goroutine,
-// which applies undo, if given, to what it returns late (a lock taken
-// after all is released), and the store is taken as down (see
-// storeGate). The default MemoryStore, which cannot block, is called
-// directly.
-func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, wait time.Duration,
-	f func(context.Context) (T, error), undo func(T)) (T, error) {
-	var zero T
+// ctx. f keeps what the store returned in variables of its own, which
+// the caller reads only when callStore returns nil. A call that overruns
+// is abandoned: it goes on in its goroutine, which calls undo, if given,
+// when it returns late without an error (a lock taken after all is
+// released), and the store is taken as down (see storeGate). The default
+// MemoryStore, which cannot block, is called directly.
+func callStore(ctx context.Context, s *MemberTokenSource, kind callKind, wait time.Duration,
+	f func(context.Context) error, undo func()) error {
 	if _, ok := s.cfg.store.(*MemoryStore); ok {
 		return f(ctx)
 	}
@@ -214,7 +214,7 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 	defer timer.Stop()
 	probe, err := g.admit(ctx, timer.C)
 	if err != nil {
-		return zero, err
+		return err
 	}
 	select { // a slot, or the end of the bound
 	case g.slots <- struct{}{}:
@@ -225,34 +225,30 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 			if probe {
 				g.probeEnded()
 			}
-			return zero, errStoreBusy
+			return errStoreBusy
 		case <-ctx.Done():
 			if probe {
 				g.probeEnded()
 			}
-			return zero, ctx.Err()
+			return ctx.Err()
 		}
 	}
 	timer.Reset(bound) // the store has all of its bound, once the call is made
 	cctx, cancel := context.WithTimeout(ctx, wait)
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
+	ch := make(chan error, 1)
 	// state: 0 running, 1 returned in time, 2 abandoned by the caller.
 	var state atomic.Int32
 	go func() {
-		v, err := f(cctx)
+		err := f(cctx)
 		<-g.slots
 		if state.CompareAndSwap(0, 1) {
-			ch <- result{v, err}
+			ch <- err
 			return
 		}
 		// Abandoned: nobody reads ch.
 		cancel()
 		if err == nil && undo != nil {
-			undo(v)
+			undo()
 		}
 		if probe {
 			if err == nil {
@@ -261,43 +257,42 @@ func callStore[T any](ctx context.Context, s *MemberTokenSource, kind callKind, 
 			g.probeEnded()
 		}
 	}()
-	var r result
 	got := false
 	select {
-	case r = <-ch:
+	case err = <-ch:
 		got = true
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	if !got && !state.CompareAndSwap(0, 2) {
-		r, got = <-ch, true // it returned meanwhile
+		err, got = <-ch, true // it returned meanwhile
 	}
 	if !got {
 		if ctx.Err() != nil {
 			if probe {
 				g.probeAbandoned()
 			}
-			return zero, ctx.Err() // the caller left; nothing is known of the store
+			return ctx.Err() // the caller left; nothing is known of the store
 		}
 		if g.overran(probe) {
 			s.warnStoreDown(ctx)
 		}
-		return zero, errStoreTimeout
+		return errStoreTimeout
 	}
 	timedOut := errors.Is(cctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if probe {
 		defer g.probeEnded()
 	}
-	if kind == plainCall && r.err != nil && timedOut && ctx.Err() == nil {
+	if kind == plainCall && err != nil && timedOut && ctx.Err() == nil {
 		// The store gave up at the deadline: it did not answer in time.
 		if g.overran(probe) {
 			s.warnStoreDown(ctx)
 		}
-		return zero, errStoreTimeout
+		return errStoreTimeout
 	}
 	g.answered(probe)
-	return r.v, r.err
+	return err
 }
 
 // lock takes the member's lock if the store is a TokenLocker, and returns
@@ -316,13 +311,22 @@ func (st *storeSession) lock(ctx context.Context, found func(Token) bool) (relea
 	defer cancel()
 	attempt := max(st.s.cfg.storeTimeout/2, time.Millisecond)
 	for {
-		unlock, err := callStore(lockCtx, st.s, lockAttempt, attempt, func(ctx context.Context) (func(), error) {
+		var unlock func()
+		err := callStore(lockCtx, st.s, lockAttempt, attempt, func(ctx context.Context) error {
 			u, err := l.Lock(ctx, st.s.id)
 			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				err = errLockAttemptEnded // whatever the store made of its deadline
 			}
-			return u, err
-		}, func(u func()) { u() })
+			unlock = u
+			return err
+		}, func() {
+			if unlock != nil {
+				unlock()
+			}
+		})
+		if err == nil && unlock == nil {
+			unlock = func() {} // a store's Lock that returned no unlock
+		}
 		switch {
 		case err == nil:
 			return st.unlocker(ctx, unlock), nil
@@ -358,9 +362,9 @@ func lockWait(cfg *config) time.Duration { return 2 * cfg.flightTimeout }
 // unlocker releases the lock unlock holds, bounded like any store call.
 func (st *storeSession) unlocker(ctx context.Context, unlock func()) func() {
 	return func() {
-		_, _ = callStore(context.WithoutCancel(ctx), st.s, plainCall, st.s.cfg.storeTimeout, func(context.Context) (struct{}, error) {
+		_ = callStore(context.WithoutCancel(ctx), st.s, plainCall, st.s.cfg.storeTimeout, func(context.Context) error {
 			unlock()
-			return struct{}{}, nil
+			return nil
 		}, nil)
 	}
 }
@@ -373,10 +377,16 @@ type loaded struct {
 
 // loadErr returns the member's stored pair, if the store has one.
 func (st *storeSession) loadErr(ctx context.Context) (loaded, error) {
-	return callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) (loaded, error) {
+	var r loaded
+	err := callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) error {
 		tok, ok, err := st.s.cfg.store.Load(ctx, st.s.id)
-		return loaded{tok, ok}, err
+		r = loaded{tok, ok}
+		return err
 	}, nil)
+	if err != nil {
+		return loaded{}, err
+	}
+	return r, nil
 }
 
 // load is loadErr, logging a failure and taking it as no pair.
@@ -397,15 +407,13 @@ func (st *storeSession) save(ctx context.Context, tok Token) {
 }
 
 func (st *storeSession) saveErr(ctx context.Context, tok Token) error {
-	_, err := callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, st.s.cfg.store.Save(ctx, st.s.id, tok)
+	return callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) error {
+		return st.s.cfg.store.Save(ctx, st.s.id, tok)
 	}, nil)
-	return err
 }
 
 func (st *storeSession) delete(ctx context.Context) error {
-	_, err := callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, st.s.cfg.store.Delete(ctx, st.s.id)
+	return callStore(ctx, st.s, plainCall, st.s.cfg.storeTimeout, func(ctx context.Context) error {
+		return st.s.cfg.store.Delete(ctx, st.s.id)
 	}, nil)
-	return err
 }
