@@ -21,11 +21,67 @@ type sourceCache struct {
 	ll   *list.List // of *MemberTokenSource; the front is the most recent
 	m    map[Identity]*list.Element
 	live map[Identity]weak.Pointer[MemberTokenSource] // every source not yet collected
+
+	// The identities that named each member (by community member id)
+	// lately, for Revoke: an LRU of at most max members.
+	names    *list.List // of *memberNames; the front is the most recent
+	byMember map[int64]*list.Element
 }
+
+// memberNames is the identities that named one member.
+type memberNames struct {
+	member int64
+	ids    []Identity
+}
+
+// maxNames is how many identities of one member sourceCache remembers.
+const maxNames = 8
 
 func newSourceCache(size int) *sourceCache {
 	return &sourceCache{max: size, ll: list.New(), m: make(map[Identity]*list.Element),
-		live: make(map[Identity]weak.Pointer[MemberTokenSource])}
+		live:  make(map[Identity]weak.Pointer[MemberTokenSource]),
+		names: list.New(), byMember: make(map[int64]*list.Element)}
+}
+
+// named records that id named member (a pair minted or loaded for id acts
+// for member).
+func (c *sourceCache) named(member int64, id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byMember[member]
+	if !ok {
+		e = c.names.PushFront(&memberNames{member: member})
+		c.byMember[member] = e
+		if c.names.Len() > c.max {
+			last := c.names.Back()
+			c.names.Remove(last)
+			delete(c.byMember, last.Value.(*memberNames).member)
+		}
+	}
+	c.names.MoveToFront(e)
+	n := e.Value.(*memberNames)
+	for _, known := range n.ids {
+		if known == id {
+			return
+		}
+	}
+	if len(n.ids) == maxNames {
+		n.ids = n.ids[1:]
+	}
+	n.ids = append(n.ids, id)
+}
+
+// namesOf returns the identities that named one of members lately.
+func (c *sourceCache) namesOf(members map[int64]bool) []Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []Identity
+	for m := range members {
+		if e, ok := c.byMember[m]; ok {
+			ids = append(ids, e.Value.(*memberNames).ids...)
+		}
+	}
+	return ids
 }
 
 // get returns id's source, making it with mk if no source of id is in

@@ -45,12 +45,31 @@ func rejected(t *testing.T, srv *circletest.Server, access string) bool {
 // process holds for that member: the email's, the one minted by
 // community member id, and the one minted by SSO user id whose source was
 // dropped and collected (its pair left in the client's store).
+//
+// With the default store, and with a store that cannot be searched by
+// member (as redisstore's): the client remembers which identities named
+// the member.
 func TestOneMemberOneSource(t *testing.T) {
 	t.Parallel()
+	t.Run("MemoryStore", func(t *testing.T) {
+		t.Parallel()
+		oneMemberOneSource(t)
+	})
+	t.Run("opaque store", func(t *testing.T) {
+		t.Parallel()
+		oneMemberOneSource(t, circle.WithTokenStore(opaqueStore{circle.NewMemoryStore()}))
+	})
+}
+
+// opaqueStore is a TokenStore that, unlike a *MemoryStore, the client
+// cannot search by member.
+type opaqueStore struct{ *circle.MemoryStore }
+
+func oneMemberOneSource(t *testing.T, opts ...circle.Option) {
 	srv := circletest.Start(t)
 	ada := srv.AddMember(circletest.Member{Email: "Ada@Example.com", SSOUserID: "sso-ada"})
 	other := srv.AddMember(circletest.Member{Email: "bob@example.com"})
-	auth, err := circle.NewAuthClient(srv.AppToken(), circle.WithBaseURL(srv.URL()), circle.WithCacheSize(2))
+	auth, err := circle.NewAuthClient(srv.AppToken(), append([]circle.Option{circle.WithBaseURL(srv.URL()), circle.WithCacheSize(2)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

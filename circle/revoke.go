@@ -38,14 +38,18 @@ import (
 // own source and pair, since Circle issues a pair per mint. Once the
 // source holds a pair it knows the member's community_member_id, and
 // Revoke withdraws the member's other pairs this process knows of too, as
-// above: those of the client's other sources still in use (in its cache,
-// or held by a caller) that hold a pair of the same member or name it by
-// that id, and the pairs of that member a [MemoryStore] given to the
-// client (or its default one) holds under any identity. It cannot find a
-// pair saved in another store (such as redisstore's) under an identity no
-// source of this process holds any more: a [TokenStore] is keyed by
-// identity and cannot be searched by member. Such a pair is withdrawn by a
-// Revoke through its own identity, or expires with its refresh token.
+// above (from the source and from the store): those of the client's other
+// sources still in use (in its cache, or held by a caller) that hold a
+// pair of the same member or name it by that id; those of the identities
+// that got a pair of the member through this client lately (the client
+// remembers up to 8 identities for each of as many members as
+// [WithCacheSize]); and the pairs of that member a [MemoryStore] given to
+// the client (or its default one) holds under any identity. It cannot
+// find a pair that another process saved in another store (such as
+// redisstore's) under an identity this process never used, nor one this
+// process has forgotten: a [TokenStore] is keyed by identity and cannot
+// be searched by member. Such a pair is withdrawn by a Revoke through its
+// own identity, or expires with its refresh token.
 func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	if s.idErr != nil {
 		return s.idErr
@@ -112,19 +116,23 @@ func (s *MemberTokenSource) revokeAliases(ctx context.Context, members map[int64
 			errs = append(errs, err)
 		}
 	}
+	// Identities whose sources are gone: named lately, or in a
+	// MemoryStore, which can be searched.
+	names := s.peers.namesOf(members)
 	if m, ok := s.cfg.store.(*MemoryStore); ok {
-		for _, id := range m.identitiesOf(members) {
-			if done[id] {
-				continue
-			}
-			done[id] = true
-			o := s.peers.peek(id)
-			if o == nil {
-				o = newMemberTokenSource(s.api, s.cfg, id, s.stores, nil)
-			}
-			_, err := o.revokeOwn(ctx)
-			errs = append(errs, err)
+		names = append(names, m.identitiesOf(members)...)
+	}
+	for _, id := range names {
+		if done[id] {
+			continue
 		}
+		done[id] = true
+		o := s.peers.peek(id)
+		if o == nil {
+			o = newMemberTokenSource(s.api, s.cfg, id, s.stores, nil)
+		}
+		_, err := o.revokeOwn(ctx)
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

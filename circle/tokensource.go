@@ -215,6 +215,9 @@ func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRe
 // run performs flight f, replacing prev (nil if the source holds nothing).
 func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToken) {
 	c, err := s.obtain(ctx, prev)
+	if err == nil && s.peers != nil && c.tok.CommunityMemberID > 0 {
+		s.peers.named(c.tok.CommunityMemberID, s.id) // for a Revoke by another name
+	}
 	s.mu.Lock()
 	if err == nil {
 		s.cur.Store(c)
