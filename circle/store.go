@@ -67,10 +67,11 @@ type TokenStore interface {
 //
 // Waiting for the lock is not a failure of the store: another process
 // holds it while it mints or refreshes. A source waits for it as long as
-// the lock may be held (a holder's mint or refresh, and the lease of a
-// holder that died: two minutes at most, see [MemberTokenSource]) and as
-// long as the store keeps answering, in attempts of half the store
-// timeout, each with a context that ends then. Between two attempts it
+// the lock may be held (a holder's mint or refresh, which a source bounds
+// at a minute, and the lease of a holder that died: two minutes at most
+// in all) and as long as the store keeps answering, in attempts of half
+// the store timeout, each with a context that ends then. The callers of
+// Token waiting for that source stop waiting when their own context ends. Between two attempts it
 // loads the stored pair, and adopts it if the holder has saved a valid
 // one. A wait that ends without the lock (the store stopped answering,
 // the caller left, the bound passed) is logged; the source then loads,
