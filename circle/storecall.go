@@ -67,7 +67,8 @@ var errStoreBusy = errors.New("circle: too many token store calls in progress")
 // storeGate is the health of one AuthClient's token store, shared by all
 // its sources; see the top of this file.
 type storeGate struct {
-	slots chan struct{} // one per call running, abandoned ones included
+	slots   chan struct{} // one per call running, abandoned ones included
+	backoff time.Duration // storeDownBackoff; tests lengthen it
 
 	mu      sync.Mutex
 	down    bool
@@ -77,7 +78,7 @@ type storeGate struct {
 }
 
 func newStoreGate() *storeGate {
-	return &storeGate{slots: make(chan struct{}, maxStoreCalls)}
+	return &storeGate{slots: make(chan struct{}, maxStoreCalls), backoff: storeDownBackoff}
 }
 
 // admit says whether a call may be made, and whether it is the probe of
@@ -124,7 +125,7 @@ func (g *storeGate) overran(probe bool) bool {
 		return false
 	}
 	g.down = true
-	g.until = time.Now().Add(jittered(storeDownBackoff, storeDownBackoff, 0))
+	g.until = time.Now().Add(jittered(g.backoff, g.backoff, 0))
 	return !probe
 }
 
