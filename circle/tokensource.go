@@ -25,8 +25,9 @@ import (
 // [AuthClient.TokenSource]), so this holds for the whole client. A
 // caller whose context ends stops waiting at once; the mint or refresh
 // goes on for the others (bounded by a timeout of its own, and by what a
-// [TokenLocker]'s lock promises while it waits for it). A failure is returned to the callers that waited for it, typed
-// (an [*APIError] when Circle answered).
+// [TokenLocker]'s lock promises while it waits for it). A failure is
+// returned to the callers that waited for it, typed (an [*APIError] when
+// Circle answered).
 //
 // A source never hammers the Auth API, whatever Circle answers:
 //   - after a failed mint or refresh, Token returns a [*BackoffError]
@@ -259,8 +260,9 @@ func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cac
 	release, found := st.lock(ctx, func(t Token) bool { _, ok := adoptable(t); return ok })
 	defer release()
 	if found != nil {
-		c, _ := adoptable(*found)
-		return c, nil
+		if c, ok := adoptable(*found); ok { // still: a revoke may have come between
+			return c, nil
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.flightTimeout)
 	defer cancel()
