@@ -354,10 +354,10 @@ func (st *storeSession) lock(ctx context.Context, found func(Token) bool) (relea
 	}
 }
 
-// lockWait bounds a wait for a member's lock: what a holder may take,
-// the lease of a dead holder included. A holder's mint or refresh lasts
-// at most cfg.flightTimeout; a lease renewed for twice that (as
-// redisstore does) and then left to lapse ends within lockWait.
+// lockWait bounds a wait for a member's lock by what a holder may take:
+// a living holder's mint or refresh lasts at most cfg.flightTimeout, and
+// the lease a dead holder leaves is short beside that (redisstore's is 5
+// s by default). Twice the flight timeout covers both with room.
 func lockWait(cfg *config) time.Duration { return 2 * cfg.flightTimeout }
 
 // unlocker releases the lock unlock holds, bounded like any store call.
