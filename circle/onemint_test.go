@@ -81,3 +81,34 @@ func TestCacheEvictionCostsNoMint(t *testing.T) {
 		t.Errorf("%d mints for %d members, want exactly one each", mints, members)
 	}
 }
+
+// TestSourcesInUseAreBoundedByTheCache: 100,000 members' sources through a
+// cache of 100, none kept by the caller: once the garbage collector has
+// run, the client remembers about as many sources as its cache holds, not
+// one per member seen.
+func TestSourcesInUseAreBoundedByTheCache(t *testing.T) {
+	t.Parallel()
+	auth, err := NewAuthClient(testAppToken, WithCacheSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const members = 100_000
+	for i := range members {
+		auth.TokenSource(ByCommunityMemberID(int64(i + 1)))
+	}
+	c := auth.core.sources
+	live := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.live)
+	}
+	before := live()
+	for i := 0; live() > 2*100; i++ {
+		if i == 500 {
+			t.Fatalf("%d sources remembered 5 s after %d members went through a cache of 100", live(), members)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("%d members through a cache of 100: %d sources remembered before the garbage collector ran, %d after", members, before, live())
+}
