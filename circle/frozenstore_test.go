@@ -199,3 +199,10 @@ func TestStoreOutageIsProbedOneCallAtATime(t *testing.T) {
 	t.Logf("figure: store calls made in all after one member (1 overrun), 50 in the backoff, 50 after it (1 probe, blocked), 50 with that probe blocked: %v; after the store answered, one more member: %d calls, its pair saved; %d mints",
 		phases, fs.entered.Load(), e.mints.Load())
 }
+
+// isDown reports whether the store is taken as down.
+func (g *storeGate) isDown() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.down
+}

@@ -166,13 +166,6 @@ func (g *storeGate) probeEnded() {
 	g.mu.Unlock()
 }
 
-// isDown reports whether the store is taken as down.
-func (g *storeGate) isDown() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.down
-}
-
 // storeSession is the store as one mint, refresh or revoke of a source
 // sees it.
 type storeSession struct{ s *MemberTokenSource }
