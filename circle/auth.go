@@ -38,6 +38,7 @@ type AuthClient struct {
 type authCore struct {
 	calls   *tokenCalls
 	sources *sourceCache
+	stores  *storeGate
 
 	stopWatch func() // ends the store's RevocationWatcher watch, if any
 	closeOnce sync.Once
@@ -75,6 +76,7 @@ func NewAuthClient(appToken string, opts ...Option) (*AuthClient, error) {
 	a := &AuthClient{ClientWithResponses: raw, cfg: cfg, core: &authCore{
 		calls:   &tokenCalls{api: strict, cfg: cfg, appToken: appToken},
 		sources: newSourceCache(cfg.cacheSize),
+		stores:  newStoreGate(),
 	}}
 	if w, ok := cfg.store.(RevocationWatcher); ok {
 		stop, err := w.WatchRevocations(a.forget)
@@ -123,17 +125,22 @@ func (d authRetry) Do(req *http.Request) (*http.Response, error) {
 }
 
 // TokenSource returns the token source of the member id names. The same
-// identity gets the same source, and so shares its cached token, as long
-// as the source stays among the [WithCacheSize] most recently used ones;
-// a source dropped from the cache keeps working for those holding it, and
-// a new source for the same member finds the pair in the [TokenStore].
-// Calling TokenSource costs no request: the first Token call mints. The
-// source of an invalid identity (see [Identity.Validate]) reports it from
-// every call, and sends nothing.
+// identity (emails compared as Circle compares them, see [Identity]) gets
+// the same source, and so shares its cached token and its one mint or
+// refresh at a time, as long as the source is among the [WithCacheSize]
+// most recently used ones or anyone still holds it: a source dropped from
+// the cache while a caller uses it is given again to whoever asks for its
+// member, so that a process never runs two mints of one member at once.
+// A source made after the last one was dropped and collected finds the
+// pair in the [TokenStore]. Calling TokenSource costs no request: the
+// first Token call mints. The source of an invalid identity (see
+// [Identity.Validate]) reports it from every call, and sends nothing.
 func (a *AuthClient) TokenSource(id Identity) *MemberTokenSource {
-	mk := func() *MemberTokenSource { return newMemberTokenSource(a.core.calls, a.cfg, id) }
 	if !id.valid() {
-		return mk()
+		return newMemberTokenSource(a.core.calls, a.cfg, id, a.core.stores, nil)
+	}
+	mk := func() *MemberTokenSource {
+		return newMemberTokenSource(a.core.calls, a.cfg, id, a.core.stores, a.core.sources)
 	}
 	return a.core.sources.get(id, mk)
 }

@@ -99,7 +99,8 @@
 // Each attempt of a call is bounded by [WithTimeout] ([DefaultTimeout],
 // 80 s, with the default client, which also bounds a TLS handshake to
 // 10 s and the wait for a response's headers to 30 s). Every call to a
-// [TokenStore] is bounded by [WithStoreTimeout].
+// [TokenStore] is bounded by [WithStoreTimeout], and a store that stops
+// answering holds a bounded number of goroutines (see [TokenStore]).
 //
 // # Errors
 //

@@ -15,8 +15,11 @@ import (
 // community member id, or by single sign-on user id. Make one with
 // [ByEmail], [ByCommunityMemberID] or [BySSOUserID]. Identities are
 // comparable, so they can be map keys; two identities are equal when they
-// name the member the same way with the same value (emails are compared as
-// given, not case-folded).
+// name the member the same way with the same value. Emails are compared
+// as Circle compares them: case-insensitively, white space around them
+// ignored, so that ByEmail("Ada@Example.com") and
+// ByEmail(" ada@example.com") are one identity, with one token source,
+// one pair and one store key.
 type Identity struct {
 	kind  identityKind
 	value string
@@ -32,8 +35,25 @@ const (
 	ssoIdentity
 )
 
-// ByEmail names a member by email address.
-func ByEmail(email string) Identity { return Identity{kind: emailIdentity, value: email} }
+// ByEmail names a member by email address. The address is kept as Circle
+// compares it: white space around it removed, in lower case (see
+// [Identity]); that is the address the mint sends and String shows.
+func ByEmail(email string) Identity {
+	return Identity{kind: emailIdentity, value: canonicalEmail(email)}
+}
+
+// canonicalEmail returns v without the white space around it, in lower
+// case. An address that is not valid UTF-8 is left as it is, for
+// Validate to reject.
+func canonicalEmail(v string) string {
+	if !utf8.ValidString(v) {
+		return v
+	}
+	return strings.ToLower(strings.TrimFunc(v, isEmailSpace))
+}
+
+// isEmailSpace reports whether r is white space to Validate.
+func isEmailSpace(r rune) bool { return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' }
 
 // ByCommunityMemberID names a member by id within the community.
 func ByCommunityMemberID(id int64) Identity { return Identity{kind: memberIDIdentity, id: id} }
@@ -113,7 +133,7 @@ func validateEmail(v string) error {
 		switch {
 		case unicode.IsControl(r):
 			return bad(fmt.Sprintf("holds a control character (%U)", r))
-		case unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff':
+		case isEmailSpace(r):
 			return bad(fmt.Sprintf("holds white space (%U)", r))
 		case !unicode.IsPrint(r) && r != ' ':
 			return bad(fmt.Sprintf("holds an unprintable character (%U)", r))
@@ -175,7 +195,9 @@ func (id Identity) valid() bool { return id.validate() == nil }
 // "email:<address>", "community_member_id:<decimal id>" or
 // "sso_user_id:<id>", so that a [TokenStore] can decode the keys it
 // wrote. The identity is validated as [Identity.Validate] does; an id must
-// be written as String writes it (no sign, no leading zero).
+// be written as String writes it (no sign, no leading zero). An address
+// is taken as [ByEmail] takes it, so "email:Ada@Example.com" gives the
+// identity whose String is "email:ada@example.com".
 func ParseIdentity(s string) (Identity, error) {
 	kind, v, ok := strings.Cut(s, ":")
 	if !ok {

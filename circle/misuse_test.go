@@ -205,12 +205,27 @@ func TestSourceCacheIsLeastRecentlyUsed(t *testing.T) {
 		t.Fatal("a second call gave another source")
 	}
 	auth.TokenSource(ByEmail("c@example.com")) // drops b, the least recently used
-	if auth.TokenSource(ByEmail("a@example.com")) != a {
+	if !cached(auth, ByEmail("a@example.com")) {
 		t.Error("the recently used source was dropped")
 	}
-	if auth.TokenSource(ByEmail("b@example.com")) == b {
+	if cached(auth, ByEmail("b@example.com")) {
 		t.Error("the least recently used source was kept")
 	}
+	// A source dropped from the cache but still held is the one given
+	// for its member: one source per member in use.
+	if auth.TokenSource(ByEmail("b@example.com")) != b {
+		t.Error("a source still in use was replaced by another")
+	}
+}
+
+// cached reports whether the cache of auth (not only a caller) holds id's
+// source.
+func cached(auth *AuthClient, id Identity) bool {
+	c := auth.core.sources
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[id]
+	return ok
 }
 
 // TestRetryAfterCapIsInclusive: a Retry-After at the cap is waited for and

@@ -467,12 +467,13 @@ func WithRawErrorResponses() Option {
 }
 
 // WithStoreTimeout bounds each call a member token source makes to its
-// [TokenStore] (Load, Save, Delete, and the wait for a [TokenLocker]'s
-// lock) to d (default [DefaultStoreTimeout]), whatever the store does with
-// the context it is given. A call that takes longer is abandoned and the
-// source goes on without the store for that mint, refresh or revoke, so a
-// slow or frozen store costs a caller at most about d per refresh, never
-// a failed Token.
+// [TokenStore] (Load, Save, Delete, and each attempt to take a
+// [TokenLocker]'s lock) to d (default [DefaultStoreTimeout]), whatever the
+// store does with the context it is given. A call that takes longer is
+// abandoned and the store is skipped by every source of the client until
+// it answers again (see [TokenStore]), so a slow or frozen store costs a
+// caller about d or two per refresh, never a failed Token. Waiting for a
+// lock another process holds is not bounded by d (see [TokenLocker]).
 func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		c.sourceOnly = append(c.sourceOnly, "WithStoreTimeout")

@@ -30,13 +30,44 @@ import (
 // the source or the store, so that calling Revoke again retries it; until
 // then Token may hand out an access token that was kept. If the store
 // cannot be read, Revoke reports it and leaves the store as it is.
+//
+// # Other identities of the member
+//
+// A member may be named in several ways (by email in one place, by
+// community member id or SSO user id in another); each identity has its
+// own source and pair, since Circle issues a pair per mint. Once the
+// source holds a pair it knows the member's community_member_id, and
+// Revoke withdraws the member's other pairs this process knows of too, as
+// above (from the source and from the store): those of the client's other
+// sources still in use (in its cache, or held by a caller) that hold a
+// pair of the same member or name it by that id; those of the identities
+// that got a pair of the member through this client lately (the client
+// remembers up to 8 identities for each of as many members as
+// [WithCacheSize]); and the pairs of that member a [MemoryStore] given to
+// the client (or its default one) holds under any identity. It cannot
+// find a pair that another process saved in another store (such as
+// redisstore's) under an identity this process never used, nor one this
+// process has forgotten: a [TokenStore] is keyed by identity and cannot
+// be searched by member. Such a pair is withdrawn by a Revoke through its
+// own identity, or expires with its refresh token.
 func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	if s.idErr != nil {
 		return s.idErr
 	}
+	members, err := s.revokeOwn(ctx)
+	if s.id.kind == memberIDIdentity {
+		members[s.id.id] = true
+	}
+	return errors.Join(err, s.revokeAliases(ctx, members))
+}
+
+// revokeOwn is Revoke for the source's own identity. It returns the
+// community member ids of the pairs it found.
+func (s *MemberTokenSource) revokeOwn(ctx context.Context) (map[int64]bool, error) {
+	members := map[int64]bool{}
 	f, held, err := s.claimFlight(ctx)
 	if err != nil {
-		return err
+		return members, err
 	}
 	var keep *cachedToken // what of held the source holds again
 	defer func() { s.endRevoke(f, keep) }()
@@ -44,13 +75,17 @@ func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 	st := s.openStore()
 	// So that no other process saves a refreshed pair between the Load
 	// and the Save or Delete below.
-	defer st.lock(ctx)()
+	release, _ := st.lock(ctx, nil)
+	defer release()
 	pairs, stored, hasStored, errs := s.collectPairs(ctx, st, held)
 	gone := s.revokeAll(ctx, pairs, &errs)
 	s.mu.Lock()
 	for _, p := range pairs {
 		if gone[p.AccessToken] {
 			s.revoked.add(p.AccessToken)
+		}
+		if p.CommunityMemberID > 0 {
+			members[p.CommunityMemberID] = true
 		}
 	}
 	s.mu.Unlock()
@@ -59,6 +94,45 @@ func (s *MemberTokenSource) Revoke(ctx context.Context) error {
 		if err := s.keepStored(ctx, st, stored, gone); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	return members, errors.Join(errs...)
+}
+
+// revokeAliases revokes the pairs of members that this process holds
+// under identities other than the source's own; see Revoke.
+func (s *MemberTokenSource) revokeAliases(ctx context.Context, members map[int64]bool) error {
+	if len(members) == 0 || s.peers == nil {
+		return nil
+	}
+	of := func(id Identity, tok *cachedToken) bool {
+		return id.kind == memberIDIdentity && members[id.id] || tok != nil && members[tok.tok.CommunityMemberID]
+	}
+	done := map[Identity]bool{s.id: true}
+	var errs []error
+	for _, o := range s.peers.all() {
+		if !done[o.id] && of(o.id, o.cur.Load()) {
+			done[o.id] = true
+			_, err := o.revokeOwn(ctx)
+			errs = append(errs, err)
+		}
+	}
+	// Identities whose sources are gone: named lately, or in a
+	// MemoryStore, which can be searched.
+	names := s.peers.namesOf(members)
+	if m, ok := s.cfg.store.(*MemoryStore); ok {
+		names = append(names, m.identitiesOf(members)...)
+	}
+	for _, id := range names {
+		if done[id] {
+			continue
+		}
+		done[id] = true
+		o := s.peers.peek(id)
+		if o == nil {
+			o = newMemberTokenSource(s.api, s.cfg, id, s.stores, nil)
+		}
+		_, err := o.revokeOwn(ctx)
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -17,10 +17,20 @@ import (
 //
 // A [MemberTokenSource] calls Load before it first mints and before every
 // refresh or re-mint, Save after each, and Delete when revoked. Each call
-// is bounded by [WithStoreTimeout]. Errors of a store (and calls that
-// overrun) are logged at warning level (see [WithLogger]) and otherwise
-// ignored: the source falls back on Circle, so a store outage costs extra
-// mints, not failed calls. A cached valid token costs no store call.
+// is bounded by [WithStoreTimeout], whatever the store does with its
+// context. Errors of a store (and calls that overrun) are logged at
+// warning level (see [WithLogger]) and otherwise ignored: the source falls
+// back on Circle, so a store outage costs extra mints, not failed calls. A
+// cached valid token costs no store call.
+//
+// A store that stops answering costs a bounded number of goroutines: at
+// most 32 calls of one [AuthClient] run at once, abandoned ones included.
+// Once a call overruns, the store is taken as down for the whole client:
+// every source skips it for about a second, then one call (a probe) is
+// let through, and the calls made meanwhile wait for its outcome within
+// their own timeout. A probe that never returns blocks the next probes,
+// so a store that never answers again costs nothing more; the first probe
+// that answers ends the outage, and the sources share the store again.
 //
 // # Sharing one store between processes
 //
@@ -54,10 +64,24 @@ type TokenStore interface {
 
 // A TokenLocker is a [TokenStore] that can lock one member's pair across
 // processes; see "Sharing one store between processes" at [TokenStore].
+//
+// Waiting for the lock is not a failure of the store: another process
+// holds it while it mints or refreshes. A source waits for it as long as
+// the lock may be held (a holder's mint or refresh, which a source bounds
+// at a minute, and the lease of a holder that died: two minutes at most
+// in all) and as long as the store keeps answering, in attempts of half
+// the store timeout, each with a context that ends then. The callers of
+// Token waiting for that source stop waiting when their own context ends. Between two attempts it
+// loads the stored pair, and adopts it if the holder has saved a valid
+// one. A wait that ends without the lock (the store stopped answering,
+// the caller left, the bound passed) is logged; the source then loads,
+// mints or refreshes, and saves without the lock.
 type TokenLocker interface {
-	// Lock blocks until the caller holds id's lock, or ctx ends. The lock
-	// should expire by itself after a while (a lease), so that a process
-	// that dies holding it does not block the others for long.
+	// Lock blocks until the caller holds id's lock, or ctx ends; it must
+	// return soon after ctx ends, since a source tells a busy lock from a
+	// frozen store by that. The lock should expire by itself after a while
+	// (a lease), so that a process that dies holding it does not block the
+	// others for long.
 	Lock(ctx context.Context, id Identity) (unlock func(), err error)
 }
 
@@ -225,4 +249,18 @@ func (s *MemoryStore) Cap() int {
 	defer s.mu.Unlock()
 	s.init()
 	return s.max
+}
+
+// identitiesOf returns the identities whose pairs act for one of members
+// (community member ids).
+func (s *MemoryStore) identitiesOf(members map[int64]bool) []Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []Identity
+	for e := s.ll.Front(); e != nil; e = e.Next() {
+		if se := e.Value.(*storeEntry); members[se.tok.CommunityMemberID] {
+			ids = append(ids, se.id)
+		}
+	}
+	return ids
 }

@@ -21,10 +21,13 @@ import (
 // pair.
 //
 // One mint or refresh runs at a time: callers arriving while one runs wait
-// for its result. A caller whose context ends stops waiting at once; the
-// mint or refresh goes on for the others (bounded by a timeout of its
-// own). A failure is returned to the callers that waited for it, typed
-// (an [*APIError] when Circle answered).
+// for its result. An [AuthClient] has one source per member in use (see
+// [AuthClient.TokenSource]), so this holds for the whole client. A
+// caller whose context ends stops waiting at once; the mint or refresh
+// goes on for the others (bounded by a timeout of its own, and by what a
+// [TokenLocker]'s lock promises while it waits for it). A failure is
+// returned to the callers that waited for it, typed (an [*APIError] when
+// Circle answered).
 //
 // A source never hammers the Auth API, whatever Circle answers:
 //   - after a failed mint or refresh, Token returns a [*BackoffError]
@@ -46,10 +49,12 @@ import (
 // A MemberTokenSource is safe for concurrent use. Token on a valid cached
 // token takes no lock and allocates nothing.
 type MemberTokenSource struct {
-	api   tokenAPI
-	cfg   *config
-	id    Identity
-	idErr error // why id is invalid, or nil
+	api    tokenAPI
+	cfg    *config
+	id     Identity
+	idErr  error        // why id is invalid, or nil
+	stores *storeGate   // the health of the store, shared by the client's sources
+	peers  *sourceCache // the client's sources, for Revoke; nil for a source of an invalid identity
 
 	cur atomic.Pointer[cachedToken]
 
@@ -59,8 +64,8 @@ type MemberTokenSource struct {
 	revoked revokedTokens
 }
 
-func newMemberTokenSource(api tokenAPI, cfg *config, id Identity) *MemberTokenSource {
-	return &MemberTokenSource{api: api, cfg: cfg, id: id, idErr: id.validate()}
+func newMemberTokenSource(api tokenAPI, cfg *config, id Identity, stores *storeGate, peers *sourceCache) *MemberTokenSource {
+	return &MemberTokenSource{api: api, cfg: cfg, id: id, idErr: id.validate(), stores: stores, peers: peers}
 }
 
 // tokenAPI is what a member token source asks of the Auth API. An
@@ -210,9 +215,10 @@ func (s *MemberTokenSource) decide(ctx context.Context, rejected string, afterRe
 
 // run performs flight f, replacing prev (nil if the source holds nothing).
 func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToken) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.flightTimeout)
-	defer cancel()
 	c, err := s.obtain(ctx, prev)
+	if err == nil && s.peers != nil && c.tok.CommunityMemberID > 0 {
+		s.peers.named(c.tok.CommunityMemberID, s.id) // for a Revoke by another name
+	}
 	s.mu.Lock()
 	if err == nil {
 		s.cur.Store(c)
@@ -229,24 +235,40 @@ func (s *MemberTokenSource) run(ctx context.Context, f *flight, prev *cachedToke
 
 // obtain returns the pair that replaces prev: one another process stored,
 // a refreshed one, or a newly minted one, in this order of preference.
+// The wait for the store's lock is bounded by what the lock promises (see
+// lockWait); what follows it, by the flight timeout.
 func (s *MemberTokenSource) obtain(ctx context.Context, prev *cachedToken) (*cachedToken, error) {
 	// The floor is waited for before the store's lock is taken: a lock
 	// held while sleeping would hold up the other processes.
 	s.awaitFloor(ctx)
-	st := s.openStore()
-	defer st.lock(ctx)()
-
 	var base *Token // the pair whose refresh token may be used
 	stale := ""     // the access token being replaced
 	if prev != nil {
 		base, stale = &prev.tok, prev.tok.AccessToken
 	}
+	// adoptable reports whether a stored pair can be handed out as it is:
+	// another process refreshed or minted it. A pair a failed Revoke left
+	// may lack its access token.
+	adoptable := func(stored Token) (*cachedToken, bool) {
+		if a := stored.AccessToken; a == "" || a == stale || s.revokedToken(a) {
+			return nil, false
+		}
+		c := s.cache(stored)
+		return c, c.usable(s.cfg.now())
+	}
+	st := s.openStore()
+	release, found := st.lock(ctx, func(t Token) bool { _, ok := adoptable(t); return ok })
+	defer release()
+	if found != nil {
+		if c, ok := adoptable(*found); ok { // still: a revoke may have come between
+			return c, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.flightTimeout)
+	defer cancel()
 	if stored, ok := st.load(ctx); ok {
-		// A pair a failed Revoke left may lack its access token.
-		if a := stored.AccessToken; a != "" && a != stale && !s.revokedToken(a) {
-			if c := s.cache(stored); c.usable(s.cfg.now()) {
-				return c, nil
-			}
+		if c, ok := adoptable(stored); ok {
+			return c, nil
 		}
 		base = &stored
 	}
@@ -345,11 +367,26 @@ func (s *MemberTokenSource) GoString() string { return s.String() }
 // Format prints the source as String does, whatever the verb.
 func (s *MemberTokenSource) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
 
-// warn logs a failure of the store, without any token (see secrets).
+// warn logs a failure of the store, without any token (see secrets). A
+// call skipped because the store is taken as down is logged at debug
+// level: the outage was logged once when it began (warnStoreDown).
 func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error, more ...Token) {
 	if l := s.cfg.logger; l != nil {
-		l.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("identity", s.id.String()),
+		level := slog.LevelWarn
+		if errors.Is(err, errStoreDown) {
+			level = slog.LevelDebug
+		}
+		l.LogAttrs(ctx, level, msg, slog.String("identity", s.id.String()),
 			slog.String("error", redactString(err.Error(), s.secrets(more...))))
+	}
+}
+
+// warnStoreDown logs that the store did not answer in time and is skipped
+// by every source of the client until a probe answers.
+func (s *MemberTokenSource) warnStoreDown(ctx context.Context) {
+	if l := s.cfg.logger; l != nil {
+		l.LogAttrs(ctx, slog.LevelWarn, "circle: the token store did not answer in time; every member's source goes on without it until it answers again",
+			slog.String("identity", s.id.String()), slog.Duration("store_timeout", s.cfg.storeTimeout))
 	}
 }
 

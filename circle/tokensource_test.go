@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 )
 
 func TestTokenMintsOnceForConcurrentFirstCalls(t *testing.T) {
@@ -583,13 +585,20 @@ func TestTokenSourceCache(t *testing.T) {
 	}
 	e.auth.TokenSource(ByEmail("b@example.com"))
 	e.auth.TokenSource(ByEmail("c@example.com")) // evicts a, the least recently used
-	if n := e.auth.core.sources.len(); n != 2 {
-		t.Fatalf("cache holds %d sources, want 2", n)
+	if n := e.auth.core.sources.len(); n != 2 || cached(e.auth, ByEmail("a@example.com")) {
+		t.Fatalf("cache holds %d sources, a among them: %v; want 2, without a", n, cached(e.auth, ByEmail("a@example.com")))
+	}
+	// Once nothing holds a, a new source is made for its member.
+	wa := weak.Make(a)
+	a = nil
+	for i := 0; wa.Value() != nil || e.auth.core.sources.peek(ByEmail("a@example.com")) != nil; i++ {
+		if i == 500 {
+			t.Fatal("the evicted source, no longer held, was never collected")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 	a2 := e.auth.TokenSource(ByEmail("a@example.com"))
-	if a2 == a {
-		t.Fatal("a was not evicted")
-	}
 	if _, err := a2.Token(t.Context()); err != nil {
 		t.Fatal(err)
 	}

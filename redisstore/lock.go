@@ -69,8 +69,10 @@ type lease struct {
 // every third of it until unlock is called (for two minutes at most), so
 // it outlives a slow Circle but blocks the others for at most one lease
 // when its holder dies. Waiting polls Redis, every 5 ms at first, then up
-// to every 100 ms. A lock obtained after ctx ended is released at once
-// and Lock returns the context's error, since its caller has gone.
+// to every 100 ms, and ends when ctx ends (a token source calls Lock
+// again while the lock is busy and Redis answers; see
+// [circle.TokenLocker]). A lock obtained after ctx ended is released at
+// once and Lock returns the context's error, since its caller has gone.
 //
 // unlock releases the lock (only if this process still holds it) and may
 // be called more than once; it waits at most 500 ms for Redis.

@@ -18,7 +18,8 @@
 // # Keys
 //
 // For a member whose [circle.Identity] String is id, with prefix p
-// (default "circle:"):
+// (default "circle:"); an email is in lower case, without white space
+// around it, since circle compares emails as Circle does:
 //
 //	p{id}:pair   the sealed pair; expires when the refresh token does
 //	             (DefaultTTL when that is unknown)
@@ -42,13 +43,27 @@
 // call to Circle. A Delete costs one round trip (DEL and PUBLISH
 // pipelined).
 //
+// # Waiting for another process
+//
+// A process that waits for a member's lock waits as long as the lock is
+// held and Redis answers: while the holder mints or refreshes (however
+// long Circle takes), or, when the holder died, until its lease lapses.
+// That wait is not bounded by the source's store timeout: the source
+// calls Lock in attempts of half a store timeout and loads the pair
+// between them (adopting it as soon as the holder has saved it), so it
+// never mints beside a living holder, and after a dead holder's lease it
+// mints once and saves the pair for the others.
+//
 // # When Redis is down
 //
 // Each call fails (or, with a frozen Redis, is abandoned by the source
 // after its store timeout, see [circle.WithStoreTimeout]); the source logs
 // it and goes on with Circle alone: Token keeps working, at the cost of a
-// mint or refresh per process instead of one for all. When Redis comes
-// back the replicas share again. Revocations announced while a process's
+// mint or refresh per process instead of one for all. After a call
+// overruns, every source of the client skips Redis and probes it once a
+// second; when it answers the replicas share again. A lock that a frozen
+// Redis took after its client gave up (a command it ran once thawed)
+// holds that member for one lease. Revocations announced while a process's
 // subscription is down are lost to it: that process hands out the revoked
 // access token until its next refresh or until the Member API rejects it
 // (then the client refreshes and replays the call).
