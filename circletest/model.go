@@ -32,16 +32,6 @@ type stateCall struct {
 // handler answers one operation from the state.
 type handler func(c *stateCall) reply
 
-// notModelled names the write operations of the Member spec whose effect
-// the fake does not keep, with the reason. They are answered as before,
-// with a body synthesised from the spec. The table test over the spec's
-// write operations fails for a write that is neither modelled nor listed
-// here.
-var notModelled = map[string]string{
-	"createCookies": "it sets Circle's session cookies for Circle's own web pages; no Member API read shows them",
-	"deleteCookies": "it clears Circle's session cookies; no Member API read shows them",
-}
-
 // answerFromState answers a call of op from the community's state, when
 // op is modelled. It reports false when op is not.
 func (s *Server) answerFromState(r *http.Request, op *operation, params map[string]string, rec *Request) (reply, bool) {
