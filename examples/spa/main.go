@@ -105,13 +105,22 @@ func newApp(getenv func(string) string) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		fake.AddMember(circletest.Member{Email: "ada@example.com"})
-		fake.AddMember(circletest.Member{Email: "grace@example.com"})
-		fake.SetRecords("listHomePosts", []memberv1.Post{
-			{ID: 1, Name: "Welcome to the community"},
-			{ID: 2, Name: "Office hours on Thursday"},
-			{ID: 3, Name: "Show us what you built"},
-		})
+		ada := fake.AddMember(circletest.Member{Email: "ada@example.com", Name: "Ada"})
+		grace := fake.AddMember(circletest.Member{Email: "grace@example.com", Name: "Grace"})
+		// A small community the fake keeps: a space both belong to, and
+		// three posts (newest first in the feed).
+		space := fake.AddSpace(memberv1.Space{Name: "General"})
+		fake.AddSpaceMember(space.ID, ada.ID)
+		fake.AddSpaceMember(space.ID, grace.ID)
+		now := fake.Now()
+		for i, name := range []string{"Welcome to the community", "Office hours on Thursday", "Show us what you built"} {
+			fake.AddPost(memberv1.Post{
+				Name:      name,
+				Space:     memberv1.PostSpace{ID: space.ID},
+				Author:    memberv1.SharedCommunityMember{ID: int(grace.ID)},
+				CreatedAt: now.Add(-time.Duration(i+1) * time.Hour),
+			})
+		}
 		a.fake, base, appToken = fake, fake.URL(), fake.AppToken()
 	}
 	if base == "" {
