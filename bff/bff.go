@@ -19,8 +19,9 @@
 //     itself (token-mediating mode). Off unless [WithTokenEndpoint]. The
 //     refresh token never leaves the server.
 //   - POST <prefix>/logout : revokes the member's access and refresh
-//     tokens at Circle and answers 204. The host application ends its own
-//     session too: bff never creates or ends sessions.
+//     tokens at Circle and answers 204, having first ended the member's
+//     event streams, if any. The host application ends its own session
+//     too: bff never creates or ends sessions.
 //   - GET <prefix>/events : the member's notification events as
 //     Server-Sent Events. Off unless the option of package
 //     [github.com/circlekit/headless-go/bff/bffevents] turns it on, so
@@ -99,6 +100,9 @@ type Handler struct {
 	// closers release what the routes of other packages hold (the
 	// events route's connections); Close calls them.
 	closers []func() error
+	// signedOut are told of a member's logout (the events route ends
+	// the member's streams).
+	signedOut []func(*circle.MemberTokenSource)
 }
 
 // extraRoute is a route beside the Member API. serve returns attributes
@@ -315,15 +319,18 @@ func New(auth *circle.AuthClient, identify func(*http.Request) (circle.Identity,
 	}
 	env := hook.Env{BaseURL: h.base, WriteError: writeError}
 	for _, rt := range o.routes {
-		serve, closer, err := rt.Start(env)
+		st, err := rt.Start(env)
 		if err != nil {
 			_ = h.Close()
 			return nil, err
 		}
-		if closer != nil {
-			h.closers = append(h.closers, closer)
+		if st.Close != nil {
+			h.closers = append(h.closers, st.Close)
 		}
-		h.addRoute(rt.Path, rt.Method, rt.Name, serve)
+		if st.SignedOut != nil {
+			h.signedOut = append(h.signedOut, st.SignedOut)
+		}
+		h.addRoute(rt.Path, rt.Method, rt.Name, st.Serve)
 	}
 	return h, nil
 }

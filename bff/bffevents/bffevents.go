@@ -53,8 +53,11 @@
 // Origin, say), 504 when it does not answer in time. Once it has started,
 // an error that ends it for good is sent as a last "error" event whose
 // data is {"error": kind} with kind one of "unauthorized",
-// "slow_consumer" or "stream_ended", and the response ends. A client
-// that goes away ends the member's subscription.
+// "slow_consumer", "signed_out" or "stream_ended", and the response ends.
+// A client that goes away ends the member's subscription. bff's logout
+// route ends the member's open streams (with "signed_out") before it
+// revokes the tokens; a stream opened later is the host's session's
+// business: end it before or with the logout, as examples/spa does.
 //
 // No token reaches the browser: the data of a message is the event's
 // payload, and a payload (or event name) that holds the member's access
@@ -76,6 +79,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/circlekit/headless-go/bff"
 	"github.com/circlekit/headless-go/bff/internal/hook"
@@ -97,13 +101,13 @@ func Route(maxMembers int, opts ...realtime.Option) bff.Option {
 		Path:   Path,
 		Method: http.MethodGet,
 		Name:   "events",
-		Start: func(env hook.Env) (func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource) []slog.Attr, func() error, error) {
+		Start: func(env hook.Env) (hook.Started, error) {
 			if maxMembers <= 0 {
-				return nil, nil, fmt.Errorf("bffevents: Route: maxMembers is %d, not positive", maxMembers)
+				return hook.Started{}, fmt.Errorf("bffevents: Route: maxMembers is %d, not positive", maxMembers)
 			}
 			all := append([]realtime.Option{realtime.WithBaseURL(env.BaseURL)}, opts...)
-			rt := &route{pool: realtime.NewPool(maxMembers, all...), env: env}
-			return rt.serve, rt.pool.Close, nil
+			rt := &route{pool: realtime.NewPool(maxMembers, all...), env: env, streams: map[string]map[chan struct{}]struct{}{}}
+			return hook.Started{Serve: rt.serve, Close: rt.pool.Close, SignedOut: rt.signedOut}, nil
 		},
 	}).(bff.Option)
 }
@@ -112,17 +116,28 @@ func Route(maxMembers int, opts ...realtime.Option) bff.Option {
 type route struct {
 	pool *realtime.Pool
 	env  hook.Env
+
+	mu sync.Mutex
+	// streams are the open streams of each member (by the pool's key);
+	// closing a stream's channel ends it, when the member signs out.
+	streams map[string]map[chan struct{}]struct{}
 }
+
+// errSignedOut ends the streams of a member who signed out.
+var errSignedOut = errors.New("bffevents: the member signed out")
 
 // errTokenInEvent ends a stream whose event holds a token.
 var errTokenInEvent = errors.New("bffevents: an event holds the member's token")
 
 // serve streams the member's notifications.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
-	conn, err := rt.pool.Conn(r.Context(), src.Identity().String(), src)
+	key := src.Identity().String()
+	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {
 		return []slog.Attr{slog.String("end", rt.refuse(w, r, err))}
 	}
+	out := rt.register(key)
+	defer rt.unregister(key, out)
 	guard := tokenGuard{src: src}
 	n := 0
 	encode := func(e realtime.Event) (sse.Message, error) {
@@ -136,13 +151,69 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		n++
 		return m, nil
 	}
-	open := func(ctx context.Context) iter.Seq2[realtime.Event, error] { return conn.Notifications(ctx) }
+	open := func(ctx context.Context) iter.Seq2[realtime.Event, error] {
+		return func(yield func(realtime.Event, error) bool) {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-out:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			for e, err := range conn.Notifications(ctx) {
+				if !yield(e, err) {
+					return
+				}
+			}
+			select {
+			case <-out:
+				yield(realtime.Event{}, errSignedOut)
+			default:
+			}
+		}
+	}
 	err = sse.Stream(w, r, open, encode, sse.Options{ErrorData: errorData})
 	return []slog.Attr{
 		slog.Int64("member", conn.MemberID()),
 		slog.Int("events", n),
 		slog.String("end", endKind(err)),
 	}
+}
+
+// register records a stream of the member key; the channel it returns is
+// closed when the member signs out.
+func (rt *route) register(key string) chan struct{} {
+	out := make(chan struct{})
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.streams[key] == nil {
+		rt.streams[key] = map[chan struct{}]struct{}{}
+	}
+	rt.streams[key][out] = struct{}{}
+	return out
+}
+
+func (rt *route) unregister(key string, out chan struct{}) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	delete(rt.streams[key], out)
+	if len(rt.streams[key]) == 0 {
+		delete(rt.streams, key)
+	}
+}
+
+// signedOut ends the streams of src's member, each with a last error
+// event "signed_out": bff's logout calls it before revoking the tokens.
+func (rt *route) signedOut(src *circle.MemberTokenSource) {
+	key := src.Identity().String()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for out := range rt.streams[key] {
+		close(out)
+	}
+	delete(rt.streams, key)
 }
 
 // refuse answers a failure to get the member's connection, before the
@@ -193,6 +264,8 @@ func endKind(err error) string {
 		return "slow_consumer"
 	case errors.Is(err, errTokenInEvent):
 		return "token_in_event"
+	case errors.Is(err, errSignedOut):
+		return "signed_out"
 	}
 	return "stream_ended"
 }

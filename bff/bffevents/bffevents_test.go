@@ -486,3 +486,43 @@ func TestErrorEventHoldsNoToken(t *testing.T) {
 		}
 	}
 }
+
+// bff's logout ends the member's open streams, each with a last error
+// event "signed_out", before it revokes the tokens; another member's
+// stream goes on.
+func TestLogoutEndsTheMemberStreams(t *testing.T) {
+	e := newEnv(t, 4)
+	tabs := []*stream{e.open("ada@example.com"), e.open("ada@example.com")}
+	other := e.open("grace@example.com")
+	e.subscribed(e.ada)
+	e.subscribed(e.grace)
+
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, e.srv.URL+"/circle/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-CSRF", "1")
+	req.Header.Set(memberHeader, "ada@example.com")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	for i, s := range tabs {
+		if m := s.next(t); m.event != "error" || m.data != `{"error":"signed_out"}` {
+			t.Errorf("ada's tab %d after logout: %+v; want error signed_out", i, m)
+		}
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ada's tab %d is open after logout", i)
+		}
+	}
+	e.fake.PublishEvent(e.grace, "NotificationChannel", realtime.EventResetNewNotificationCount, map[string]int{"new_notifications_count": 0})
+	if m := other.next(t); m.event != realtime.EventResetNewNotificationCount {
+		t.Errorf("grace's stream after ada's logout: %+v", m)
+	}
+}

@@ -18,11 +18,21 @@ type Route struct {
 	Path   string // such as "/events"
 	Method string
 	Name   string // for bff's log line
-	// Start is called once by bff.New. It returns the route's serve
-	// function, which returns attributes added to bff's log line of the
-	// request, and what closes the route's resources when the handler is
-	// closed (nil when there are none).
-	Start func(Env) (serve func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource) []slog.Attr, closer func() error, err error)
+	// Start is called once by bff.New, with what the handler knows.
+	Start func(Env) (Started, error)
+}
+
+// Started is a route ready to serve.
+type Started struct {
+	// Serve answers a request that passed bff's checks, for the member of
+	// src, and returns attributes for bff's log line of the request.
+	Serve func(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr
+	// Close releases the route's resources when the handler is closed;
+	// nil when there are none.
+	Close func() error
+	// SignedOut, when not nil, is called by bff's logout route for its
+	// member before the member's tokens are revoked.
+	SignedOut func(src *circle.MemberTokenSource)
 }
 
 // Env is what bff hands a route when it starts.

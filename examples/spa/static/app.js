@@ -76,7 +76,8 @@ function onEvent(name, data) {
       refreshCount().catch(showError);
       break;
     case "error": // the server ended the stream for good: {"error": kind}
-      throw new Error("events: " + data.error);
+      throw Object.assign(new Error("events: " + data.error),
+        { status: data.error === "signed_out" || data.error === "unauthorized" ? 401 : 0 });
   }
 }
 
@@ -110,7 +111,8 @@ async function follow(signal) {
 }
 
 // startLive follows the events until stopLive, reconnecting after a
-// pause that doubles up to 30 s; a 401 or 403 stops it.
+// pause that doubles up to 30 s; a 401 or 403, or a stream that ends
+// because the member signed out or lost access, stops it.
 async function startLive() {
   stopLive();
   const ctl = new AbortController();
