@@ -339,8 +339,12 @@ func goroutinesBack(t *testing.T, before int) {
 // with no idle time the connection closes too, and no goroutine is left.
 func TestClientGoingAwayEndsTheSubscription(t *testing.T) {
 	e := newEnv(t, 4, realtime.WithIdleTimeout(0))
-	// A first stream warms up what lives as long as the servers.
-	e.open("grace@example.com").close()
+	// A first stream warms up what lives as long as the servers. (It is
+	// closed once subscribed: a connection that never had a subscription
+	// has no idle time to end when WithIdleTimeout is 0.)
+	warm := e.open("grace@example.com")
+	e.subscribed(e.grace)
+	warm.close()
 	waitFor(t, "grace's connection closes", func() bool { return e.fake.CableConnections(0) == 0 })
 	before := runtime.NumGoroutine()
 
