@@ -13,6 +13,7 @@ var readmeSources = []string{
 	"redisstore/example_readme_test.go",
 	"realtime/example_readme_test.go",
 	"bff/example_readme_test.go",
+	"bff/bffevents/example_readme_test.go",
 	"circletest/example_readme_test.go",
 }
 

@@ -19,8 +19,14 @@
 //     itself (token-mediating mode). Off unless [WithTokenEndpoint]. The
 //     refresh token never leaves the server.
 //   - POST <prefix>/logout : revokes the member's access and refresh
-//     tokens at Circle and answers 204. The host application ends its own
-//     session too: bff never creates or ends sessions.
+//     tokens at Circle and answers 204, having first ended the member's
+//     event streams, if any. The host application ends its own session
+//     too: bff never creates or ends sessions.
+//   - GET <prefix>/events : the member's notification events as
+//     Server-Sent Events. Off unless the option of package
+//     [github.com/circlekit/headless-go/bff/bffevents] turns it on, so
+//     that a program without it does not link package realtime and its
+//     WebSocket library.
 //
 // Every route refuses, before anything else, a request without the
 // anti-forgery header "X-CSRF: 1" ([WithAntiForgeryHeader] names another)
@@ -54,6 +60,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/circlekit/headless-go/bff/internal/hook"
 	"github.com/circlekit/headless-go/circle"
 )
 
@@ -90,13 +97,20 @@ type Handler struct {
 	// its serve function runs with the member's token source; a new
 	// route (Server-Sent Events, say) is one more entry.
 	extra map[string]extraRoute
+	// closers release what the routes of other packages hold (the
+	// events route's connections); Close calls them.
+	closers []func() error
+	// signedOut are told of a member's logout (the events route ends
+	// the member's streams).
+	signedOut []func(*circle.MemberTokenSource)
 }
 
-// extraRoute is a route beside the Member API.
+// extraRoute is a route beside the Member API. serve returns attributes
+// for the request's log line (none for bff's own routes).
 type extraRoute struct {
 	method string
 	name   string // for the log line
-	serve  func(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource)
+	serve  func(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr
 }
 
 // options are what the Options set.
@@ -109,6 +123,26 @@ type options struct {
 	check         func(r *http.Request, operationID string) error
 	timeout       time.Duration
 	maxRateWait   time.Duration
+	routes        []hook.Route // added by other packages (bffevents)
+}
+
+func init() {
+	// A package beside bff turns its route into an Option through hook,
+	// which cannot import bff.
+	hook.Option = func(rt hook.Route) any {
+		return Option(func(o *options) error {
+			if rt.Path == "" || rt.Start == nil {
+				return errors.New("bff: an option adds an incomplete route")
+			}
+			for _, have := range o.routes {
+				if have.Path == rt.Path {
+					return fmt.Errorf("bff: the route %s is added twice", rt.Path)
+				}
+			}
+			o.routes = append(o.routes, rt)
+			return nil
+		})
+	}
 }
 
 // An Option configures [New].
@@ -279,11 +313,49 @@ func New(auth *circle.AuthClient, identify func(*http.Request) (circle.Identity,
 		base:     strings.TrimSuffix(auth.BaseURL(), "/"),
 		o:        o,
 	}
-	h.addRoute("/logout", http.MethodPost, "logout", h.serveLogout)
+	h.addRoute("/logout", http.MethodPost, "logout", quiet(h.serveLogout))
 	if o.tokenEndpoint {
-		h.addRoute("/token", http.MethodGet, "token", h.serveToken)
+		h.addRoute("/token", http.MethodGet, "token", quiet(h.serveToken))
+	}
+	env := hook.Env{BaseURL: h.base, WriteError: writeError}
+	for _, rt := range o.routes {
+		st, err := rt.Start(env)
+		if err != nil {
+			_ = h.Close()
+			return nil, err
+		}
+		if st.Close != nil {
+			h.closers = append(h.closers, st.Close)
+		}
+		if st.SignedOut != nil {
+			h.signedOut = append(h.signedOut, st.SignedOut)
+		}
+		h.addRoute(rt.Path, rt.Method, rt.Name, st.Serve)
 	}
 	return h, nil
+}
+
+// quiet adapts a route that adds nothing to the log line.
+func quiet(serve func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource)) func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource) []slog.Attr {
+	return func(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
+		serve(w, r, src)
+		return nil
+	}
+}
+
+// Close releases what the handler holds beyond its requests: with the
+// events route ([github.com/circlekit/headless-go/bff/bffevents]), it
+// closes the members' connections to Circle's cable, which ends every
+// stream still open, and waits for them. Without it there is nothing to
+// release and Close returns nil. Requests served after Close fail the
+// way the route says (the events route answers 503). Close may be
+// called more than once.
+func (h *Handler) Close() error {
+	var errs []error
+	for _, c := range h.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // addRoute adds a route beside the Member API at <prefix><path>. Its
@@ -291,7 +363,7 @@ func New(auth *circle.AuthClient, identify func(*http.Request) (circle.Identity,
 // check, has the method given (any other is answered 405) and whose
 // member identify named; it gets that member's token source. A route of
 // Server-Sent Events, say, is one more call here.
-func (h *Handler) addRoute(path, method, name string, serve func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource)) {
+func (h *Handler) addRoute(path, method, name string, serve func(http.ResponseWriter, *http.Request, *circle.MemberTokenSource) []slog.Attr) {
 	if h.extra == nil {
 		h.extra = map[string]extraRoute{}
 	}
@@ -305,30 +377,32 @@ const apiPrefix = "/api/headless/v1/"
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	name, op := h.serve(sw, r)
+	name, op, more := h.serve(sw, r)
 	if l := h.o.logger; l != nil && l.Enabled(r.Context(), slog.LevelDebug) {
-		l.LogAttrs(r.Context(), slog.LevelDebug, "bff: request",
+		attrs := append([]slog.Attr{
 			slog.String("route", name), slog.String("operation", op),
 			slog.String("method", r.Method), slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", time.Since(start)),
+		}, more...)
+		l.LogAttrs(r.Context(), slog.LevelDebug, "bff: request", attrs...)
 	}
 }
 
-// serve answers r and returns the route's name and operation id, for the
-// log line.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (name, op string) {
+// serve answers r and returns the route's name and operation id, and
+// what the route adds, for the log line.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (name, op string, more []slog.Attr) {
 	hd := w.Header()
 	hd.Set("X-Content-Type-Options", "nosniff")
 	// Anti-forgery first: nothing else is looked at for a forged request.
 	if r.Header.Get(h.o.csrfHeader) != "1" || len(r.Header.Values(h.o.csrfHeader)) != 1 {
 		writeError(w, http.StatusForbidden, "forbidden", "the anti-forgery header "+h.o.csrfHeader+": 1 is missing")
-		return "refused", ""
+		return "refused", "", nil
 	}
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 	default:
 		writeError(w, http.StatusForbidden, "forbidden", "cross-site requests are refused")
-		return "refused", ""
+		return "refused", "", nil
 	}
 	raw := r.URL.EscapedPath()
 	if r.RequestURI != "" {
@@ -336,48 +410,48 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (name, op string
 	}
 	if r.URL.Scheme != "" || r.URL.Host != "" || !cleanTarget(raw) || !cleanTarget(r.URL.EscapedPath()) {
 		writeError(w, http.StatusBadRequest, "bad_request", "the request path is not one the proxy accepts")
-		return "refused", ""
+		return "refused", "", nil
 	}
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), h.o.prefix)
 	if !ok || !strings.HasPrefix(rest, "/") {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
-		return "none", ""
+		return "none", "", nil
 	}
 	if e, ok := h.extra[rest]; ok {
 		if r.Method != e.method {
 			hd.Set("Allow", e.method)
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this method is not allowed here")
-			return e.name, ""
+			return e.name, "", nil
 		}
 		src, ok := h.member(w, r)
 		if ok {
-			e.serve(w, r, src)
+			more = e.serve(w, r, src)
 		}
-		return e.name, ""
+		return e.name, "", more
 	}
 	rt := match(rest)
 	if rt == nil || !strings.HasPrefix(rest, apiPrefix) {
 		writeError(w, http.StatusNotFound, "not_found", "no such operation")
-		return "none", ""
+		return "none", "", nil
 	}
 	id, ok := rt.ops[r.Method]
 	if !ok {
 		hd.Set("Allow", rt.allow)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this method is not allowed here")
-		return "api", ""
+		return "api", "", nil
 	}
 	src, ok := h.member(w, r)
 	if !ok {
-		return "api", id
+		return "api", id, nil
 	}
 	if h.o.check != nil {
 		if err := h.o.check(r, id); err != nil {
 			writeError(w, http.StatusForbidden, "forbidden", "this operation is not allowed")
-			return "api", id
+			return "api", id, nil
 		}
 	}
 	h.proxy(w, r, rest, src)
-	return "api", id
+	return "api", id, nil
 }
 
 // member returns the token source of the request's member, or answers

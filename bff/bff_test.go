@@ -221,11 +221,17 @@ func TestPathTricksAreRefused(t *testing.T) {
 	if n := len(e.fake.Requests()); n != 0 {
 		t.Errorf("%d requests reached Circle: %v", n, e.fake.Requests()[0].Path)
 	}
-	// A room the fake does not hold would be Circle's 404: give the
-	// operation an answer, so that 200 says the call passed and reached it.
-	e.fake.SetResponse("listChatMessages", http.StatusOK, map[string]any{"records": []any{}})
-	if st := e.raw("GET /circle/api/headless/v1/messages/4f6e-b2.x_~1/chat_room_messages HTTP/1.1"); st != 200 {
-		t.Errorf("a plain uuid: %d; want 200", st)
+	// A plain uuid passes and reaches Circle (the stateful fake knows no
+	// such room and answers 404, which is relayed).
+	st := e.raw("GET /circle/api/headless/v1/messages/4f6e-b2.x_~1/chat_room_messages HTTP/1.1")
+	var reached []string
+	for _, r := range e.fake.Requests() {
+		if r.OperationID != "createMemberToken" {
+			reached = append(reached, r.Path)
+		}
+	}
+	if len(reached) != 1 || reached[0] != "/api/headless/v1/messages/4f6e-b2.x_~1/chat_room_messages" {
+		t.Errorf("a plain uuid (%d) did not reach Circle: %q", st, reached)
 	}
 }
 

@@ -17,7 +17,7 @@ func TestLinksNoSpecOrTestLibrary(t *testing.T) {
 		t.Skipf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{"getkin/kin-openapi", "yaml", "chromedp", "headless-go/openapi", "headless-go/circletest", "santhosh-tekuri"} {
+		for _, banned := range []string{"getkin/kin-openapi", "yaml", "chromedp", "headless-go/openapi", "headless-go/circletest", "santhosh-tekuri", "coder/websocket", "headless-go/realtime"} {
 			if strings.Contains(dep, banned) {
 				t.Errorf("bff links %s", dep)
 			}

@@ -246,8 +246,12 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, src *circle
 	_, _ = w.Write(b)
 }
 
-// serveLogout revokes the member's tokens and answers 204.
+// serveLogout ends the member's event streams, revokes the member's
+// tokens and answers 204.
 func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) {
+	for _, f := range h.signedOut {
+		f(src)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.timeout)
 	defer cancel()
 	if err := src.Revoke(ctx); err != nil {

@@ -39,6 +39,26 @@
 // ([Server.Requests], and [WithRequestHook] as it happens) so that a test
 // can assert what reached Circle.
 //
+// The cable, Circle's real-time WebSocket (the Action Cable protocol of
+// Circle's "Websockets (Beta)"), is served at ws://<URL>/cable
+// ([CablePath]) for package realtime and its users: it checks the
+// member's live access token and, when [Server.SetAllowedOrigins] names
+// some, the Origin; sends the welcome and a ping every 3 s; and confirms
+// subscriptions to NotificationChannel, ChatRoomChannel and
+// ChatThreadsChannel keyed by the member's own id or by a room, rejecting
+// others (another member's id, an unknown channel). State changes raise the events Circle sends: a notification
+// added ([Server.AddNotification], or made by the Member API, such as a
+// comment on someone's post) reaches its member as newNotification and
+// updateNewNotificationCount, a reset of the count as
+// resetNewNotificationCount, a chat message or room change reaches the
+// room's participants. [Server.PublishEvent] sends any event to a
+// member's subscriptions. Tests control the cable as they inject HTTP
+// faults: [Server.DropCableConnections], [Server.DisconnectCable],
+// [Server.SetCablePinging] and [Server.SetCablePingInterval],
+// [Server.SetCableUnauthorized], [Server.SendCableFrame]; and observe it:
+// [Server.CableHandshakes], [Server.CableConnections],
+// [Server.CableSubscriptions].
+//
 // Operations are named by the operationIds of the project's specs, such as
 // createMemberToken and listSpacePosts; the spelling of the generated Go
 // names (CreateMemberToken) is accepted too.

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/gen/memberv1"
 )
 
 // browser returns the path of a Chromium, or skips the test (fails it
@@ -124,6 +127,8 @@ async function attempt(name, path, init) {
   results.push(await attempt("bookmark as text/plain", "/circle/api/headless/v1/bookmarks", {method: "POST", headers: {"Content-Type": "text/plain"}, body: '{"record_id":1,"bookmark_type":"post"}'}));
   results.push(await attempt("feed", "/circle/api/headless/v1/home", {}));
   results.push(await attempt("logout", "/circle/logout", {method: "POST"}));
+  results.push(await attempt("events with X-CSRF", "/circle/events", {headers: {"X-CSRF": "1"}}));
+  results.push(await attempt("events", "/circle/events", {}));
   results.push(await attempt("logout no-cors", "/circle/logout", {method: "POST", mode: "no-cors"}));
   let loaded = 0;
   for (const f of document.querySelectorAll("iframe")) {
@@ -136,7 +141,8 @@ async function attempt(name, path, init) {
 </script></body></html>`
 
 // TestInABrowser drives headless Chromium through the example: sign in,
-// the feed shows the fake's posts, a bookmark goes through the proxy,
+// the feed shows the fake's posts, a bookmark goes through the proxy, a
+// notification raised in the fake updates the page's count live,
 // pages of two other origins (another site, and the same site on another
 // port) fail to reach Circle through the member's session, and signing
 // out ends it.
@@ -239,6 +245,40 @@ func TestInABrowser(t *testing.T) {
 	_, ops := memberCalls()
 	if !strings.Contains(strings.Join(ops, " "), "createBookmark") {
 		t.Errorf("Circle saw %q; want a createBookmark", ops)
+	}
+
+	// The count of new notifications follows the member's events live: a
+	// notification raised in the fake shows in the page without a reload.
+	tok, err := a.auth.TokenSource(circle.ByEmail("ada@example.com")).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := tok.CommunityMemberID
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("live").textContent === "live" && document.getElementById("notification-count").textContent === "0"`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		t.Fatalf("the page does not follow the events with a count of 0: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(a.fake.CableSubscriptions(ada)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the page's stream subscribed nothing at the cable")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.fake.AddNotification(ada, memberv1.Notification{ActorName: "Grace Hopper", Action: "commented on", NotifiableTitle: "Show us what you built"})
+	var count, last string
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("notification-count").textContent === "1"`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err == nil {
+		count, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("notification-count")))
+	}
+	if err == nil {
+		last, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("last-notification")))
+	}
+	if err != nil {
+		t.Fatalf("live notification count: %v", err)
+	}
+	if count != "1" || !strings.Contains(last, "Grace Hopper commented on Show us what you built") {
+		t.Errorf("after a notification: count %q, last %q", count, last)
 	}
 
 	// Hostile pages, while the member is signed in.

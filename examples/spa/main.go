@@ -1,16 +1,22 @@
 // Command spa serves a small single-page front end of a community through
 // package bff: a toy sign-in (an email form and a session cookie), one
 // static page in plain HTML and JavaScript that shows the member's home
-// feed, bookmarks a post through the proxy, and signs out. The member's
-// tokens never reach the browser: the page calls /circle/api/headless/v1/...
-// on its own origin with the header X-CSRF: 1, and bff attaches the token.
+// feed and a count of new notifications that updates live, bookmarks a
+// post through the proxy, and signs out. The member's tokens never reach
+// the browser: the page calls /circle/api/headless/v1/... on its own
+// origin with the header X-CSRF: 1, and bff attaches the token; it reads
+// the member's notification events from /circle/events (package
+// bff/bffevents), a stream of Server-Sent Events that it reads with fetch,
+// since EventSource cannot send X-CSRF.
 //
 // Without CIRCLE_APP_TOKEN it runs against an embedded fake Circle
 // (package circletest) whose members are ada@example.com and
 // grace@example.com, and needs no network. With it, it talks to the real
 // Circle (CIRCLE_BASE_URL defaults to https://app.circle.so), and anyone
 // who can reach the page can sign in as any member by typing an address:
-// keep it on loopback. It prints the address it serves on.
+// keep it on loopback; CIRCLE_ORIGIN names an origin the community allowed
+// for its real-time cable (such as https://community.example.com). It
+// prints the address it serves on.
 //
 //	go run ./examples/spa [-addr 127.0.0.1:8080]
 package main
@@ -35,9 +41,11 @@ import (
 	"time"
 
 	"github.com/circlekit/headless-go/bff"
+	"github.com/circlekit/headless-go/bff/bffevents"
 	"github.com/circlekit/headless-go/circle"
 	"github.com/circlekit/headless-go/circletest"
 	"github.com/circlekit/headless-go/gen/memberv1"
+	"github.com/circlekit/headless-go/realtime"
 )
 
 //go:embed static
@@ -66,7 +74,10 @@ func run(ctx context.Context, addr string, out io.Writer, getenv func(string) st
 	if err != nil {
 		return err
 	}
+	// No WriteTimeout: it would cut the event streams. Shutdown does not
+	// end the requests in flight, so the streams are ended first.
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(func() { _ = a.proxy.Close() })
 	if a.fake != nil {
 		fmt.Fprintf(out, "Circle: the embedded fake at %s (members ada@example.com, grace@example.com); set CIRCLE_APP_TOKEN to use the real one\n", a.fake.URL())
 	}
@@ -86,9 +97,10 @@ func run(ctx context.Context, addr string, out io.Writer, getenv func(string) st
 // app is the site: its own sessions, the static page, and bff under
 // /circle/.
 type app struct {
-	mux  *http.ServeMux
-	auth *circle.AuthClient
-	fake *circletest.Server // nil for the real Circle
+	mux   *http.ServeMux
+	auth  *circle.AuthClient
+	proxy *bff.Handler
+	fake  *circletest.Server // nil for the real Circle
 
 	mu       sync.Mutex
 	sessions map[string]string // session id → email
@@ -133,12 +145,19 @@ func newApp(getenv func(string) string) (*app, error) {
 		return nil, err
 	}
 	a.auth = auth
-	// bff: the Member API on this origin, for the member of the session.
-	proxy, err := bff.New(auth, a.identify)
+	// bff: the Member API on this origin, for the member of the session,
+	// and the member's notification events at /circle/events (at most 100
+	// members' cable connections at once).
+	var cable []realtime.Option
+	if origin := getenv("CIRCLE_ORIGIN"); origin != "" {
+		cable = append(cable, realtime.WithOrigin(origin))
+	}
+	proxy, err := bff.New(auth, a.identify, bffevents.Route(100, cable...))
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.proxy = proxy
 	files, _ := fs.Sub(static, "static")
 	a.mux = http.NewServeMux()
 	a.mux.Handle("/circle/", proxy)
@@ -159,8 +178,11 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
-// Close stops the fake Circle, if any.
+// Close ends the event streams and stops the fake Circle, if any.
 func (a *app) Close() {
+	if a.proxy != nil {
+		_ = a.proxy.Close()
+	}
 	if a.auth != nil {
 		_ = a.auth.Close()
 	}

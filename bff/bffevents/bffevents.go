@@ -1,0 +1,301 @@
+// Package bffevents adds to package bff's handler the route
+// GET <prefix>/events, which streams the signed-in member's notification
+// events to the browser as Server-Sent Events: a front end gets Circle's
+// real time without ever holding a token.
+//
+//	proxy, err := bff.New(auth, identify,
+//		bffevents.Route(1000, realtime.WithOrigin("https://community.example.com")))
+//
+// It is a package of its own so that bff stays lean: a program that does
+// not import bffevents links neither package realtime nor its WebSocket
+// library.
+//
+// The route runs what bff runs for its other routes (the anti-forgery
+// header, the refusal of cross-site requests, identify) before it opens
+// anything, then relays the events of the member's NotificationChannel
+// ("newNotification", "updateNewNotificationCount",
+// "resetNewNotificationCount", and "reconnected" after a gap, when events
+// may have been lost) as SSE messages whose type is the event's name and
+// whose data is the event's payload as Circle sent it. A comment line is
+// written every 15 s while no event is, so that proxies keep the response
+// open and a client that went away is noticed.
+//
+// Browsers' EventSource cannot send the anti-forgery header, so a page
+// reads the stream with fetch and a ReadableStream reader:
+//
+//	const resp = await fetch("/circle/events", {headers: {"X-CSRF": "1"}, signal});
+//	const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+//	// ... split what it reads at blank lines: "event: name" and "data: {...}"
+//
+// (examples/spa's page does it in full, reconnecting after a pause.)
+//
+// # Connections
+//
+// One [realtime.Pool] per handler holds one cable connection per member,
+// shared by that member's streams (several tabs cost one connection), at
+// most maxMembers at once. A request that would need more while every
+// connection has a stream is answered 503 with Retry-After before
+// anything is streamed. A member's connection closes a minute after their
+// last stream ends ([realtime.DefaultPoolIdleTimeout];
+// [realtime.WithIdleTimeout] changes it), and [bff.Handler.Close] closes
+// them all.
+//
+// The connections use the AuthClient's base URL (the cable URL is derived
+// from it) unless the options say otherwise ([realtime.WithBaseURL],
+// [realtime.WithCableURL]). Circle accepts only an Origin the community
+// allowed: pass it with [realtime.WithOrigin].
+//
+// # Failures
+//
+// Before the stream starts, failures are bff's JSON errors: 503 when the
+// pool is full or the handler closed, 401 when Circle refuses the member,
+// 502 when the cable cannot be reached or refuses the connection (a wrong
+// Origin, say), 504 when it does not answer in time. Once it has started,
+// an error that ends it for good is sent as a last "error" event whose
+// data is {"error": kind} with kind one of "unauthorized",
+// "slow_consumer", "signed_out" or "stream_ended", and the response ends.
+// A client that goes away ends the member's subscription. bff's logout
+// route ends the member's open streams (with "signed_out") before it
+// revokes the tokens; a stream opened later is the host's session's
+// business: end it before or with the logout, as examples/spa does.
+//
+// No token reaches the browser: the data of a message is the event's
+// payload, and a payload (or event name) that holds the member's access
+// or refresh token ends the stream instead of being relayed. The route is
+// not bound by [bff.WithTimeout]: a stream lasts as long as the client
+// stays (mind an http.Server's WriteTimeout, which would cut it). bff's
+// debug line of the request ([bff.WithLogger]) is written when the
+// stream ends, with the member's id, the number of events relayed and
+// why it ended; never a token.
+package bffevents
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/circlekit/headless-go/bff"
+	"github.com/circlekit/headless-go/bff/internal/hook"
+	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/internal/sse"
+	"github.com/circlekit/headless-go/realtime"
+)
+
+// Path is where the route is served, after the handler's prefix.
+const Path = "/events"
+
+// Route returns the option of [bff.New] that serves GET <prefix>/events,
+// with a pool of at most maxMembers members' cable connections, each
+// dialled with opts after the AuthClient's base URL. bff.New fails if
+// maxMembers is not positive.
+func Route(maxMembers int, opts ...realtime.Option) bff.Option {
+	opts = append([]realtime.Option(nil), opts...)
+	return hook.Option(hook.Route{
+		Path:   Path,
+		Method: http.MethodGet,
+		Name:   "events",
+		Start: func(env hook.Env) (hook.Started, error) {
+			if maxMembers <= 0 {
+				return hook.Started{}, fmt.Errorf("bffevents: Route: maxMembers is %d, not positive", maxMembers)
+			}
+			all := append([]realtime.Option{realtime.WithBaseURL(env.BaseURL)}, opts...)
+			rt := &route{pool: realtime.NewPool(maxMembers, all...), env: env, streams: map[string]map[chan struct{}]struct{}{}}
+			return hook.Started{Serve: rt.serve, Close: rt.pool.Close, SignedOut: rt.signedOut}, nil
+		},
+	}).(bff.Option)
+}
+
+// route is the events route of one handler.
+type route struct {
+	pool *realtime.Pool
+	env  hook.Env
+
+	mu sync.Mutex
+	// streams are the open streams of each member (by the pool's key);
+	// closing a stream's channel ends it, when the member signs out.
+	streams map[string]map[chan struct{}]struct{}
+}
+
+// errSignedOut ends the streams of a member who signed out.
+var errSignedOut = errors.New("bffevents: the member signed out")
+
+// errTokenInEvent ends a stream whose event holds a token.
+var errTokenInEvent = errors.New("bffevents: an event holds the member's token")
+
+// serve streams the member's notifications.
+func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
+	key := src.Identity().String()
+	conn, err := rt.pool.Conn(r.Context(), key, src)
+	if err != nil {
+		return []slog.Attr{slog.String("end", rt.refuse(w, r, err))}
+	}
+	out := rt.register(key)
+	defer rt.unregister(key, out)
+	guard := tokenGuard{src: src}
+	n := 0
+	encode := func(e realtime.Event) (sse.Message, error) {
+		m, err := sse.RealtimeEvent(e)
+		if err != nil {
+			return m, err
+		}
+		if guard.holds(r.Context(), m) {
+			return sse.Message{}, errTokenInEvent
+		}
+		n++
+		return m, nil
+	}
+	open := func(ctx context.Context) iter.Seq2[realtime.Event, error] {
+		return func(yield func(realtime.Event, error) bool) {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-out:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			for e, err := range conn.Notifications(ctx) {
+				if !yield(e, err) {
+					return
+				}
+			}
+			select {
+			case <-out:
+				yield(realtime.Event{}, errSignedOut)
+			default:
+			}
+		}
+	}
+	err = sse.Stream(w, r, open, encode, sse.Options{ErrorData: errorData})
+	return []slog.Attr{
+		slog.Int64("member", conn.MemberID()),
+		slog.Int("events", n),
+		slog.String("end", endKind(err)),
+	}
+}
+
+// register records a stream of the member key; the channel it returns is
+// closed when the member signs out.
+func (rt *route) register(key string) chan struct{} {
+	out := make(chan struct{})
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.streams[key] == nil {
+		rt.streams[key] = map[chan struct{}]struct{}{}
+	}
+	rt.streams[key][out] = struct{}{}
+	return out
+}
+
+func (rt *route) unregister(key string, out chan struct{}) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	delete(rt.streams[key], out)
+	if len(rt.streams[key]) == 0 {
+		delete(rt.streams, key)
+	}
+}
+
+// signedOut ends the streams of src's member, each with a last error
+// event "signed_out": bff's logout calls it before revoking the tokens.
+func (rt *route) signedOut(src *circle.MemberTokenSource) {
+	key := src.Identity().String()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for out := range rt.streams[key] {
+		close(out)
+	}
+	delete(rt.streams, key)
+}
+
+// refuse answers a failure to get the member's connection, before the
+// stream starts, and returns its kind for the log line.
+func (rt *route) refuse(w http.ResponseWriter, r *http.Request, err error) string {
+	switch {
+	case errors.Is(err, realtime.ErrPoolFull):
+		w.Header().Set("Retry-After", "30")
+		rt.env.WriteError(w, http.StatusServiceUnavailable, "unavailable", "too many members are following events; try again later")
+		return "pool_full"
+	case errors.Is(err, realtime.ErrClosed):
+		rt.env.WriteError(w, http.StatusServiceUnavailable, "unavailable", "events are not served any more")
+		return "closed"
+	case errors.Is(err, circle.ErrUnauthorized), errors.Is(err, circle.ErrForbidden):
+		rt.env.WriteError(w, http.StatusUnauthorized, "unauthorized", "the member has no access to Circle")
+		return "unauthorized"
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		rt.env.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the request ended")
+		return "client"
+	case errors.Is(err, context.DeadlineExceeded):
+		rt.env.WriteError(w, http.StatusGatewayTimeout, "timeout", "Circle's cable did not answer in time")
+		return "timeout"
+	}
+	var api *circle.APIError
+	if errors.As(err, &api) && api.StatusCode < 500 && api.StatusCode != http.StatusTooManyRequests {
+		rt.env.WriteError(w, http.StatusUnauthorized, "unauthorized", "the member has no access to Circle")
+		return "unauthorized"
+	}
+	rt.env.WriteError(w, http.StatusBadGateway, "bad_gateway", "Circle's cable could not be reached")
+	return "bad_gateway"
+}
+
+// errorData is the data of the last "error" event: a fixed kind, never
+// the error's text.
+func errorData(err error) []byte {
+	return []byte(`{"error":"` + endKind(err) + `"}`)
+}
+
+// endKind names why a stream ended, for the client and the log line.
+func endKind(err error) string {
+	switch {
+	case err == nil:
+		return "client"
+	case errors.Is(err, realtime.ErrUnauthorized), errors.Is(err, circle.ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, realtime.ErrSlowConsumer):
+		return "slow_consumer"
+	case errors.Is(err, errTokenInEvent):
+		return "token_in_event"
+	case errors.Is(err, errSignedOut):
+		return "signed_out"
+	}
+	return "stream_ended"
+}
+
+// tokenGuard finds the member's tokens in what is about to be sent: the
+// tokens the source handed out while the stream lives (the connection's
+// come from the same source).
+type tokenGuard struct {
+	src    *circle.MemberTokenSource
+	tokens []string // the latest few, access and refresh
+}
+
+// maxGuarded bounds the tokens remembered by one stream.
+const maxGuarded = 8
+
+func (g *tokenGuard) holds(ctx context.Context, m sse.Message) bool {
+	if tok, err := g.src.Token(ctx); err == nil {
+		for _, s := range []string{tok.AccessToken, tok.RefreshToken} {
+			if s != "" && !slices.Contains(g.tokens, s) {
+				if len(g.tokens) == maxGuarded {
+					g.tokens = g.tokens[1:]
+				}
+				g.tokens = append(g.tokens, s)
+			}
+		}
+	}
+	for _, s := range g.tokens {
+		if bytes.Contains(m.Data, []byte(s)) || strings.Contains(m.Event, s) || strings.Contains(m.ID, s) {
+			return true
+		}
+	}
+	return false
+}
