@@ -159,6 +159,6 @@ func accepted(src TokenSource, access string, resp *http.Response, err error) {
 		return
 	}
 	if s, ok := src.(*MemberTokenSource); ok {
-		s.accepted(access)
+		s.Accepted(access)
 	}
 }

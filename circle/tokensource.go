@@ -39,7 +39,8 @@ import (
 //     token that has expired by the time it arrives (a clock far from
 //     Circle's) is handed out until then, not refreshed at once;
 //   - when an access token the source obtained is rejected by the Member
-//     API (401) before any call accepted it, and so was the one before it,
+//     API (401) before any call accepted it ([MemberTokenSource.Accepted]),
+//     and so was the one before it,
 //     the problem is not the token (the member or the community lost
 //     access): the source stops replacing tokens for a backoff, and calls
 //     fail with an error matching [ErrUnauthorized].
@@ -326,11 +327,17 @@ func (s *MemberTokenSource) cache(tok Token) *cachedToken {
 	return c
 }
 
-// accepted records that the Member API took access, ending a run of
-// rejected tokens.
-func (s *MemberTokenSource) accepted(access string) {
+// Accepted records that Circle took accessToken, the token the source
+// holds: a Member API call or a real-time connection succeeded with it.
+// A token accepted once and rejected later (it expired, or was revoked)
+// is then replaced as a first rejection, however long the source lives,
+// instead of counting towards "rejected twice in a row" (see
+// [MemberTokenSource]). Any other token is ignored. The Member API client
+// of this package and package realtime call it; code that sends the token
+// to Circle by other means may.
+func (s *MemberTokenSource) Accepted(accessToken string) {
 	c := s.cur.Load()
-	if c == nil || c.accepted.Load() || c.tok.AccessToken != access {
+	if c == nil || c.accepted.Load() || c.tok.AccessToken != accessToken {
 		return
 	}
 	c.accepted.Store(true)

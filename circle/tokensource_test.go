@@ -830,3 +830,40 @@ func TestTokenExpiryThatDoesNotParse(t *testing.T) {
 		t.Errorf("Token = %v, %v; want the pair with unknown expiry times", tok, err)
 	}
 }
+
+// TestAcceptedEndsARunOfRejections: a token Circle took and later
+// rejected is a first rejection, replaced however many came before it;
+// two tokens rejected in a row with no Accepted between still close the
+// source, and Accepted of a token the source no longer holds changes
+// nothing.
+func TestAcceptedEndsARunOfRejections(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ts := e.auth.TokenSource(ByEmail("long@example.com"))
+	first, err := ts.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := first
+	for i := range 3 {
+		ts.Accepted(tok.AccessToken)
+		next, err := ts.RefreshRejected(t.Context(), tok.AccessToken)
+		if err != nil {
+			t.Fatalf("rejection %d of an accepted token: %v", i+1, err)
+		}
+		if next.AccessToken == tok.AccessToken {
+			t.Fatalf("rejection %d: the rejected token came back", i+1)
+		}
+		tok = next
+	}
+	// The last replacement is rejected before Circle took it: with the
+	// rejection before it, two in a row. Accepting an older token, which
+	// the source no longer holds, does not hide that.
+	ts.Accepted(first.AccessToken)
+	if _, err := ts.RefreshRejected(t.Context(), tok.AccessToken); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("a new token rejected right after a rejection: got %v, want ErrUnauthorized", err)
+	}
+	if got := e.refreshes.Load(); got != 3 {
+		t.Errorf("%d refreshes, want 3", got)
+	}
+}

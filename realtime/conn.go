@@ -39,7 +39,11 @@ import (
 //     reason "unauthorized", or a 401), the token source is asked once for
 //     a replacement ([circle.Refresher]'s RefreshRejected, as the Member
 //     API's 401 replay does); if the cable refuses that one too, every
-//     subscription ends with [ErrUnauthorized].
+//     subscription ends with [ErrUnauthorized]. Each token the cable
+//     welcomes is reported to a source that has an Accepted(accessToken
+//     string) method ([circle.MemberTokenSource.Accepted]), so that a
+//     refusal hours after a welcome counts as a first one, not as the
+//     refusal of a token just issued.
 //   - Limits. A frame over [WithMaxFrameSize] ends the connection with
 //     [ErrFrameTooLarge]. Each subscription holds at most
 //     [WithBufferSize] events and [MaxBufferedBytes] of them for its
@@ -616,7 +620,16 @@ func (c *Conn) connectOnce(ctx context.Context, rejected string) (*websocket.Con
 	return ws, tok, redact(err, tok.AccessToken, tok.RefreshToken)
 }
 
-// open dials the cable with tok and waits for its welcome.
+// acceptor is a token source that records which of its tokens Circle took,
+// as [circle.MemberTokenSource.Accepted] does: a welcomed token that the
+// cable refuses hours later is then replaced, not taken for a member who
+// lost access.
+type acceptor interface {
+	Accepted(accessToken string)
+}
+
+// open dials the cable with tok and waits for its welcome, telling the
+// token source that the cable took tok (see acceptor).
 func (c *Conn) open(ctx context.Context, tok circle.Token) (*websocket.Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.handshake)
 	defer cancel()
@@ -660,6 +673,9 @@ func (c *Conn) open(ctx context.Context, tok circle.Token) (*websocket.Conn, err
 		switch f.Type {
 		case typeWelcome:
 			c.connects.Add(1)
+			if a, ok := c.ts.(acceptor); ok {
+				a.Accepted(tok.AccessToken)
+			}
 			return ws, nil
 		case typeDisconnect:
 			_ = ws.CloseNow()

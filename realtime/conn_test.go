@@ -466,3 +466,32 @@ func TestSubscriptionsMadeDuringARenewalSurviveIt(t *testing.T) {
 		t.Fatalf("subscriptions after the renewal:\n%v\nwant\n%v", got, want)
 	}
 }
+
+// A connection lives for hours: each token the cable welcomed and later
+// refused (it expired on the server's clock, with no Member API call in
+// between) is a first refusal, replaced once, however many come in a
+// row. A member the cable truly refuses still ends with ErrUnauthorized.
+func TestUnauthorizedHoursApartAreReplacedEachTime(t *testing.T) {
+	f := newFixture(t)
+	c := f.dial(t)
+	events := consume(c.Notifications(t.Context()))
+	f.subscribed(t, 1)
+	for i := 1; i <= 3; i++ {
+		f.srv.Advance(2 * time.Hour)
+		expectReconnected(t, f, events)
+		if got := f.count("refreshAccessToken"); got != i {
+			t.Fatalf("after expiry %d: %d refreshes, want %d", i, got, i)
+		}
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("the connection ended: %v", err)
+	}
+	f.srv.SetCableUnauthorized(f.member.ID, true)
+	f.srv.DisconnectCable(f.member.ID, "unauthorized", false)
+	if it := next(t, events); !errors.Is(it.err, realtime.ErrUnauthorized) {
+		t.Fatalf("a member the cable refuses: got %v, want ErrUnauthorized", it.err)
+	}
+	if got := f.count("refreshAccessToken"); got != 4 {
+		t.Errorf("refreshes: %d, want 4 (one for the refusal)", got)
+	}
+}
