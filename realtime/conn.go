@@ -88,8 +88,13 @@ type Conn struct {
 	renewTimer *time.Timer
 	next       *handover
 	closed     bool
-	err        error         // terminal
-	dead       chan struct{} // closed with err
+	// reserved counts the callers [Pool.Conn] handed the connection to
+	// and whose first subscription has not started; until reservedUntil
+	// the pool does not evict it for them.
+	reserved      int
+	reservedUntil time.Time
+	err           error         // terminal
+	dead          chan struct{} // closed with err
 }
 
 // channel is one Action Cable subscription and its consumers.
@@ -163,7 +168,7 @@ func Dial(ctx context.Context, ts circle.TokenSource, opts ...Option) (*Conn, er
 	c.mu.Lock()
 	c.startLocked(ws, tok)
 	if c.cfg.idle > 0 {
-		c.armIdleLocked() // until the first subscription
+		c.armIdleLocked(c.cfg.idle) // until the first subscription
 	}
 	c.mu.Unlock()
 	return c, nil
@@ -324,6 +329,9 @@ func (c *Conn) add(ch Channel, id string) (*sub, error) {
 	s := newSub(c.cfg.buffer)
 	st.subs[s] = struct{}{}
 	c.nsubs++
+	if c.reserved > 0 {
+		c.reserved--
+	}
 	c.idleStop = false
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
@@ -367,7 +375,7 @@ func (c *Conn) remove(id string, s *sub) {
 		if c.cfg.idle == 0 {
 			wait = c.stopIdleLocked()
 		} else {
-			c.armIdleLocked()
+			c.armIdleLocked(c.cfg.idle)
 		}
 	}
 	c.mu.Unlock()
@@ -380,13 +388,13 @@ func (c *Conn) remove(id string, s *sub) {
 	}
 }
 
-// armIdleLocked closes the socket after the idle timeout unless a
-// subscription arrives first.
-func (c *Conn) armIdleLocked() {
+// armIdleLocked closes the socket after d unless a subscription arrives
+// first.
+func (c *Conn) armIdleLocked(d time.Duration) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	c.idleTimer = time.AfterFunc(c.cfg.idle, func() {
+	c.idleTimer = time.AfterFunc(d, func() {
 		c.mu.Lock()
 		if c.nsubs == 0 {
 			c.stopIdleLocked()

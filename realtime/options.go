@@ -48,6 +48,7 @@ type config struct {
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
 	idle         time.Duration
+	grace        time.Duration // see firstUseGrace
 	logger       *slog.Logger
 	err          error
 	resolvedURL  string // the cable URL in use
@@ -69,6 +70,7 @@ func newConfig(opts []Option) (*config, error) {
 		handshake:  DefaultHandshakeTimeout,
 		minBackoff: DefaultMinBackoff,
 		maxBackoff: DefaultMaxBackoff,
+		grace:      firstUseGrace,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -240,6 +242,10 @@ func WithReconnectBackoff(minWait, maxWait time.Duration) Option {
 		c.minBackoff, c.maxBackoff = minWait, maxWait
 	}
 }
+
+// firstUseGrace is how long a connection [Pool.Conn] returned is not
+// evicted, unless a subscription starts on it first. Tests shorten it.
+const firstUseGrace = 5 * time.Second
 
 // WithIdleTimeout sets how long a connection stays open once its last
 // subscription has ended (default 0: it closes at once). A later

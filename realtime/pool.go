@@ -19,7 +19,9 @@ const DefaultPoolIdleTimeout = time.Minute
 // subscription ends (default [DefaultPoolIdleTimeout]) and is then a small
 // struct with no goroutine, which the pool drops when it needs the room.
 // A connection that ended for good ([ErrUnauthorized], ...) is replaced
-// by the next [Pool.Conn] of its member.
+// by the next [Pool.Conn] of its member. A connection [Pool.Conn] has
+// just returned is not dropped before its caller subscribes: not until a
+// subscription starts on it, or for 5 s if none does.
 //
 // A Pool is safe for concurrent use.
 type Pool struct {
@@ -45,7 +47,8 @@ func NewPool(maxConns int, opts ...Option) *Pool {
 // that identifies the member to the caller, such as its community member
 // id or SSO id), dialling it with ts if there is none. When the pool is
 // full, it drops an idle member's connection to make room, or fails with
-// [ErrPoolFull]. The returned Conn belongs to the pool: do not close it.
+// [ErrPoolFull]. The returned Conn is kept for the caller's first
+// subscription (see [Pool]). It belongs to the pool: do not close it.
 func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Conn, error) {
 	p.mu.Lock()
 	if p.closed {
@@ -53,7 +56,7 @@ func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Co
 		return nil, ErrClosed
 	}
 	if c := p.conns[key]; c != nil {
-		if c.Err() == nil {
+		if c.reserve() {
 			p.mu.Unlock()
 			return c, nil
 		}
@@ -71,7 +74,7 @@ func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Co
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if other := p.conns[key]; other != nil && other.Err() == nil {
+	if other := p.conns[key]; other != nil && other.reserve() {
 		go func() { _ = c.Close() }() // lost a race with another caller
 		return other, nil
 	}
@@ -83,18 +86,40 @@ func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Co
 		go func() { _ = c.Close() }()
 		return nil, ErrPoolFull
 	}
+	c.reserve()
 	p.conns[key] = c
 	return c, nil
+}
+
+// reserve keeps c from eviction for one more caller until that caller's
+// first subscription starts or the grace passes, and reports whether c is
+// still alive (a connection that ended is not handed out).
+func (c *Conn) reserve() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false
+	}
+	c.reserved++
+	c.reservedUntil = time.Now().Add(c.cfg.grace)
+	return true
+}
+
+// evictable reports whether the pool may drop c: it ended, or it has no
+// subscription and no caller [Pool.Conn] handed it to lately is yet to
+// subscribe.
+func (c *Conn) evictable(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil || c.nsubs == 0 && (c.reserved == 0 || !now.Before(c.reservedUntil))
 }
 
 // evictLocked drops one connection without subscriptions (or ended), and
 // reports whether it did.
 func (p *Pool) evictLocked() bool {
+	now := time.Now()
 	for k, c := range p.conns {
-		c.mu.Lock()
-		idle := c.nsubs == 0 || c.err != nil
-		c.mu.Unlock()
-		if idle {
+		if c.evictable(now) {
 			delete(p.conns, k)
 			go func() { _ = c.Close() }()
 			return true

@@ -21,7 +21,9 @@ func TestPoolOneConnectionPerMemberWithinItsLimit(t *testing.T) {
 		sources = append(sources, f.auth.TokenSource(circle.ByEmail(m.Email)))
 		ids = append(ids, m.ID)
 	}
-	pool := realtime.NewPool(2, f.options(realtime.WithIdleTimeout(100*time.Millisecond))...)
+	// A short grace: the second Conn of a below is never subscribed, and
+	// keeps a from eviction for the grace.
+	pool := realtime.NewPool(2, f.options(realtime.WithIdleTimeout(100*time.Millisecond), realtime.WithFirstUseGrace(100*time.Millisecond))...)
 	defer func() { _ = pool.Close() }()
 
 	ctx := t.Context()
@@ -90,5 +92,65 @@ func TestPoolReplacesAnEndedConnection(t *testing.T) {
 	b, err := pool.Conn(t.Context(), "a", f.ts)
 	if err != nil || b == a {
 		t.Fatalf("got %v, %v; want a new connection", b, err)
+	}
+}
+
+// A connection Pool.Conn just returned is not evicted for another member
+// before its caller subscribes: the caller's stream must not end at once
+// with ErrClosed. Once its subscription has ended, the room is free.
+func TestPoolKeepsAConnectionForItsCaller(t *testing.T) {
+	f := newFixture(t)
+	m := f.srv.AddMember(circletest.Member{Email: "other@example.com"})
+	other := f.auth.TokenSource(circle.ByEmail(m.Email))
+	pool := realtime.NewPool(1, f.options()...)
+	defer func() { _ = pool.Close() }()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	a, err := pool.Conn(ctx, "a", f.ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another member's request comes between Conn and the subscription.
+	if _, err := pool.Conn(t.Context(), "b", other); !errors.Is(err, realtime.ErrPoolFull) {
+		t.Fatalf("another member before the first one subscribed: got %v, want ErrPoolFull", err)
+	}
+	events := consume(a.Notifications(ctx))
+	f.subscribed(t, 1)
+	f.srv.PublishEvent(f.member.ID, "NotificationChannel", "resetNewNotificationCount", map[string]any{"new_notifications_count": 0})
+	nextEvent(t, events)
+
+	cancel()
+	for it := range events {
+		if it.err != nil {
+			t.Fatalf("the stream ended with %v", it.err)
+		}
+	}
+	if _, err := pool.Conn(t.Context(), "b", other); err != nil {
+		t.Fatalf("with a's subscription over: %v", err)
+	}
+	if it := next(t, consume(a.Notifications(t.Context()))); !errors.Is(it.err, realtime.ErrClosed) {
+		t.Fatalf("a, evicted: got %v, want ErrClosed", it.err)
+	}
+}
+
+// A caller that never subscribes keeps its connection from eviction for
+// the grace only.
+func TestPoolGraceEnds(t *testing.T) {
+	f := newFixture(t)
+	m := f.srv.AddMember(circletest.Member{Email: "other@example.com"})
+	other := f.auth.TokenSource(circle.ByEmail(m.Email))
+	pool := realtime.NewPool(1, f.options(realtime.WithFirstUseGrace(200*time.Millisecond))...)
+	defer func() { _ = pool.Close() }()
+	start := time.Now()
+	if _, err := pool.Conn(t.Context(), "a", f.ts); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	waitFor(t, "room for another member", func() bool {
+		_, err = pool.Conn(t.Context(), "b", other)
+		return err == nil
+	})
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("a was evicted after %v, within its grace", d)
 	}
 }
