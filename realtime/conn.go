@@ -52,8 +52,10 @@ import (
 //     reconnecting ends it with a [*DisconnectError].
 //   - Lifetime. The socket is open while a subscription is (and for
 //     [WithIdleTimeout] after the last one ends); a later subscription
-//     opens it again. An open Conn runs one goroutine; an idle one none.
-//     [Conn.Close] ends everything.
+//     opens it again. The socket Dial opened waits for the first
+//     subscription 5 s (or the idle timeout, when longer), then closes.
+//     An open Conn runs one goroutine; an idle one none. [Conn.Close]
+//     ends everything.
 //
 // The member's token goes only to the cable's URL (derived from the base
 // URL, or [WithCableURL]); the handshake follows no redirect. No error,
@@ -167,9 +169,7 @@ func Dial(ctx context.Context, ts circle.TokenSource, opts ...Option) (*Conn, er
 	c.member = tok.CommunityMemberID
 	c.mu.Lock()
 	c.startLocked(ws, tok)
-	if c.cfg.idle > 0 {
-		c.armIdleLocked(c.cfg.idle) // until the first subscription
-	}
+	c.armIdleLocked(max(c.cfg.idle, c.cfg.grace)) // until the first subscription
 	c.mu.Unlock()
 	return c, nil
 }

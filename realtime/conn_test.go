@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -494,4 +495,45 @@ func TestUnauthorizedHoursApartAreReplacedEachTime(t *testing.T) {
 	if got := f.count("refreshAccessToken"); got != 4 {
 		t.Errorf("refreshes: %d, want 4 (one for the refusal)", got)
 	}
+}
+
+// With no idle time, a connection closes its socket as soon as its last
+// subscription ends; one never subscribed keeps the socket Dial opened
+// for the grace only (for a subscription made just after Dial, which
+// uses it), then holds neither socket nor goroutine.
+func TestNoIdleTimeClosesAConnectionNeverSubscribed(t *testing.T) {
+	f := newFixture(t)
+	// A grace longer than the test: what closes the socket below is the
+	// end of the subscription.
+	c := f.dial(t, realtime.WithIdleTimeout(0), realtime.WithFirstUseGrace(time.Minute))
+	ctx, cancel := context.WithCancel(t.Context())
+	events := consume(c.Notifications(ctx))
+	f.subscribed(t, 1)
+	if n, _ := f.accepted(); n != 1 {
+		t.Fatalf("%d handshakes; the subscription made after Dial must use Dial's socket", n)
+	}
+	cancel()
+	for range events {
+	}
+	waitFor(t, "the socket to close with the last subscription", func() bool {
+		return f.srv.CableConnections(f.member.ID) == 0
+	})
+
+	before := runtime.NumGoroutine()
+	idle := f.dial(t, realtime.WithIdleTimeout(0), realtime.WithFirstUseGrace(200*time.Millisecond))
+	start := time.Now()
+	waitFor(t, "the socket of a connection never subscribed to close", func() bool {
+		return f.srv.CableConnections(f.member.ID) == 0
+	})
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("closed after %v, before the grace", d)
+	}
+	if got := settle(before); got > before {
+		t.Errorf("%d goroutines, %d before the connection", got, before)
+	}
+	// It opens again for a subscription.
+	events = consume(idle.Notifications(t.Context()))
+	f.subscribed(t, 1)
+	f.srv.PublishEvent(f.member.ID, "NotificationChannel", "resetNewNotificationCount", map[string]any{"new_notifications_count": 0})
+	nextEvent(t, events)
 }

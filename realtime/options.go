@@ -243,13 +243,19 @@ func WithReconnectBackoff(minWait, maxWait time.Duration) Option {
 	}
 }
 
-// firstUseGrace is how long a connection [Pool.Conn] returned is not
-// evicted, unless a subscription starts on it first. Tests shorten it.
+// firstUseGrace is how long a connection just handed out waits for its
+// first subscription: the socket [Dial] opened stays open that long (or
+// the idle timeout, when longer) if no subscription comes, and a
+// connection [Pool.Conn] returned is not evicted for that long unless a
+// subscription starts on it first. Tests shorten it.
 const firstUseGrace = 5 * time.Second
 
 // WithIdleTimeout sets how long a connection stays open once its last
-// subscription has ended (default 0: it closes at once). A later
-// subscription opens it again.
+// subscription has ended (default 0: it closes as soon as the last one
+// ends). A later subscription opens it again. The socket [Dial] opens
+// waits for a first subscription for the idle timeout, or 5 s when that
+// is longer, then closes: a connection never subscribed holds no socket
+// and no goroutine after that.
 func WithIdleTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d < 0 {
