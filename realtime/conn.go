@@ -469,8 +469,8 @@ func (c *Conn) run(ctx context.Context, ws *websocket.Conn, tok circle.Token, do
 	for {
 		if ws == nil {
 			// A connection opened for a new subscription goes at once; one
-			// that was lost waits a little (see backoff).
-			if lost && !c.sleep(ctx, c.backoff(attempt)) {
+			// that was lost waits a little (see pause).
+			if lost && !c.pause(ctx, attempt) {
 				return
 			}
 			lost = true
@@ -564,26 +564,22 @@ func (c *Conn) fail(err error) {
 	c.mu.Unlock()
 }
 
-// backoff returns the wait before attempt n+1 after n failed ones: a
-// little jitter for the first (so that many connections dropped at once
-// do not come back at once), then doubling from the minimum to the
-// maximum, each jittered between half and all of it.
-func (c *Conn) backoff(n int) time.Duration {
-	if n == 0 {
-		return rand.N(c.cfg.minBackoff)
-	}
+// pause waits before attempt n+1 after n failed ones, and reports false
+// when ctx ends first. The wait is a little jitter for the first (so that
+// many connections dropped at once do not come back at once), then
+// doubles from the minimum to the maximum, each jittered between half and
+// all of it: wider than the quarter circle's retries take off, since a
+// cable restart drops every member's connection at the same moment.
+func (c *Conn) pause(ctx context.Context, n int) bool {
 	d := c.cfg.minBackoff
 	for i := 1; i < n && d < c.cfg.maxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, c.cfg.maxBackoff)
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits d, and reports false when ctx ends first.
-func (c *Conn) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
+	if n == 0 {
+		d = rand.N(d)
+	} else {
+		d = d/2 + rand.N(d/2+1)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
