@@ -100,8 +100,12 @@ func (c *Conn) reserve() bool {
 	if c.err != nil {
 		return false
 	}
+	now := time.Now()
+	if !now.Before(c.reservedUntil) {
+		c.reserved = 0 // the callers of before let their grace pass
+	}
 	c.reserved++
-	c.reservedUntil = time.Now().Add(c.cfg.grace)
+	c.reservedUntil = now.Add(c.cfg.grace)
 	return true
 }
 
