@@ -129,21 +129,155 @@ var errSignedOut = errors.New("bffevents: the member signed out")
 // errTokenInEvent ends a stream whose event holds a token.
 var errTokenInEvent = errors.New("bffevents: an event holds the member's token")
 
-// serve streams the member's notifications.
+// Channels a stream can relay, as named in the channels query parameter.
+const (
+	// ChannelNotifications is the member's NotificationChannel:
+	// "newNotification", "updateNewNotificationCount" and
+	// "resetNewNotificationCount". A stream relays it when the request
+	// names no channel.
+	ChannelNotifications = "notifications"
+	// ChannelChatRooms is the member's ChatRoomChannel: what concerns the
+	// rooms the member takes part in ("chatRoomCreated",
+	// "chatRoomUpdated", "chatRoomDeleted", "chatRoomRead") and the
+	// message events of those rooms ("newMessage", "updatedMessage",
+	// "deletedMessage", under the names Circle sends).
+	ChannelChatRooms = "chat_rooms"
+)
+
+// channelsParam is the query parameter that names a stream's channels.
+const channelsParam = "channels"
+
+// maxChannelsParam bounds the channels parameter's length.
+const maxChannelsParam = 256
+
+// subscription is one channel of a stream: its name in the query and how
+// to subscribe to it on the member's connection.
+type subscription struct {
+	name string
+	open func(*realtime.Conn, context.Context) iter.Seq2[realtime.Event, error]
+}
+
+// known are the channels a stream can relay, in the order a stream lists
+// them.
+var known = []subscription{
+	{ChannelNotifications, (*realtime.Conn).Notifications},
+	{ChannelChatRooms, (*realtime.Conn).ChatRooms},
+}
+
+// parseChannels reads the channels query parameter (comma-separated,
+// possibly repeated): the channels to relay, or false when it names one
+// the route does not relay, names none, or is too long. No parameter
+// means notifications, as before channels existed; named says whether it
+// was given.
+func parseChannels(q map[string][]string) (subs []subscription, named, ok bool) {
+	values, named := q[channelsParam]
+	if !named {
+		return known[:1], false, true
+	}
+	want := map[string]bool{}
+	n := 0
+	for _, v := range values {
+		n += len(v) + 1
+		if n > maxChannelsParam {
+			return nil, true, false
+		}
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.ContainsFunc(known, func(s subscription) bool { return s.name == name }) {
+				return nil, true, false
+			}
+			want[name] = true
+		}
+	}
+	for _, s := range known {
+		if want[s.name] {
+			subs = append(subs, s)
+		}
+	}
+	return subs, true, len(subs) > 0
+}
+
+// relayed is one event of a stream, with the channel it came from.
+type relayed struct {
+	channel string
+	e       realtime.Event
+}
+
+// merge subscribes to every channel of subs on conn and yields their
+// events as they come, until ctx ends, the consumer stops, or one
+// subscription ends with an error (yielded last). Each subscription
+// buffers for the consumer within the connection's bounds
+// ([realtime.WithBufferSize], [realtime.MaxBufferedBytes]); merge holds
+// no event of its own beyond the one being handed over. It returns once
+// every subscription has ended.
+func merge(ctx context.Context, conn *realtime.Conn, subs []subscription) iter.Seq2[relayed, error] {
+	return func(yield func(relayed, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type item struct {
+			r   relayed
+			err error
+		}
+		items := make(chan item)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		for _, s := range subs {
+			wg.Go(func() {
+				for e, err := range s.open(conn, ctx) {
+					select {
+					case items <- item{relayed{s.name, e}, err}:
+					case <-ctx.Done():
+						return
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		for {
+			select {
+			case it := <-items:
+				if !yield(it.r, it.err) || it.err != nil {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// serve streams the member's events of the channels the request names.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
+	subs, named, ok := parseChannels(r.URL.Query())
+	if !ok {
+		rt.env.WriteError(w, http.StatusBadRequest, "bad_request",
+			"channels must name one or more of "+ChannelNotifications+" and "+ChannelChatRooms+", separated by commas")
+		return []slog.Attr{slog.String("end", "bad_channels")}
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	channels := slog.String("channels", strings.Join(names, ","))
 	key := src.Identity().String()
 	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {
-		return []slog.Attr{slog.String("end", rt.refuse(w, r, err))}
+		return []slog.Attr{channels, slog.String("end", rt.refuse(w, r, err))}
 	}
 	out := rt.register(key)
 	defer rt.unregister(key, out)
 	guard := tokenGuard{src: src}
 	n := 0
-	encode := func(e realtime.Event) (sse.Message, error) {
-		m, err := sse.RealtimeEvent(e)
+	encode := func(v relayed) (sse.Message, error) {
+		m, err := sse.RealtimeEvent(v.e)
 		if err != nil {
 			return m, err
+		}
+		if named && v.e.Name == realtime.EventReconnected {
+			// Every channel has its own gap: say whose.
+			m.Data = []byte(`{"channel":"` + v.channel + `"}`)
 		}
 		if guard.holds(r.Context(), m) {
 			return sse.Message{}, errTokenInEvent
@@ -151,8 +285,8 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		n++
 		return m, nil
 	}
-	open := func(ctx context.Context) iter.Seq2[realtime.Event, error] {
-		return func(yield func(realtime.Event, error) bool) {
+	open := func(ctx context.Context) iter.Seq2[relayed, error] {
+		return func(yield func(relayed, error) bool) {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			go func() {
@@ -162,20 +296,21 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 				case <-ctx.Done():
 				}
 			}()
-			for e, err := range conn.Notifications(ctx) {
-				if !yield(e, err) {
+			for v, err := range merge(ctx, conn, subs) {
+				if !yield(v, err) {
 					return
 				}
 			}
 			select {
 			case <-out:
-				yield(realtime.Event{}, errSignedOut)
+				yield(relayed{}, errSignedOut)
 			default:
 			}
 		}
 	}
 	err = sse.Stream(w, r, open, encode, sse.Options{ErrorData: errorData})
 	return []slog.Attr{
+		channels,
 		slog.Int64("member", conn.MemberID()),
 		slog.Int("events", n),
 		slog.String("end", endKind(err)),

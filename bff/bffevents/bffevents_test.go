@@ -108,8 +108,17 @@ type message struct{ event, data string }
 // answer is 200 text/event-stream.
 func (e *env) open(email string) *stream {
 	e.t.Helper()
+	return e.openQuery(email, "")
+}
+
+// openQuery is open with a query string (such as "channels=chat_rooms")
+// after /circle/events.
+func (e *env) openQuery(email, query string) *stream {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := e.client.Do(e.request(ctx, email))
+	req := e.request(ctx, email)
+	req.URL.RawQuery = query
+	resp, err := e.client.Do(req)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
