@@ -1,7 +1,7 @@
 // Package bffevents adds to package bff's handler the route
 // GET <prefix>/events, which streams the signed-in member's notification
-// events to the browser as Server-Sent Events: a front end gets Circle's
-// real time without ever holding a token.
+// and chat events to the browser as Server-Sent Events: a front end gets
+// Circle's real time without ever holding a token.
 //
 //	proxy, err := bff.New(auth, identify,
 //		bffevents.Route(1000, realtime.WithOrigin("https://community.example.com")))
@@ -13,7 +13,7 @@
 // The route runs what bff runs for its other routes (the anti-forgery
 // header, the refusal of cross-site requests, identify) before it opens
 // anything, then relays the events of the member's NotificationChannel
-// ("newNotification", "updateNewNotificationCount",
+// (and, when asked, of their chat: see Channels below) ("newNotification", "updateNewNotificationCount",
 // "resetNewNotificationCount", and "reconnected" after a gap, when events
 // may have been lost) as SSE messages whose type is the event's name and
 // whose data is the event's payload as Circle sent it. A comment line is
@@ -28,6 +28,42 @@
 //	// ... split what it reads at blank lines: "event: name" and "data: {...}"
 //
 // (examples/spa's page does it in full, reconnecting after a pause.)
+//
+// # Channels
+//
+// The query parameter channels picks what a stream relays: a
+// comma-separated list (the parameter may also be repeated) of
+// [ChannelNotifications] and [ChannelChatRooms]:
+//
+//	GET /circle/events                                    the notifications (as before channels existed)
+//	GET /circle/events?channels=chat_rooms                the member's chat only
+//	GET /circle/events?channels=notifications,chat_rooms  both, in one stream
+//
+// chat_rooms is the member's ChatRoomChannel: the rooms they take part
+// in ("chatRoomCreated", "chatRoomUpdated", "chatRoomDeleted",
+// "chatRoomRead") and the messages of those rooms ("newMessage",
+// "updatedMessage", "deletedMessage", or whatever names Circle sends).
+// The channels' event names do not overlap, so a message's type is
+// Circle's event name whatever the channel, except "reconnected", which
+// each channel sends after its own gap: when the request names its
+// channels, the data of "reconnected" says whose, as
+// {"channel":"chat_rooms"}; without the parameter it stays {}. Any other
+// value (an unknown or empty name, a list over 256 bytes) is answered
+// 400 before anything is dialled.
+//
+// The per-room channel ([realtime.Conn.ChatRoom]) is not offered: a room
+// id from the browser would need a check that the member takes part in
+// the room, and the member's ChatRoomChannel already carries the message
+// events of every room they are in. Nor is the threads channel
+// ([realtime.Conn.Threads]), whose message events would share their
+// names with the rooms'.
+//
+// All the channels of a stream are subscriptions of the member's one
+// pooled connection. Each holds what the browser has not read yet within
+// the connection's bounds ([realtime.WithBufferSize],
+// [realtime.MaxBufferedBytes]); the stream holds nothing more. When one
+// of them ends for good, the stream ends (with one "error" event, below);
+// when the client goes away, they all end.
 //
 // # Connections
 //
@@ -54,7 +90,7 @@
 // an error that ends it for good is sent as a last "error" event whose
 // data is {"error": kind} with kind one of "unauthorized",
 // "slow_consumer", "signed_out" or "stream_ended", and the response ends.
-// A client that goes away ends the member's subscription. bff's logout
+// A client that goes away ends the stream's subscriptions. bff's logout
 // route ends the member's open streams (with "signed_out") before it
 // revokes the tokens; a stream opened later is the host's session's
 // business: end it before or with the logout, as examples/spa does.
@@ -91,8 +127,8 @@ import (
 // Path is where the route is served, after the handler's prefix.
 const Path = "/events"
 
-// Route returns the option of [bff.New] that serves GET <prefix>/events,
-// with a pool of at most maxMembers members' cable connections, each
+// Route returns the option of [bff.New] that serves GET <prefix>/events
+// (the channels a request names, see the package's doc), with a pool of at most maxMembers members' cable connections, each
 // dialled with opts after the AuthClient's base URL. bff.New fails if
 // maxMembers is not positive.
 func Route(maxMembers int, opts ...realtime.Option) bff.Option {
