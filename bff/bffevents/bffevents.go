@@ -48,8 +48,8 @@
 // each channel sends after its own gap: when the request names its
 // channels, the data of "reconnected" says whose, as
 // {"channel":"chat_rooms"}; without the parameter it stays {}. Any other
-// value (an unknown or empty name, a list over 256 bytes) is answered
-// 400 before anything is dialled.
+// value (an unknown or empty name, a list over 256 bytes, a query that
+// does not parse) is answered 400 before anything is dialled.
 //
 // The per-room channel ([realtime.Conn.ChatRoom]) is not offered: a room
 // id from the browser would need a check that the member takes part in
@@ -113,6 +113,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -286,8 +287,9 @@ func merge(ctx context.Context, conn *realtime.Conn, subs []subscription) iter.S
 
 // serve streams the member's events of the channels the request names.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
-	subs, named, ok := parseChannels(r.URL.Query())
-	if !ok {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	subs, named, ok := parseChannels(q)
+	if err != nil || !ok {
 		rt.env.WriteError(w, http.StatusBadRequest, "bad_request",
 			"channels must name one or more of "+ChannelNotifications+" and "+ChannelChatRooms+", separated by commas")
 		return []slog.Attr{slog.String("end", "bad_channels")}

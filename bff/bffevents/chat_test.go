@@ -166,6 +166,7 @@ func TestUnknownChannelsRefusedBeforeDialling(t *testing.T) {
 		"channels=threads",
 		"channels=chat_room:7",
 		"channels=NOTIFICATIONS",
+		"channels=notifications&x=%zz", // a query that does not parse
 		"channels=notifications" + strings.Repeat(",notifications", 20), // too long
 	} {
 		req := e.request(context.Background(), "ada@example.com")
