@@ -213,6 +213,7 @@ func TestClientGoingAwayEndsEverySubscription(t *testing.T) {
 	if runtime.NumGoroutine() <= before {
 		t.Fatal("an open stream runs no goroutine; the count proves nothing")
 	}
+	t.Logf("an open stream of two channels: %d more goroutines in the process (both ends of the HTTP stream and of the cable, the fake's included)", runtime.NumGoroutine()-before)
 	s.close()
 	waitFor(t, "both subscriptions end at the cable", func() bool { return len(e.fake.CableSubscriptions(e.ada)) == 0 })
 	waitFor(t, "the connection closes", func() bool { return e.fake.CableConnections(e.ada) == 0 })
