@@ -22,8 +22,8 @@
 //     tokens at Circle and answers 204, having first ended the member's
 //     event streams, if any. The host application ends its own session
 //     too: bff never creates or ends sessions.
-//   - GET <prefix>/events : the member's notification events as
-//     Server-Sent Events. Off unless the option of package
+//   - GET <prefix>/events : the member's notification events (and,
+//     when asked, their chat's) as Server-Sent Events. Off unless the option of package
 //     [github.com/circlekit/headless-go/bff/bffevents] turns it on, so
 //     that a program without it does not link package realtime and its
 //     WebSocket library.

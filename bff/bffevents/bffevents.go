@@ -1,7 +1,7 @@
 // Package bffevents adds to package bff's handler the route
 // GET <prefix>/events, which streams the signed-in member's notification
-// events to the browser as Server-Sent Events: a front end gets Circle's
-// real time without ever holding a token.
+// and chat events to the browser as Server-Sent Events: a front end gets
+// Circle's real time without ever holding a token.
 //
 //	proxy, err := bff.New(auth, identify,
 //		bffevents.Route(1000, realtime.WithOrigin("https://community.example.com")))
@@ -13,7 +13,7 @@
 // The route runs what bff runs for its other routes (the anti-forgery
 // header, the refusal of cross-site requests, identify) before it opens
 // anything, then relays the events of the member's NotificationChannel
-// ("newNotification", "updateNewNotificationCount",
+// (and, when asked, of their chat: see Channels below) ("newNotification", "updateNewNotificationCount",
 // "resetNewNotificationCount", and "reconnected" after a gap, when events
 // may have been lost) as SSE messages whose type is the event's name and
 // whose data is the event's payload as Circle sent it. A comment line is
@@ -28,6 +28,42 @@
 //	// ... split what it reads at blank lines: "event: name" and "data: {...}"
 //
 // (examples/spa's page does it in full, reconnecting after a pause.)
+//
+// # Channels
+//
+// The query parameter channels picks what a stream relays: a
+// comma-separated list (the parameter may also be repeated) of
+// [ChannelNotifications] and [ChannelChatRooms]:
+//
+//	GET /circle/events                                    the notifications (as before channels existed)
+//	GET /circle/events?channels=chat_rooms                the member's chat only
+//	GET /circle/events?channels=notifications,chat_rooms  both, in one stream
+//
+// chat_rooms is the member's ChatRoomChannel: the rooms they take part
+// in ("chatRoomCreated", "chatRoomUpdated", "chatRoomDeleted",
+// "chatRoomRead") and the messages of those rooms ("newMessage",
+// "updatedMessage", "deletedMessage", or whatever names Circle sends).
+// The channels' event names do not overlap, so a message's type is
+// Circle's event name whatever the channel, except "reconnected", which
+// each channel sends after its own gap: when the request names its
+// channels, the data of "reconnected" says whose, as
+// {"channel":"chat_rooms"}; without the parameter it stays {}. Any other
+// value (an unknown or empty name, a list over 256 bytes, a query that
+// does not parse) is answered 400 before anything is dialled.
+//
+// The per-room channel ([realtime.Conn.ChatRoom]) is not offered: a room
+// id from the browser would need a check that the member takes part in
+// the room, and the member's ChatRoomChannel already carries the message
+// events of every room they are in. Nor is the threads channel
+// ([realtime.Conn.Threads]), whose message events would share their
+// names with the rooms'.
+//
+// All the channels of a stream are subscriptions of the member's one
+// pooled connection. Each holds what the browser has not read yet within
+// the connection's bounds ([realtime.WithBufferSize],
+// [realtime.MaxBufferedBytes]); the stream holds nothing more. When one
+// of them ends for good, the stream ends (with one "error" event, below);
+// when the client goes away, they all end.
 //
 // # Connections
 //
@@ -54,7 +90,7 @@
 // an error that ends it for good is sent as a last "error" event whose
 // data is {"error": kind} with kind one of "unauthorized",
 // "slow_consumer", "signed_out" or "stream_ended", and the response ends.
-// A client that goes away ends the member's subscription. bff's logout
+// A client that goes away ends the stream's subscriptions. bff's logout
 // route ends the member's open streams (with "signed_out") before it
 // revokes the tokens; a stream opened later is the host's session's
 // business: end it before or with the logout, as examples/spa does.
@@ -77,6 +113,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -91,8 +128,8 @@ import (
 // Path is where the route is served, after the handler's prefix.
 const Path = "/events"
 
-// Route returns the option of [bff.New] that serves GET <prefix>/events,
-// with a pool of at most maxMembers members' cable connections, each
+// Route returns the option of [bff.New] that serves GET <prefix>/events
+// (the channels a request names, see the package's doc), with a pool of at most maxMembers members' cable connections, each
 // dialled with opts after the AuthClient's base URL. bff.New fails if
 // maxMembers is not positive.
 func Route(maxMembers int, opts ...realtime.Option) bff.Option {
@@ -129,21 +166,156 @@ var errSignedOut = errors.New("bffevents: the member signed out")
 // errTokenInEvent ends a stream whose event holds a token.
 var errTokenInEvent = errors.New("bffevents: an event holds the member's token")
 
-// serve streams the member's notifications.
+// Channels a stream can relay, as named in the channels query parameter.
+const (
+	// ChannelNotifications is the member's NotificationChannel:
+	// "newNotification", "updateNewNotificationCount" and
+	// "resetNewNotificationCount". A stream relays it when the request
+	// names no channel.
+	ChannelNotifications = "notifications"
+	// ChannelChatRooms is the member's ChatRoomChannel: what concerns the
+	// rooms the member takes part in ("chatRoomCreated",
+	// "chatRoomUpdated", "chatRoomDeleted", "chatRoomRead") and the
+	// message events of those rooms ("newMessage", "updatedMessage",
+	// "deletedMessage", under the names Circle sends).
+	ChannelChatRooms = "chat_rooms"
+)
+
+// channelsParam is the query parameter that names a stream's channels.
+const channelsParam = "channels"
+
+// maxChannelsParam bounds the channels parameter's length.
+const maxChannelsParam = 256
+
+// subscription is one channel of a stream: its name in the query and how
+// to subscribe to it on the member's connection.
+type subscription struct {
+	name string
+	open func(*realtime.Conn, context.Context) iter.Seq2[realtime.Event, error]
+}
+
+// known are the channels a stream can relay, in the order a stream lists
+// them.
+var known = []subscription{
+	{ChannelNotifications, (*realtime.Conn).Notifications},
+	{ChannelChatRooms, (*realtime.Conn).ChatRooms},
+}
+
+// parseChannels reads the channels query parameter (comma-separated,
+// possibly repeated): the channels to relay, or false when it names one
+// the route does not relay, names none, or is too long. No parameter
+// means notifications, as before channels existed; named says whether it
+// was given.
+func parseChannels(q map[string][]string) (subs []subscription, named, ok bool) {
+	values, named := q[channelsParam]
+	if !named {
+		return known[:1], false, true
+	}
+	want := map[string]bool{}
+	n := 0
+	for _, v := range values {
+		n += len(v) + 1
+		if n > maxChannelsParam {
+			return nil, true, false
+		}
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.ContainsFunc(known, func(s subscription) bool { return s.name == name }) {
+				return nil, true, false
+			}
+			want[name] = true
+		}
+	}
+	for _, s := range known {
+		if want[s.name] {
+			subs = append(subs, s)
+		}
+	}
+	return subs, true, len(subs) > 0
+}
+
+// relayed is one event of a stream, with the channel it came from.
+type relayed struct {
+	channel string
+	e       realtime.Event
+}
+
+// merge subscribes to every channel of subs on conn and yields their
+// events as they come, until ctx ends, the consumer stops, or one
+// subscription ends with an error (yielded last). Each subscription
+// buffers for the consumer within the connection's bounds
+// ([realtime.WithBufferSize], [realtime.MaxBufferedBytes]); merge holds
+// no event of its own beyond the one being handed over. It returns once
+// every subscription has ended.
+func merge(ctx context.Context, conn *realtime.Conn, subs []subscription) iter.Seq2[relayed, error] {
+	return func(yield func(relayed, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type item struct {
+			r   relayed
+			err error
+		}
+		items := make(chan item)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		for _, s := range subs {
+			wg.Go(func() {
+				for e, err := range s.open(conn, ctx) {
+					select {
+					case items <- item{relayed{s.name, e}, err}:
+					case <-ctx.Done():
+						return
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		for {
+			select {
+			case it := <-items:
+				if !yield(it.r, it.err) || it.err != nil {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// serve streams the member's events of the channels the request names.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	subs, named, ok := parseChannels(q)
+	if err != nil || !ok {
+		rt.env.WriteError(w, http.StatusBadRequest, "bad_request",
+			"channels must name one or more of "+ChannelNotifications+" and "+ChannelChatRooms+", separated by commas")
+		return []slog.Attr{slog.String("end", "bad_channels")}
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	channels := slog.String("channels", strings.Join(names, ","))
 	key := src.Identity().String()
 	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {
-		return []slog.Attr{slog.String("end", rt.refuse(w, r, err))}
+		return []slog.Attr{channels, slog.String("end", rt.refuse(w, r, err))}
 	}
 	out := rt.register(key)
 	defer rt.unregister(key, out)
 	guard := tokenGuard{src: src}
 	n := 0
-	encode := func(e realtime.Event) (sse.Message, error) {
-		m, err := sse.RealtimeEvent(e)
+	encode := func(v relayed) (sse.Message, error) {
+		m, err := sse.RealtimeEvent(v.e)
 		if err != nil {
 			return m, err
+		}
+		if named && v.e.Name == realtime.EventReconnected {
+			// Every channel has its own gap: say whose.
+			m.Data = []byte(`{"channel":"` + v.channel + `"}`)
 		}
 		if guard.holds(r.Context(), m) {
 			return sse.Message{}, errTokenInEvent
@@ -151,8 +323,8 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		n++
 		return m, nil
 	}
-	open := func(ctx context.Context) iter.Seq2[realtime.Event, error] {
-		return func(yield func(realtime.Event, error) bool) {
+	open := func(ctx context.Context) iter.Seq2[relayed, error] {
+		return func(yield func(relayed, error) bool) {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			go func() {
@@ -162,20 +334,21 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 				case <-ctx.Done():
 				}
 			}()
-			for e, err := range conn.Notifications(ctx) {
-				if !yield(e, err) {
+			for v, err := range merge(ctx, conn, subs) {
+				if !yield(v, err) {
 					return
 				}
 			}
 			select {
 			case <-out:
-				yield(realtime.Event{}, errSignedOut)
+				yield(relayed{}, errSignedOut)
 			default:
 			}
 		}
 	}
 	err = sse.Stream(w, r, open, encode, sse.Options{ErrorData: errorData})
 	return []slog.Attr{
+		channels,
 		slog.Int64("member", conn.MemberID()),
 		slog.Int("events", n),
 		slog.String("end", endKind(err)),

@@ -108,8 +108,17 @@ type message struct{ event, data string }
 // answer is 200 text/event-stream.
 func (e *env) open(email string) *stream {
 	e.t.Helper()
+	return e.openQuery(email, "")
+}
+
+// openQuery is open with a query string (such as "channels=chat_rooms")
+// after /circle/events.
+func (e *env) openQuery(email, query string) *stream {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := e.client.Do(e.request(ctx, email))
+	req := e.request(ctx, email)
+	req.URL.RawQuery = query
+	resp, err := e.client.Do(req)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
@@ -491,14 +500,14 @@ func TestErrorEventHoldsNoToken(t *testing.T) {
 	}
 }
 
-// bff's logout ends the member's open streams, each with a last error
-// event "signed_out", before it revokes the tokens; another member's
-// stream goes on.
+// bff's logout ends the member's open streams (one of them with both
+// channels), each with a last error event "signed_out", before it
+// revokes the tokens; another member's stream goes on.
 func TestLogoutEndsTheMemberStreams(t *testing.T) {
 	e := newEnv(t, 4)
-	tabs := []*stream{e.open("ada@example.com"), e.open("ada@example.com")}
+	tabs := []*stream{e.open("ada@example.com"), e.openQuery("ada@example.com", "channels=notifications,chat_rooms")}
 	other := e.open("grace@example.com")
-	e.subscribed(e.ada)
+	waitFor(t, "ada's channels are subscribed", func() bool { return len(e.fake.CableSubscriptions(e.ada)) == 2 })
 	e.subscribed(e.grace)
 
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, e.srv.URL+"/circle/logout", nil)

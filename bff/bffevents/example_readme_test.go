@@ -37,7 +37,8 @@ func Example_relayedToBrowsers() {
 		return circle.ByEmail(email), nil
 	}
 	proxy, err := bff.New(auth, identify,
-		// GET /circle/events: the member's notification events as
+		// GET /circle/events: the member's notification events (and,
+		// with ?channels=notifications,chat_rooms, their chat's) as
 		// Server-Sent Events, through at most 1,000 members' cable
 		// connections at once. The Origin must be one the community
 		// allowed.

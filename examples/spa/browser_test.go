@@ -142,7 +142,8 @@ async function attempt(name, path, init) {
 
 // TestInABrowser drives headless Chromium through the example: sign in,
 // the feed shows the fake's posts, a bookmark goes through the proxy, a
-// notification raised in the fake updates the page's count live,
+// notification raised in the fake updates the page's count live, and
+// a chat message of grace's its count of chat messages,
 // pages of two other origins (another site, and the same site on another
 // port) fail to reach Circle through the member's session, and signing
 // out ends it.
@@ -259,9 +260,9 @@ func TestInABrowser(t *testing.T) {
 		t.Fatalf("the page does not follow the events with a count of 0: %v", err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for len(a.fake.CableSubscriptions(ada)) == 0 {
+	for len(a.fake.CableSubscriptions(ada)) < 2 { // notifications and chat rooms
 		if time.Now().After(deadline) {
-			t.Fatal("the page's stream subscribed nothing at the cable")
+			t.Fatalf("the page's stream subscribed %q at the cable; want notifications and chat rooms", a.fake.CableSubscriptions(ada))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -279,6 +280,22 @@ func TestInABrowser(t *testing.T) {
 	}
 	if count != "1" || !strings.Contains(last, "Grace Hopper commented on Show us what you built") {
 		t.Errorf("after a notification: count %q, last %q", count, last)
+	}
+	// So does the count of chat messages: grace writes in their room.
+	gtok, err := a.auth.TokenSource(circle.ByEmail("grace@example.com")).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.fake.AddChatMessage(a.room, memberv1.ChatRoomMessage{Body: "See you Thursday", Sender: memberv1.ChatMessageSender{CommunityMemberID: int(gtok.CommunityMemberID)}})
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("chat-count").textContent === "1"`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err == nil {
+		last, err = chromedp.Run(ctx, chromedp.Text(chromedp.ID("last-message")))
+	}
+	if err != nil {
+		t.Fatalf("live chat count: %v", err)
+	}
+	if !strings.Contains(last, "Grace: See you Thursday") {
+		t.Errorf("after a chat message: last %q", last)
 	}
 
 	// Hostile pages, while the member is signed in.

@@ -1,11 +1,13 @@
 // Command spa serves a small single-page front end of a community through
 // package bff: a toy sign-in (an email form and a session cookie), one
 // static page in plain HTML and JavaScript that shows the member's home
-// feed and a count of new notifications that updates live, bookmarks a
+// feed, a count of new notifications and one of chat messages, both
+// updated live, bookmarks a
 // post through the proxy, and signs out. The member's tokens never reach
 // the browser: the page calls /circle/api/headless/v1/... on its own
 // origin with the header X-CSRF: 1, and bff attaches the token; it reads
-// the member's notification events from /circle/events (package
+// the member's notification and chat events from
+// /circle/events?channels=notifications,chat_rooms (package
 // bff/bffevents), a stream of Server-Sent Events that it reads with fetch,
 // since EventSource cannot send X-CSRF.
 //
@@ -101,6 +103,7 @@ type app struct {
 	auth  *circle.AuthClient
 	proxy *bff.Handler
 	fake  *circletest.Server // nil for the real Circle
+	room  string             // the fake's chat room of ada and grace (its UUID)
 
 	mu       sync.Mutex
 	sessions map[string]string // session id → email
@@ -133,6 +136,8 @@ func newApp(getenv func(string) string) (*app, error) {
 				CreatedAt: now.Add(-time.Duration(i+1) * time.Hour),
 			})
 		}
+		// A chat room of the two, whose messages the page counts.
+		a.room = fake.AddChatRoom(memberv1.ChatRoom{}, ada.ID, grace.ID).ChatRoom.UUID
 		a.fake, base, appToken = fake, fake.URL(), fake.AppToken()
 	}
 	if base == "" {
@@ -146,7 +151,7 @@ func newApp(getenv func(string) string) (*app, error) {
 	}
 	a.auth = auth
 	// bff: the Member API on this origin, for the member of the session,
-	// and the member's notification events at /circle/events (at most 100
+	// and the member's notification and chat events at /circle/events (at most 100
 	// members' cable connections at once).
 	var cable []realtime.Option
 	if origin := getenv("CIRCLE_ORIGIN"); origin != "" {

@@ -1,9 +1,10 @@
 // The front end: plain JavaScript, no build step. Every call to Circle
 // goes to /circle/... on this origin, with the anti-forgery header
 // X-CSRF: 1; the session cookie travels by itself, the member's tokens
-// never reach the browser. The count of new notifications follows the
-// member's events live from /circle/events (Server-Sent Events, read with
-// fetch: EventSource cannot send X-CSRF).
+// never reach the browser. The count of new notifications and the count
+// of chat messages since the page opened follow the member's events live
+// from /circle/events?channels=notifications,chat_rooms (Server-Sent
+// Events, read with fetch: EventSource cannot send X-CSRF).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -58,6 +59,8 @@ let live = null; // the AbortController of the open event stream
 
 function showCount(n) { $("notification-count").textContent = String(n); }
 
+let chatCount = 0; // chat messages in the member's rooms since the page opened
+
 async function refreshCount() {
   const c = await call("GET", "/circle/api/headless/v1/notifications/new_notifications_count");
   showCount(c.new_notifications_count || 0);
@@ -72,8 +75,15 @@ function onEvent(name, data) {
     case "newNotification":
       $("last-notification").textContent = [data.actor_name, data.action, data.notifiable_title].filter(Boolean).join(" ");
       break;
+    case "newMessage": // a message in one of the member's chat rooms
+      chatCount++;
+      $("chat-count").textContent = String(chatCount);
+      $("last-message").textContent = [data.sender && data.sender.name, data.body].filter(Boolean).join(": ");
+      break;
     case "reconnected": // events of the gap are lost: ask again
-      refreshCount().catch(showError);
+      // data.channel says whose gap it was; the chat count only counts
+      // what the page saw, so only the notification count is refetched.
+      if (data.channel !== "chat_rooms") refreshCount().catch(showError);
       break;
     case "error": // the server ended the stream for good: {"error": kind}
       throw Object.assign(new Error("events: " + data.error),
@@ -85,7 +95,7 @@ function onEvent(name, data) {
 // a blank line, "event: name" gives the type and "data: ..." the JSON
 // payload; lines starting with ":" are the server's heartbeats.
 async function follow(signal) {
-  const resp = await fetch("/circle/events", { headers: { "X-CSRF": "1" }, credentials: "same-origin", signal });
+  const resp = await fetch("/circle/events?channels=notifications,chat_rooms", { headers: { "X-CSRF": "1" }, credentials: "same-origin", signal });
   if (!resp.ok) throw Object.assign(new Error("events: " + resp.status), { status: resp.status });
   $("live").textContent = "live";
   await refreshCount(); // what happened before the stream opened
