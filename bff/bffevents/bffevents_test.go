@@ -349,8 +349,8 @@ func goroutinesBack(t *testing.T, before int) {
 func TestClientGoingAwayEndsTheSubscription(t *testing.T) {
 	e := newEnv(t, 4, realtime.WithIdleTimeout(0))
 	// A first stream warms up what lives as long as the servers. (It is
-	// closed once subscribed: a connection that never had a subscription
-	// has no idle time to end when WithIdleTimeout is 0.)
+	// closed once subscribed, so that its connection closes at once; one
+	// never subscribed would wait realtime's first-use grace.)
 	warm := e.open("grace@example.com")
 	e.subscribed(e.grace)
 	warm.close()
