@@ -238,7 +238,9 @@ func WithLogger(l *slog.Logger) Option {
 // operationID is the operation of the project's Member spec (such as
 // "listHomePosts" or "deactivateCurrentMember"). A non-nil error refuses
 // the call with 403, and nothing is sent; the error's text is not shown.
-// By default every operation of the spec passes.
+// By default every operation of the spec passes. The events route of
+// package bff/bffevents asks it too, for the operations that read what
+// each channel relays (see that package).
 func WithOperationCheck(check func(r *http.Request, operationID string) error) Option {
 	return func(o *options) error {
 		o.check = check
@@ -317,7 +319,7 @@ func New(auth *circle.AuthClient, identify func(*http.Request) (circle.Identity,
 	if o.tokenEndpoint {
 		h.addRoute("/token", http.MethodGet, "token", quiet(h.serveToken))
 	}
-	env := hook.Env{BaseURL: h.base, WriteError: writeError}
+	env := hook.Env{BaseURL: h.base, WriteError: writeError, Check: o.check}
 	for _, rt := range o.routes {
 		st, err := rt.Start(env)
 		if err != nil {

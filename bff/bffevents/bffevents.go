@@ -51,6 +51,14 @@
 // value (an unknown or empty name, a list over 256 bytes, a query that
 // does not parse) is answered 400 before anything is dialled.
 //
+// A stream shows a member nothing the proxy would not let them read: with
+// an operation check ([bff.WithOperationCheck]), notifications are
+// relayed only when it allows "listNotifications", and chat_rooms only
+// when it allows "listChatRooms" and "listChatMessages"; otherwise the
+// request is answered 403 before anything is dialled. A host that keeps
+// chat from its front end through the check keeps it from the stream
+// too.
+//
 // The per-room channel ([realtime.Conn.ChatRoom]) is not offered: a room
 // id from the browser would need a check that the member takes part in
 // the room, and the member's ChatRoomChannel already carries the message
@@ -192,13 +200,17 @@ const maxChannelsParam = 256
 type subscription struct {
 	name string
 	open func(*realtime.Conn, context.Context) iter.Seq2[realtime.Event, error]
+	// reads are the Member API operations that read what the channel
+	// relays: a stream relays the channel only when the handler's
+	// operation check (bff.WithOperationCheck) allows each of them.
+	reads []string
 }
 
 // known are the channels a stream can relay, in the order a stream lists
 // them.
 var known = []subscription{
-	{ChannelNotifications, (*realtime.Conn).Notifications},
-	{ChannelChatRooms, (*realtime.Conn).ChatRooms},
+	{ChannelNotifications, (*realtime.Conn).Notifications, []string{"listNotifications"}},
+	{ChannelChatRooms, (*realtime.Conn).ChatRooms, []string{"listChatRooms", "listChatMessages"}},
 }
 
 // parseChannels reads the channels query parameter (comma-separated,
@@ -285,6 +297,23 @@ func merge(ctx context.Context, conn *realtime.Conn, subs []subscription) iter.S
 	}
 }
 
+// allowed reports whether the handler's operation check allows every
+// operation that reads what the channels of subs relay: a stream shows a
+// member nothing the proxy would not let the member read.
+func (rt *route) allowed(r *http.Request, subs []subscription) bool {
+	if rt.env.Check == nil {
+		return true
+	}
+	for _, s := range subs {
+		for _, op := range s.reads {
+			if rt.env.Check(r, op) != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // serve streams the member's events of the channels the request names.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.MemberTokenSource) []slog.Attr {
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -299,6 +328,10 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		names[i] = s.name
 	}
 	channels := slog.String("channels", strings.Join(names, ","))
+	if !rt.allowed(r, subs) {
+		rt.env.WriteError(w, http.StatusForbidden, "forbidden", "a channel asked for is not allowed")
+		return []slog.Attr{channels, slog.String("end", "channel_not_allowed")}
+	}
 	key := src.Identity().String()
 	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {

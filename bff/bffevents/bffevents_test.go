@@ -40,6 +40,12 @@ const memberHeader = "X-Test-Member"
 
 func newEnv(t *testing.T, maxMembers int, opts ...realtime.Option) *env {
 	t.Helper()
+	return newEnvWith(t, maxMembers, nil, opts...)
+}
+
+// newEnvWith is newEnv with more options of the bff handler.
+func newEnvWith(t *testing.T, maxMembers int, bopts []bff.Option, opts ...realtime.Option) *env {
+	t.Helper()
 	fake := circletest.Start(t)
 	ada := fake.AddMember(circletest.Member{Email: "ada@example.com"}).ID
 	grace := fake.AddMember(circletest.Member{Email: "grace@example.com"}).ID
@@ -58,7 +64,8 @@ func newEnv(t *testing.T, maxMembers int, opts ...realtime.Option) *env {
 		return circle.ByEmail(v), nil
 	}
 	opts = append([]realtime.Option{realtime.WithReconnectBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)
-	h, err := bff.New(auth, identify, bff.WithLogger(logger), bffevents.Route(maxMembers, opts...))
+	bopts = append([]bff.Option{bff.WithLogger(logger), bffevents.Route(maxMembers, opts...)}, bopts...)
+	h, err := bff.New(auth, identify, bopts...)
 	if err != nil {
 		t.Fatal(err)
 	}

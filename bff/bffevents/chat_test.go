@@ -2,14 +2,17 @@ package bffevents_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/circlekit/headless-go/bff"
 	"github.com/circlekit/headless-go/bff/bffevents"
 	"github.com/circlekit/headless-go/circle"
 	"github.com/circlekit/headless-go/gen/memberv1"
@@ -258,5 +261,55 @@ func TestChatStreamEndsOnceWithAnError(t *testing.T) {
 	text := s.all()
 	if n := strings.Count(text, "event: error"); n != 1 || !strings.Contains(text, `data: {"error":"unauthorized"}`) {
 		t.Errorf("the stream ended with %d error events: %q; want one unauthorized", n, text)
+	}
+}
+
+// The handler's operation check guards the channels as it guards the
+// proxied operations: a host that keeps chat from its front end keeps it
+// from the stream too, before anything is dialled.
+func TestOperationCheckGuardsTheChannels(t *testing.T) {
+	var asked sync.Map
+	noChat := bff.WithOperationCheck(func(_ *http.Request, op string) error {
+		asked.Store(op, true)
+		if strings.HasPrefix(op, "listChat") {
+			return errors.New("no chat on this site")
+		}
+		return nil
+	})
+	e := newEnvWith(t, 4, []bff.Option{noChat})
+	for _, q := range []string{"channels=" + bffevents.ChannelChatRooms, both} {
+		req := e.request(context.Background(), "ada@example.com")
+		req.URL.RawQuery = q
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body []byte
+		if resp.StatusCode != http.StatusOK { // a stream would not end
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"error":"forbidden"`) {
+			t.Errorf("%s: %d %s; want 403 forbidden", q, resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), "no chat on this site") {
+			t.Errorf("%s: the check's text reached the browser: %s", q, body)
+		}
+	}
+	if hs := e.fake.CableHandshakes(); len(hs) != 0 {
+		t.Errorf("refused requests dialled the cable %d times", len(hs))
+	}
+	if !strings.Contains(e.logs.String(), "end=channel_not_allowed") {
+		t.Errorf("the log does not say why: %s", e.logs.String())
+	}
+	for _, op := range []string{"listChatRooms", "listNotifications"} {
+		if _, ok := asked.Load(op); !ok {
+			t.Errorf("the check was not asked about %s", op)
+		}
+	}
+	// Notifications, which the check allows, still stream.
+	e.open("ada@example.com")
+	if hs := e.fake.CableHandshakes(); len(hs) != 1 {
+		t.Errorf("an allowed stream made %d handshakes; want 1", len(hs))
 	}
 }

@@ -41,6 +41,9 @@ type Env struct {
 	BaseURL string
 	// WriteError answers status with bff's JSON error body.
 	WriteError func(w http.ResponseWriter, status int, kind, msg string)
+	// Check is the handler's operation check (bff.WithOperationCheck),
+	// or nil when it has none.
+	Check func(r *http.Request, operationID string) error
 }
 
 // Option turns a Route into a bff.Option (returned as any, since this
