@@ -17,6 +17,7 @@ import (
 	"github.com/circlekit/headless-go/circle"
 	"github.com/circlekit/headless-go/circletest"
 	"github.com/circlekit/headless-go/gen/memberv1"
+	"github.com/circlekit/headless-go/internal/syncbuf"
 	"github.com/circlekit/headless-go/openapi"
 )
 
@@ -571,7 +572,7 @@ func TestOperationCheck(t *testing.T) {
 // cookie or session.
 func TestOneLogLinePerCallWithoutSecrets(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	e := newEnv(t, nil, WithTokenEndpoint(), WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	e.do("GET", "/circle/api/headless/v1/home", "", "Cookie", "host_session=cookie-secret-4242")
 	tokBody := e.do("GET", "/circle/token", "")

@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/circlekit/headless-go/circletest"
 	"github.com/circlekit/headless-go/internal/redistest"
+	"github.com/circlekit/headless-go/internal/syncbuf"
 )
 
 // cluster is a redis-server, a circletest server and worker processes
@@ -79,29 +79,12 @@ type worker struct {
 	name   string
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 	killed bool
 
 	mu      sync.Mutex
 	waiting map[int]chan reply
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // start starts a worker process; extra env entries override the cluster's.
@@ -112,7 +95,7 @@ func (c *cluster) start(name string, extra ...string) *worker {
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	cmd.Env = append(append(append(os.Environ(), "GORACE="+gorace, workerEnv+"=1",
 		"REDISSTORE_NOW="+c.srv.Now().Format(time.RFC3339Nano)), c.env...), extra...)
-	w := &worker{name: name, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{}), waiting: map[int]chan reply{}}
+	w := &worker{name: name, cmd: cmd, stderr: &syncbuf.Buffer{}, exited: make(chan struct{}), waiting: map[int]chan reply{}}
 	cmd.Stderr = w.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

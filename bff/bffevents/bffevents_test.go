@@ -20,6 +20,7 @@ import (
 	"github.com/circlekit/headless-go/circle"
 	"github.com/circlekit/headless-go/circletest"
 	"github.com/circlekit/headless-go/gen/memberv1"
+	"github.com/circlekit/headless-go/internal/syncbuf"
 	"github.com/circlekit/headless-go/realtime"
 )
 
@@ -32,7 +33,7 @@ type env struct {
 	h          *bff.Handler
 	srv        *httptest.Server
 	ada, grace int64
-	logs       *syncBuffer
+	logs       *syncbuf.Buffer
 	client     *http.Client
 }
 
@@ -54,7 +55,7 @@ func newEnvWith(t *testing.T, maxMembers int, bopts []bff.Option, opts ...realti
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = auth.Close() })
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	identify := func(r *http.Request) (circle.Identity, error) {
 		v := r.Header.Get(memberHeader)
@@ -222,23 +223,6 @@ func (e *env) tokens(email string) []string {
 		e.t.Fatal(err)
 	}
 	return []string{tok.AccessToken, tok.RefreshToken}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // A notification added in the fake reaches the browser's stream, typed

@@ -1,43 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/circlekit/headless-go/circle"
 	"github.com/circlekit/headless-go/gen/memberv1"
+	"github.com/circlekit/headless-go/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestCirclefake runs the command on a free port, reads the app token and
 // a member's email it prints, calls both APIs through package circle, and
 // checks the log of each request.
 func TestCirclefake(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out syncbuf.Buffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, &out, ready) }()
@@ -122,7 +103,7 @@ func TestCirclefake(t *testing.T) {
 
 // TestCirclefakeFlags checks that a bad flag or argument is an error.
 func TestCirclefakeFlags(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if err := run(t.Context(), []string{"-no-such-flag"}, &out, nil); err == nil {
 		t.Error("an unknown flag was accepted")
 	}
