@@ -91,23 +91,24 @@ type limiter struct {
 	pauseTill time.Time // after a 429 with Retry-After: nobody sends before
 }
 
-// do waits for the budget, then sends req through next; a 429 answer with
-// Retry-After pauses the budget for everyone. Without a limit it only
-// sends.
-func (r rateLimit) do(ctx context.Context, cfg *config, next Doer, req *http.Request) (*http.Response, error) {
+// take takes one request from the budget, waiting for it within ctx;
+// without a limit it returns at once.
+func (r rateLimit) take(ctx context.Context) error {
 	if r.l == nil {
-		return next.Do(req)
+		return nil
 	}
-	if err := r.wait(ctx); err != nil {
-		return nil, err
+	return r.wait(ctx)
+}
+
+// sent notes what an attempt got: a 429 with Retry-After pauses the budget
+// for everyone.
+func (r rateLimit) sent(cfg *config, resp *http.Response, err error) {
+	if r.l == nil || err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		return
 	}
-	resp, err := next.Do(req)
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		if d, ok := retryAfter(resp.Header, cfg.now()); ok {
-			r.l.pause(min(d, cfg.maxRetryAfter))
-		}
+	if d, ok := retryAfter(resp.Header, cfg.now()); ok {
+		r.l.pause(min(d, cfg.maxRetryAfter))
 	}
-	return resp, err
 }
 
 // wait takes one request from the budget, waiting for it within ctx.

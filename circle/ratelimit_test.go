@@ -147,3 +147,31 @@ func TestRateLimitOptionsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Waiting for the budget is not the attempt's time: with a budget of one
+// request a second and a 300 ms bound on each attempt, the second request
+// waits about a second and is then sent with its whole 300 ms, instead of
+// failing at a deadline that ran out while it waited.
+func TestRateWaitIsNotTheAttemptsTime(t *testing.T) {
+	t.Parallel()
+	srv, n := rateServer(t, 0)
+	auth, err := NewAuthClient("app-token-abc", WithBaseURL(srv.URL), WithRateLimit(1, 1),
+		WithTimeout(300*time.Millisecond), WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := auth.NewHTTPClient(testTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 2 {
+		if st, err := getVia(ctx, c, srv.URL+"/api/headless/v1/home"); err != nil || st != http.StatusOK {
+			t.Fatalf("request %d: %d, %v", i+1, st, err)
+		}
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("%d requests reached the server; want 2", got)
+	}
+}

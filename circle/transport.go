@@ -111,9 +111,16 @@ func (c *call) init(t *transport, req *http.Request) error {
 // try makes one attempt: the one place where the transport sends a
 // request.
 func (c *call) try() outcome {
-	req, stop := c.withDeadline()
 	start := time.Now()
-	resp, err := c.t.cfg.rate.do(c.ctx, c.t.cfg, c.t.next, req)
+	// The budget first: waiting for it is not the attempt's time.
+	if err := c.t.cfg.rate.take(c.ctx); err != nil {
+		c.attempt++
+		c.t.logAttempt(c, nil, err, time.Since(start))
+		return c.outcome(nil, err)
+	}
+	req, stop := c.withDeadline()
+	resp, err := c.t.next.Do(req)
+	c.t.cfg.rate.sent(c.t.cfg, resp, err)
 	c.attempt++
 	c.t.logAttempt(c, resp, err, time.Since(start))
 	o := c.outcome(resp, err)
