@@ -372,10 +372,6 @@ func byteSize(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// redactString is [redact.String], for the token sources' log lines and
-// errors.
-func redactString(s string, secrets []string) string { return redact.String(s, secrets) }
-
 // wrapError adds what was being done to an error, keeping the package's
 // prefix once: "circle: member token: POST /...: 401 Unauthorized".
 type wrapError struct {

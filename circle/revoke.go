@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/circlekit/headless-go/internal/redact"
 )
 
 // Revoke withdraws the member's access and refresh tokens (those the
@@ -127,10 +129,12 @@ func (s *MemberTokenSource) revokeAliases(ctx context.Context, members map[int64
 			continue
 		}
 		done[id] = true
-		o := s.peers.peek(id)
-		if o == nil {
-			o = newMemberTokenSource(s.api, s.cfg, id, s.stores, nil)
-		}
+		// The identity's one source, made and registered if it is gone, so
+		// that a TokenSource call meanwhile gets this source (and waits
+		// for its revoke) rather than a second one.
+		o := s.peers.get(id, func() *MemberTokenSource {
+			return newMemberTokenSource(s.api, s.cfg, id, s.stores, s.peers)
+		})
 		_, err := o.revokeOwn(ctx)
 		errs = append(errs, err)
 	}
@@ -289,7 +293,7 @@ func (s *MemberTokenSource) redacted(err error, held *cachedToken, more ...Token
 	if held != nil {
 		more = append(more, held.tok)
 	}
-	msg := redactString(err.Error(), s.secrets(more...))
+	msg := redact.String(err.Error(), s.secrets(more...))
 	if msg == err.Error() {
 		return err
 	}

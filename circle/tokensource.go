@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/circlekit/headless-go/internal/redact"
 )
 
 // MemberTokenSource is the [TokenSource] of one member, made by
@@ -384,7 +386,7 @@ func (s *MemberTokenSource) warn(ctx context.Context, msg string, err error, mor
 			level = slog.LevelDebug
 		}
 		l.LogAttrs(ctx, level, msg, slog.String("identity", s.id.String()),
-			slog.String("error", redactString(err.Error(), s.secrets(more...))))
+			slog.String("error", redact.String(err.Error(), s.secrets(more...))))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/circlekit/headless-go/internal/jsonvalid"
+	"github.com/circlekit/headless-go/internal/redact"
 )
 
 // transport is the retrying Doer under both clients. Around the guarded
@@ -281,13 +282,8 @@ func (c *call) check2xx(resp *http.Response) outcome {
 	}
 	limit := c.t.bodyLimit()
 	rb := pooledBuf()
-	var err error
-	if resp.Body != nil {
-		err = rb.readFrom(resp.Body, limit, resp.ContentLength, false)
-		_ = resp.Body.Close()
-	} else {
-		rb.b = rb.b[:0]
-	}
+	err := rb.readFrom(resp.Body, limit, resp.ContentLength, false) // a nil body reads as empty
+	closeResponse(resp)
 	var f decodeFailure
 	switch {
 	case errors.Is(err, errTooLarge):
@@ -366,7 +362,7 @@ func (t *transport) logAttempt(c *call, resp *http.Response, err error, d time.D
 		slog.Duration("duration", d),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", redactString(err.Error(), c.secrets())))
+		attrs = append(attrs, slog.String("error", redact.String(err.Error(), c.secrets())))
 	} else {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 		if id := resp.Header.Get("X-Request-Id"); id != "" {
