@@ -304,3 +304,25 @@ func TestReplayableBody(t *testing.T) {
 		}
 	}
 }
+
+// A pooled buffer larger than a read's limit (an Auth API read, 64 KiB,
+// after a large Member API body) keeps its capacity for the next read:
+// the limit bounds what is read, not the buffer the pool keeps.
+func TestReadFromKeepsThePooledCapacity(t *testing.T) {
+	for _, body := range []string{"", `{"a":1}`} {
+		rb := &respBuf{b: make([]byte, 0, 1<<20)}
+		if err := rb.readFrom(strings.NewReader(body), 100, -1, false); err != nil {
+			t.Fatal(err)
+		}
+		if string(rb.b) != body || cap(rb.b) != 1<<20 {
+			t.Errorf("%q: read %q with capacity %d; want the body and 1 MiB", body, rb.b, cap(rb.b))
+		}
+	}
+	rb := &respBuf{b: make([]byte, 0, 1<<20)}
+	if err := rb.readFrom(strings.NewReader(strings.Repeat("x", 101)), 100, -1, true); !errors.Is(err, errTooLarge) {
+		t.Fatalf("101 bytes over a limit of 100: %v", err)
+	}
+	if len(rb.b) != 100 || cap(rb.b) != 1<<20 {
+		t.Errorf("over the limit: kept %d bytes with capacity %d; want 100 and 1 MiB", len(rb.b), cap(rb.b))
+	}
+}

@@ -63,12 +63,20 @@ func (rb *respBuf) readFrom(r io.Reader, limit, hint int64, keep bool) error {
 	} else if cap(cur) == 0 {
 		cur = make([]byte, 0, min(512, limit+1))
 	}
+	// first keeps its whole capacity for the pool; reads into it stop at
+	// limit+1 bytes.
+	first := cur
 	if int64(cap(cur)) > limit+1 {
 		cur = cur[: 0 : limit+1]
 	}
-	first := cur
 	var full [][]byte // the chunks filled before cur
 	var total int64   // their length
+	whole := func() []byte {
+		if len(full) == 0 {
+			return first[:len(cur)] // cur is first, perhaps with less capacity
+		}
+		return join(full, cur)
+	}
 	for {
 		n, err := r.Read(cur[len(cur):cap(cur)])
 		cur = cur[:len(cur)+n]
@@ -76,16 +84,16 @@ func (rb *respBuf) readFrom(r io.Reader, limit, hint int64, keep bool) error {
 		switch {
 		case size > limit:
 			if keep {
-				rb.b = join(full, cur)[:limit]
+				rb.b = whole()[:limit]
 			} else {
 				rb.b = first[:0]
 			}
 			return errTooLarge
 		case err == io.EOF:
-			rb.b = join(full, cur)
+			rb.b = whole()
 			return nil
 		case err != nil:
-			rb.b = join(full, cur)
+			rb.b = whole()
 			return err
 		case len(cur) == cap(cur):
 			full = append(full, cur)
