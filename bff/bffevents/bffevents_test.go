@@ -530,3 +530,46 @@ func TestLogoutEndsTheMemberStreams(t *testing.T) {
 		t.Errorf("grace's stream after ada's logout: %+v", m)
 	}
 }
+
+// mints counts the createMemberToken calls the fake answered.
+func (e *env) mints() int {
+	n := 0
+	for _, r := range e.fake.Requests() {
+		if r.OperationID == "createMemberToken" {
+			n++
+		}
+	}
+	return n
+}
+
+// After the member's tokens were revoked other than by bff's logout (the
+// host calling Revoke, another replica), the token guard scanning an event
+// makes Circle mint nothing: it looks for the tokens it took, and does
+// not ask the source for new ones.
+func TestTokenGuardMintsNothingAfterARevoke(t *testing.T) {
+	e := newEnv(t, 4)
+	s := e.open("ada@example.com")
+	e.subscribed(e.ada)
+	toks := e.tokens("ada@example.com")
+	if err := e.auth.TokenSource(circle.ByEmail("ada@example.com")).Revoke(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := e.mints()
+	e.fake.PublishEvent(e.ada, "NotificationChannel", realtime.EventResetNewNotificationCount, map[string]int{"new_notifications_count": 0})
+	if m := s.next(t); m.event != realtime.EventResetNewNotificationCount {
+		t.Fatalf("after the revoke: %+v", m)
+	}
+	if n := e.mints() - before; n != 0 {
+		t.Errorf("relaying one event after a revoke minted %d tokens; want 0", n)
+	}
+	// The tokens taken are still looked for, escaped as JSON writes them.
+	e.fake.PublishEvent(e.ada, "NotificationChannel", realtime.EventNewNotification, map[string]string{"echo": strings.ReplaceAll(toks[0], ".", `\u002e`)})
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the stream goes on after an event with the token: %q", s.all())
+	}
+	if !strings.Contains(e.logs.String(), "end=token_in_event") {
+		t.Errorf("the log does not say token_in_event: %s", e.logs.String())
+	}
+}
