@@ -100,7 +100,8 @@
 // "slow_consumer", "signed_out" or "stream_ended", and the response ends.
 // A client that goes away ends the stream's subscriptions. bff's logout
 // route ends the member's open streams (with "signed_out") before it
-// revokes the tokens; a stream opened later is the host's
+// revokes the tokens, and a stream whose dial was in progress is
+// answered 401 instead of starting; a stream opened later is the host's
 // session's business: end it before or with the logout, as examples/spa
 // does. A known limit: a revoke other than this handler's logout (the
 // logout of another replica, the host calling
@@ -343,12 +344,19 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		return []slog.Attr{channels, slog.String("end", "channel_not_allowed")}
 	}
 	key := src.Identity().String()
+	// Registered before the dial, so that a logout during it is seen.
+	out := rt.register(key)
+	defer rt.unregister(key, out)
 	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {
 		return []slog.Attr{channels, slog.String("end", rt.refuse(w, r, err))}
 	}
-	out := rt.register(key)
-	defer rt.unregister(key, out)
+	select {
+	case <-out:
+		rt.env.WriteError(w, http.StatusUnauthorized, "unauthorized", "the member signed out")
+		return []slog.Attr{channels, slog.String("end", "signed_out")}
+	default:
+	}
 	// The connection has just used the source's token: it is cached, and
 	// taking it mints nothing.
 	guard := tokenGuard{src: src}
