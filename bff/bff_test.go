@@ -668,3 +668,19 @@ func TestSDKBehaviourIsReused(t *testing.T) {
 		t.Errorf("Circle saw %s", got)
 	}
 }
+
+// Circle's text/json answer is JSON to the SDK (circle accepts it), so bff
+// relays it rather than answering 502; a non-JSON type still gets a 502.
+func TestRelaysTheJSONTypesCircleAccepts(t *testing.T) {
+	t.Parallel()
+	for ct, want := range map[string]int{"text/json; charset=utf-8": 200, "application/problem+json": 200, "text/html": 502} {
+		up := newHostile(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", ct)
+			_, _ = io.WriteString(w, `{"records":[]}`)
+		})
+		e := newEnvWith(t, nil, up.URL, "app-token-xyz", nil)
+		if r := e.do("GET", "/circle/api/headless/v1/home", ""); r.status != want {
+			t.Errorf("Circle answering %s: bff answered %d %s; want %d", ct, r.status, r.body, want)
+		}
+	}
+}

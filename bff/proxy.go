@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/internal/jsonvalid"
 )
 
 // upstreamHeaders are the request headers passed to Circle: content
@@ -91,7 +91,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		return nil, false
 	case len(b) == 0:
 		return nil, true
-	case !jsonType(r.Header.Get("Content-Type")):
+	case !jsonvalid.MediaType(r.Header.Get("Content-Type")):
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "the Member API takes JSON bodies (Content-Type: application/json)")
 		return nil, false
 	}
@@ -120,7 +120,7 @@ func (h *Handler) relay(w http.ResponseWriter, resp *http.Response) {
 	}
 	ct := resp.Header.Get("Content-Type")
 	hasBody := resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	if hasBody && ct != "" && !jsonType(ct) {
+	if hasBody && ct != "" && !jsonvalid.MediaType(ct) {
 		writeError(w, http.StatusBadGateway, "bad_gateway", "Circle answered something other than JSON")
 		return
 	}
@@ -274,11 +274,4 @@ func writeError(w http.ResponseWriter, status int, kind, msg string) {
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// jsonType reports whether ct names JSON: application/json or a +json
-// type, with any parameters.
-func jsonType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

@@ -208,20 +208,6 @@ func TestExcerpt(t *testing.T) {
 	}
 }
 
-func TestJSONMediaType(t *testing.T) {
-	t.Parallel()
-	for ct, want := range map[string]bool{
-		"application/json": true, "application/json; charset=utf-8": true, " APPLICATION/JSON ;x=y": true,
-		"text/json": true, "application/problem+json": true, "application/vnd.api+JSON": true,
-		"": false, "text/html": false, "text/plain": false, "application/jsonp": false, "+json": false,
-		"application/+json": false, "/x+json": false, "application/json-seq": false, "application": false,
-	} {
-		if got := jsonMediaType(ct); got != want {
-			t.Errorf("jsonMediaType(%q) = %t, want %t", ct, got, want)
-		}
-	}
-}
-
 // TestCheck2xxAllocations pins the cost of checking a good 2xx answer
 // with a Content-Length, then reading and closing it as the generated code
 // does: one allocation (the reader handed on) more than reading it alone,

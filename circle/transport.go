@@ -276,7 +276,7 @@ func (c *call) check2xx(resp *http.Response) outcome {
 		return outcome{resp: resp, live: true}
 	}
 	ct := resp.Header.Get("Content-Type")
-	if ct != "" && !jsonMediaType(ct) {
+	if ct != "" && !jsonvalid.MediaType(ct) {
 		head := bufferBody(resp, excerptRead)
 		return outcome{err: c.decodeError(resp, decodeFailure{reason: "is not JSON", body: head})}
 	}
@@ -380,18 +380,4 @@ func bufferBody(resp *http.Response, limit int64) []byte {
 	b, _ := readLimited(resp.Body, limit, resp.ContentLength, true)
 	_ = resp.Body.Close()
 	return b
-}
-
-// jsonMediaType reports whether the Content-Type value ct names JSON:
-// application/json, text/json, or a type with the +json suffix, in any
-// case, with any parameters.
-func jsonMediaType(ct string) bool {
-	mt, _, _ := strings.Cut(ct, ";")
-	mt = strings.TrimSpace(mt)
-	if strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "text/json") {
-		return true
-	}
-	const suffix = "+json"
-	typ, sub, ok := strings.Cut(mt, "/")
-	return ok && typ != "" && len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
 }

@@ -28,9 +28,11 @@ type Pool struct {
 	max  int
 	opts []Option
 
-	mu     sync.Mutex
-	conns  map[string]*Conn
-	closed bool
+	mu      sync.Mutex
+	conns   map[string]*Conn
+	dialing map[string]chan struct{} // closed when the key's dial ends
+	closed  bool
+	closing sync.WaitGroup // the Close calls of dropped connections
 }
 
 // NewPool returns a pool of at most maxConns connections, each dialled
@@ -40,7 +42,7 @@ func NewPool(maxConns int, opts ...Option) *Pool {
 		panic("realtime: NewPool: maxConns must be positive")
 	}
 	all := append([]Option{WithIdleTimeout(DefaultPoolIdleTimeout)}, opts...)
-	return &Pool{max: maxConns, opts: all, conns: map[string]*Conn{}}
+	return &Pool{max: maxConns, opts: all, conns: map[string]*Conn{}, dialing: map[string]chan struct{}{}}
 }
 
 // Conn returns the connection of the member that key names (any string
@@ -49,46 +51,68 @@ func NewPool(maxConns int, opts ...Option) *Pool {
 // full, it drops an idle member's connection to make room, or fails with
 // [ErrPoolFull]. The returned Conn is kept for the caller's first
 // subscription (see [Pool]). It belongs to the pool: do not close it.
+// Callers for a key whose dial is in progress wait for that dial (within
+// ctx) rather than dial their own, and dials in progress count against
+// the limit.
 func (p *Pool) Conn(ctx context.Context, key string, ts circle.TokenSource) (*Conn, error) {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if c := p.conns[key]; c != nil {
-		if c.reserve() {
+	for {
+		if p.closed {
 			p.mu.Unlock()
-			return c, nil
+			return nil, ErrClosed
 		}
-		delete(p.conns, key)
+		if c := p.conns[key]; c != nil {
+			if c.reserve() {
+				p.mu.Unlock()
+				return c, nil
+			}
+			delete(p.conns, key)
+		}
+		done := p.dialing[key]
+		if done == nil {
+			break
+		}
+		// Another caller is dialling this member: wait for its connection
+		// rather than dial a second one.
+		p.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
 	}
-	if len(p.conns) >= p.max && !p.evictLocked() {
+	if len(p.conns)+len(p.dialing) >= p.max && !p.evictLocked() {
 		p.mu.Unlock()
 		return nil, ErrPoolFull
 	}
+	done := make(chan struct{})
+	p.dialing[key] = done
 	p.mu.Unlock()
 
 	c, err := Dial(ctx, ts, p.opts...)
-	if err != nil {
-		return nil, err
-	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if other := p.conns[key]; other != nil && other.reserve() {
-		go func() { _ = c.Close() }() // lost a race with another caller
-		return other, nil
+	delete(p.dialing, key)
+	close(done)
+	closed := p.closed
+	if err == nil && !closed {
+		c.reserve()
+		p.conns[key] = c
 	}
-	if p.closed {
-		go func() { _ = c.Close() }()
+	p.mu.Unlock()
+	switch {
+	case err != nil:
+		return nil, err
+	case closed: // Close ran during the dial and did not see c
+		_ = c.Close()
 		return nil, ErrClosed
 	}
-	if len(p.conns) >= p.max && !p.evictLocked() {
-		go func() { _ = c.Close() }()
-		return nil, ErrPoolFull
-	}
-	c.reserve()
-	p.conns[key] = c
 	return c, nil
+}
+
+// closeLater closes c in a goroutine [Pool.Close] waits for.
+func (p *Pool) closeLater(c *Conn) {
+	p.closing.Go(func() { _ = c.Close() })
 }
 
 // reserve keeps c from eviction for one more caller until that caller's
@@ -125,7 +149,7 @@ func (p *Pool) evictLocked() bool {
 	for k, c := range p.conns {
 		if c.evictable(now) {
 			delete(p.conns, k)
-			go func() { _ = c.Close() }()
+			p.closeLater(c)
 			return true
 		}
 	}
@@ -151,5 +175,6 @@ func (p *Pool) Close() error {
 	for _, c := range conns {
 		errs = append(errs, c.Close())
 	}
+	p.closing.Wait()
 	return errors.Join(errs...)
 }

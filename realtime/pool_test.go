@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,5 +153,74 @@ func TestPoolGraceEnds(t *testing.T) {
 	})
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("a was evicted after %v, within its grace", d)
+	}
+}
+
+// Several tabs of one member opening at once cost one connection: the
+// callers of Pool.Conn for a key being dialled wait for that dial rather
+// than each dialling their own.
+func TestPoolConcurrentCallersOfOneMemberDialOnce(t *testing.T) {
+	f := newFixture(t)
+	pool := realtime.NewPool(2, f.options()...)
+	defer func() { _ = pool.Close() }()
+	const n = 6
+	conns := make(chan *realtime.Conn, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, err := pool.Conn(t.Context(), "a", f.ts)
+			if err != nil {
+				t.Error(err)
+			}
+			conns <- c
+		})
+	}
+	wg.Wait()
+	close(conns)
+	first := <-conns
+	for c := range conns {
+		if c != first {
+			t.Fatal("two callers got different connections")
+		}
+	}
+	if hs := f.srv.CableHandshakes(); len(hs) != 1 {
+		t.Errorf("%d concurrent Conn of one member made %d handshakes; want 1", n, len(hs))
+	}
+	if pool.Len() != 1 {
+		t.Errorf("pool holds %d", pool.Len())
+	}
+}
+
+// The limit counts the dials in progress: two members opening at once in
+// a pool of one cost one handshake, and the other caller gets ErrPoolFull.
+func TestPoolLimitCountsDialsInProgress(t *testing.T) {
+	f := newFixture(t)
+	b := f.srv.AddMember(circletest.Member{Email: "bob@example.com"})
+	pool := realtime.NewPool(1, f.options()...)
+	defer func() { _ = pool.Close() }()
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	for key, ts := range map[string]circle.TokenSource{"a": f.ts, "b": f.auth.TokenSource(circle.ByEmail(b.Email))} {
+		wg.Go(func() {
+			_, err := pool.Conn(t.Context(), key, ts)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var full int
+	for err := range errs {
+		switch {
+		case errors.Is(err, realtime.ErrPoolFull):
+			full++
+		case err != nil:
+			t.Error(err)
+		}
+	}
+	if full != 1 {
+		t.Errorf("%d callers got ErrPoolFull; want 1", full)
+	}
+	if hs := f.srv.CableHandshakes(); len(hs) != 1 {
+		t.Errorf("two members in a pool of one made %d handshakes; want 1", len(hs))
 	}
 }

@@ -100,12 +100,21 @@
 // "slow_consumer", "signed_out" or "stream_ended", and the response ends.
 // A client that goes away ends the stream's subscriptions. bff's logout
 // route ends the member's open streams (with "signed_out") before it
-// revokes the tokens; a stream opened later is the host's session's
-// business: end it before or with the logout, as examples/spa does.
+// revokes the tokens, and a stream whose dial was in progress is
+// answered 401 instead of starting; a stream opened later is the host's
+// session's business: end it before or with the logout, as examples/spa
+// does. A known limit: a revoke other than this handler's logout (the
+// logout of another replica, the host calling
+// [circle.MemberTokenSource.Revoke]) does not end the open streams: the
+// member's connection goes on, and renews with a fresh token when the
+// current one expires.
 //
 // No token reaches the browser: the data of a message is the event's
 // payload, and a payload (or event name) that holds the member's access
-// or refresh token ends the stream instead of being relayed. The route is
+// or refresh token, verbatim or encoded (escaped, percent-encoded,
+// base64...), ends the stream instead of being relayed. The tokens looked
+// for are those of the stream's start and, once they expire, the renewed
+// ones: scanning an event never makes Circle mint a token. The route is
 // not bound by [bff.WithTimeout]: a stream lasts as long as the client
 // stays (mind an http.Server's WriteTimeout, which would cut it). bff's
 // debug line of the request ([bff.WithLogger]) is written when the
@@ -125,10 +134,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/circlekit/headless-go/bff"
 	"github.com/circlekit/headless-go/bff/internal/hook"
 	"github.com/circlekit/headless-go/circle"
+	"github.com/circlekit/headless-go/internal/redact"
 	"github.com/circlekit/headless-go/internal/sse"
 	"github.com/circlekit/headless-go/realtime"
 )
@@ -333,13 +344,25 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, src *circle.Membe
 		return []slog.Attr{channels, slog.String("end", "channel_not_allowed")}
 	}
 	key := src.Identity().String()
+	// Registered before the dial, so that a logout during it is seen.
+	out := rt.register(key)
+	defer rt.unregister(key, out)
 	conn, err := rt.pool.Conn(r.Context(), key, src)
 	if err != nil {
 		return []slog.Attr{channels, slog.String("end", rt.refuse(w, r, err))}
 	}
-	out := rt.register(key)
-	defer rt.unregister(key, out)
+	select {
+	case <-out:
+		rt.env.WriteError(w, http.StatusUnauthorized, "unauthorized", "the member signed out")
+		return []slog.Attr{channels, slog.String("end", "signed_out")}
+	default:
+	}
+	// The connection has just used the source's token: it is cached, and
+	// taking it mints nothing.
 	guard := tokenGuard{src: src}
+	if err := guard.take(r.Context()); err != nil {
+		return []slog.Attr{channels, slog.String("end", rt.refuse(w, r, err))}
+	}
 	n := 0
 	encode := func(v relayed) (sse.Message, error) {
 		m, err := sse.RealtimeEvent(v.e)
@@ -476,32 +499,44 @@ func endKind(err error) string {
 	return "stream_ended"
 }
 
-// tokenGuard finds the member's tokens in what is about to be sent: the
-// tokens the source handed out while the stream lives (the connection's
-// come from the same source).
+// tokenGuard finds the member's tokens in what is about to be sent, in
+// any encoding [redact.Redact] undoes: the tokens of the source when the
+// stream started, and those it holds once they expired (the connection,
+// which takes its tokens from the same source, has renewed by then). It
+// never asks the source for a token before the one it holds expires: a
+// token revoked elsewhere (another replica, the host's Revoke) would make
+// the source mint a fresh pair at Circle just to scan an event.
 type tokenGuard struct {
-	src    *circle.MemberTokenSource
-	tokens []string // the latest few, access and refresh
+	src     *circle.MemberTokenSource
+	secrets []string  // the latest few, access and refresh
+	until   time.Time // when the latest access token taken expires
 }
 
 // maxGuarded bounds the tokens remembered by one stream.
 const maxGuarded = 8
 
-func (g *tokenGuard) holds(ctx context.Context, m sse.Message) bool {
-	if tok, err := g.src.Token(ctx); err == nil {
-		for _, s := range []string{tok.AccessToken, tok.RefreshToken} {
-			if s != "" && !slices.Contains(g.tokens, s) {
-				if len(g.tokens) == maxGuarded {
-					g.tokens = g.tokens[1:]
-				}
-				g.tokens = append(g.tokens, s)
+// take adds the source's current tokens to those looked for.
+func (g *tokenGuard) take(ctx context.Context) error {
+	tok, err := g.src.Token(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range []string{tok.AccessToken, tok.RefreshToken} {
+		if s != "" && !slices.Contains(g.secrets, s) {
+			if len(g.secrets) == maxGuarded {
+				g.secrets = g.secrets[1:]
 			}
+			g.secrets = append(g.secrets, s)
 		}
 	}
-	for _, s := range g.tokens {
-		if bytes.Contains(m.Data, []byte(s)) || strings.Contains(m.Event, s) || strings.Contains(m.ID, s) {
-			return true
-		}
+	g.until = tok.AccessTokenExpiresAt
+	return nil
+}
+
+func (g *tokenGuard) holds(ctx context.Context, m sse.Message) bool {
+	if !time.Now().Before(g.until) {
+		_ = g.take(ctx) // on failure, the tokens held are still looked for
 	}
-	return false
+	return !bytes.Equal(redact.Redact(m.Data, g.secrets), m.Data) ||
+		redact.String(m.Event, g.secrets) != m.Event || redact.String(m.ID, g.secrets) != m.ID
 }

@@ -5,13 +5,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -528,5 +532,176 @@ func TestLogoutEndsTheMemberStreams(t *testing.T) {
 	e.fake.PublishEvent(e.grace, "NotificationChannel", realtime.EventResetNewNotificationCount, map[string]int{"new_notifications_count": 0})
 	if m := other.next(t); m.event != realtime.EventResetNewNotificationCount {
 		t.Errorf("grace's stream after ada's logout: %+v", m)
+	}
+}
+
+// mints counts the createMemberToken calls the fake answered.
+func (e *env) mints() int {
+	n := 0
+	for _, r := range e.fake.Requests() {
+		if r.OperationID == "createMemberToken" {
+			n++
+		}
+	}
+	return n
+}
+
+// After the member's tokens were revoked other than by bff's logout (the
+// host calling Revoke, another replica), the token guard scanning an event
+// makes Circle mint nothing: it looks for the tokens it took, and does
+// not ask the source for new ones.
+func TestTokenGuardMintsNothingAfterARevoke(t *testing.T) {
+	e := newEnv(t, 4)
+	s := e.open("ada@example.com")
+	e.subscribed(e.ada)
+	toks := e.tokens("ada@example.com")
+	if err := e.auth.TokenSource(circle.ByEmail("ada@example.com")).Revoke(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := e.mints()
+	e.fake.PublishEvent(e.ada, "NotificationChannel", realtime.EventResetNewNotificationCount, map[string]int{"new_notifications_count": 0})
+	if m := s.next(t); m.event != realtime.EventResetNewNotificationCount {
+		t.Fatalf("after the revoke: %+v", m)
+	}
+	if n := e.mints() - before; n != 0 {
+		t.Errorf("relaying one event after a revoke minted %d tokens; want 0", n)
+	}
+	// The tokens taken are still looked for, escaped as JSON writes them.
+	e.fake.PublishEvent(e.ada, "NotificationChannel", realtime.EventNewNotification, map[string]string{"echo": strings.ReplaceAll(toks[0], ".", `\u002e`)})
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the stream goes on after an event with the token: %q", s.all())
+	}
+	if !strings.Contains(e.logs.String(), "end=token_in_event") {
+		t.Errorf("the log does not say token_in_event: %s", e.logs.String())
+	}
+}
+
+// gate is a TCP relay on loopback in front of the fake's cable that holds
+// back the fake's answer to the first connection until released: a dial
+// whose handshake the fake accepted, not yet finished.
+type gate struct {
+	ln       net.Listener
+	target   atomic.Value // the fake's host:port
+	answered chan struct{}
+	release  chan struct{}
+	once     sync.Once
+}
+
+func newGate(t *testing.T) *gate {
+	t.Helper()
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{ln: ln, answered: make(chan struct{}), release: make(chan struct{})}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		g.once.Do(func() { close(g.release) })
+		_ = ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { g.relay(c) })
+		}
+	})
+	return g
+}
+
+func (g *gate) url() string { return "http://" + g.ln.Addr().String() }
+
+func (g *gate) relay(c net.Conn) {
+	defer func() { _ = c.Close() }()
+	up, err := (&net.Dialer{}).DialContext(context.Background(), "tcp", g.target.Load().(string))
+	if err != nil {
+		return
+	}
+	copied := make(chan struct{})
+	defer func() {
+		_ = up.Close()
+		_ = c.Close()
+		<-copied
+	}()
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(up, c)
+	}()
+	buf := make([]byte, 32<<10)
+	n, err := up.Read(buf)
+	if err != nil {
+		return
+	}
+	select {
+	case <-g.answered:
+	default:
+		close(g.answered)
+	}
+	<-g.release
+	if _, err := c.Write(buf[:n]); err != nil {
+		return
+	}
+	_, _ = io.Copy(c, up)
+}
+
+// A logout while the member's connection is being dialled is not missed:
+// the stream is answered 401 instead of starting.
+func TestLogoutDuringTheDialRefusesTheStream(t *testing.T) {
+	g := newGate(t)
+	e := newEnv(t, 4, realtime.WithBaseURL(g.url()))
+	u, err := url.Parse(e.fake.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.target.Store(u.Host)
+	type answer struct {
+		status int
+		ct     string
+		err    error
+	}
+	answers := make(chan answer, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		resp, err := e.client.Do(e.request(ctx, "ada@example.com"))
+		if err != nil {
+			answers <- answer{err: err}
+			return
+		}
+		answers <- answer{status: resp.StatusCode, ct: resp.Header.Get("Content-Type")}
+		cancel() // a stream that started ends here
+		_ = resp.Body.Close()
+	}()
+	select {
+	case <-g.answered: // the fake accepted the handshake; its answer is held
+	case <-time.After(10 * time.Second):
+		t.Fatal("no handshake at the fake")
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, e.srv.URL+"/circle/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-CSRF", "1")
+	req.Header.Set(memberHeader, "ada@example.com")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	g.once.Do(func() { close(g.release) })
+	a := <-answers
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if a.status != http.StatusUnauthorized {
+		t.Errorf("a stream whose dial a logout overlapped: %d %s; want 401", a.status, a.ct)
 	}
 }

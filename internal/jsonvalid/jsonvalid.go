@@ -4,6 +4,23 @@
 // before the generated code decodes it.
 package jsonvalid
 
+import "strings"
+
+// MediaType reports whether the Content-Type value ct names JSON:
+// application/json, text/json, or a type with the +json suffix, in any
+// case, with any parameters. Package circle accepts a response by it and
+// bff relays one by it, so the two agree.
+func MediaType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	if strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "text/json") {
+		return true
+	}
+	const suffix = "+json"
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && typ != "" && len(sub) > len(suffix) && strings.EqualFold(sub[len(sub)-len(suffix):], suffix)
+}
+
 // maxJSONDepth is the deepest nesting of arrays and objects encoding/json
 // accepts.
 const maxJSONDepth = 10000

@@ -78,3 +78,17 @@ func BenchmarkValidJSON(b *testing.B) {
 		})
 	}
 }
+
+func TestMediaType(t *testing.T) {
+	t.Parallel()
+	for ct, want := range map[string]bool{
+		"application/json": true, "application/json; charset=utf-8": true, " APPLICATION/JSON ;x=y": true,
+		"text/json": true, "application/problem+json": true, "application/vnd.api+JSON": true,
+		"": false, "text/html": false, "text/plain": false, "application/jsonp": false, "+json": false,
+		"application/+json": false, "/x+json": false, "application/json-seq": false, "application": false,
+	} {
+		if got := MediaType(ct); got != want {
+			t.Errorf("MediaType(%q) = %t, want %t", ct, got, want)
+		}
+	}
+}
