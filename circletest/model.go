@@ -695,7 +695,7 @@ func deletePost(c *stateCall) reply {
 
 // deletePost removes p, its comments and every bookmark of them.
 func (cm *community) deletePost(p *postRec) {
-	for _, id := range p.comments {
+	for _, id := range slices.Clone(p.comments) { // deleteComment edits p.comments
 		if cr := cm.comments[id]; cr != nil {
 			cm.deleteComment(cr)
 		}
@@ -724,10 +724,9 @@ func (cm *community) deleteComment(cr *commentRec) {
 }
 
 func (cm *community) dropBookmarks(kind string, id int) {
-	for bid, b := range cm.bookmarks {
+	for _, b := range cm.bookmarks {
 		if b.BookmarkableType == kind && b.RecordID == id {
 			cm.deleteBookmark(b)
-			delete(cm.bookmarks, bid)
 		}
 	}
 }
