@@ -1891,7 +1891,7 @@ func updateChatMessage(c *stateCall) reply {
 	m.Body = richText(in.RichTextBody)
 	m.EditedAt = c.now
 	for _, p := range r.parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(m.ChatRoomMessage)
 }
@@ -1907,7 +1907,7 @@ func deleteChatMessage(c *stateCall) reply {
 	delete(c.c.messages, m.ID)
 	r.msgs = slices.DeleteFunc(r.msgs, func(id int) bool { return id == m.ID })
 	for _, p := range r.parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageDeleted, m.ChatRoomMessage)
+		c.ev.add(p.member, channelChatRooms, eventChatMessageDeleted, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(ok("Message deleted."))
 }
@@ -1992,8 +1992,9 @@ func createReaction(c *stateCall) reply {
 		m.Reactions[i].CommunityMemberIds = append(m.Reactions[i].CommunityMemberIds, int(c.me))
 		m.Reactions[i].Count++
 	}
-	for _, p := range c.c.rooms[m.room].parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+	r := c.c.rooms[m.room]
+	for _, p := range r.parts {
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(memberv1.ReactionCreated{Success: true, Message: "Reaction added.", Reaction: memberv1.ReactionCreatedReaction{
 		CommunityMemberID: int(c.me), Emoji: emoji, ReactionableID: m.ID, ReactionableType: "ChatRoomMessage",
@@ -2013,8 +2014,9 @@ func deleteReaction(c *stateCall) reply {
 		}
 	}
 	m.Reactions = slices.DeleteFunc(m.Reactions, func(r memberv1.ChatMessageReaction) bool { return r.Count <= 0 })
-	for _, p := range c.c.rooms[m.room].parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+	r := c.c.rooms[m.room]
+	for _, p := range r.parts {
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.empty()
 }

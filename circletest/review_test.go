@@ -1,6 +1,9 @@
 package circletest
 
 import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/circlekit/headless-go/gen/memberv1"
@@ -26,4 +29,47 @@ func TestDeletePostDropsEveryComment(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConcurrentReactions has Ada and Bob react to one message at once,
+// again and again, while an observer encodes every event raised: under
+// -race, an event must not share the message's reactions with the next
+// change to them.
+func TestConcurrentReactions(t *testing.T) {
+	f := newFixture(t)
+	var updates atomic.Int64
+	observe := func(e event) {
+		if _, err := json.Marshal(e.data); err != nil {
+			t.Errorf("%s: %v", e.name, err)
+		}
+		if e.name == eventChatMessageUpdated {
+			updates.Add(1)
+		}
+	}
+	f.s.observe.Store(&observe)
+	const rounds = 30
+	run(t, func() {
+		r := f.room()
+		id := f.say(r.UUID, "react to me")
+		var wg sync.WaitGroup
+		for _, api := range []*memberv1.ClientWithResponses{f.as, f.bs} {
+			wg.Go(func() {
+				for range rounds {
+					if _, err := api.CreateReactionWithResponse(f.ctx, memberv1.CreateReactionJSONRequestBody{ChatRoomMessage: id, Emoji: "+1"}); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := api.DeleteReactionWithResponse(f.ctx, memberv1.DeleteReactionJSONRequestBody{ChatRoomMessage: id, Emoji: "+1"}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+	// Each change is heard by both participants.
+	if got, want := updates.Load(), int64(2*2*2*rounds); got != want {
+		t.Errorf("%d updatedMessage events, want %d", got, want)
+	}
 }

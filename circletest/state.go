@@ -547,7 +547,7 @@ func (s *Server) addMessage(ev *events, room *roomRec, sender int64, m memberv1.
 		}
 	}
 	for _, q := range room.parts {
-		ev.add(q.member, channelChatRooms, eventChatMessageCreated, rec.ChatRoomMessage)
+		ev.add(q.member, channelChatRooms, eventChatMessageCreated, roomMessage{rec.ChatRoomMessage, room.id})
 	}
 	return rec
 }
