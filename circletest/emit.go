@@ -40,7 +40,13 @@ type event struct {
 }
 
 // events collects the events a change raises while the server's lock is
-// held.
+// held; they are sent before it is released, so that the events of two
+// changes arrive in the order of the changes (the count of new
+// notifications each carries ends on the last one). This is safe because
+// sending never waits and never takes s.mu: PublishEvent takes only the
+// cable hub's lock, the hub never takes s.mu while holding its own, and a
+// connection's queue drops a client too slow to keep up rather than
+// block.
 type events []event
 
 // add queues the event name on channel for member, with data (a memberv1
@@ -56,7 +62,8 @@ func (ev *events) add(member int64, channel, name string, data any) {
 
 // send announces the events collected, in order, to their members over
 // the cable, as Circle does over its WebSocket endpoint (see
-// [Server.PublishEvent]). s.mu must not be held.
+// [Server.PublishEvent]). s.mu is held; the package's tests' observe hook
+// is called with it held and must not call the server.
 func (ev events) send(s *Server) {
 	for _, e := range ev {
 		if observe := s.observe.Load(); observe != nil {

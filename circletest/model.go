@@ -43,8 +43,8 @@ func (s *Server) answerFromState(r *http.Request, op *operation, params map[stri
 	s.mu.Lock()
 	c.c, c.now = s.c, s.now
 	rp := h(c)
+	c.ev.send(s) // under the lock, so that two calls' events arrive in the order of their changes
 	s.mu.Unlock()
-	c.ev.send(s)
 	if rp.mime == "" && len(rp.body) > 0 {
 		rp.mime = "application/json"
 	}

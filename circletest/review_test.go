@@ -73,3 +73,46 @@ func TestConcurrentReactions(t *testing.T) {
 		t.Errorf("%d updatedMessage events, want %d", got, want)
 	}
 }
+
+// TestNotificationCountsInOrder adds notifications for Bob from several
+// goroutines at once: the new-notification counts his events carry must
+// arrive in the order they were counted, so that a client ends on the
+// last count, not a stale one.
+func TestNotificationCountsInOrder(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var counts []int
+	observe := func(e event) {
+		if e.name != eventUpdateNewNotificationCount {
+			return
+		}
+		var n memberv1.NewNotificationsCount
+		if err := json.Unmarshal(e.data, &n); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		counts = append(counts, n.NewNotificationsCount)
+	}
+	f.s.observe.Store(&observe)
+	const writers, each = 8, 50
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				f.s.AddNotification(f.bob.ID, memberv1.Notification{Action: "mention"})
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(counts) != writers*each {
+		t.Fatalf("%d counts, want %d", len(counts), writers*each)
+	}
+	for i := 1; i < len(counts); i++ {
+		if counts[i] < counts[i-1] {
+			t.Fatalf("count %d arrived after %d (event %d)", counts[i], counts[i-1], i)
+		}
+	}
+}

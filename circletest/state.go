@@ -396,8 +396,8 @@ func (s *Server) AddNotification(memberID int64, n memberv1.Notification) member
 	}
 	var ev events
 	n = s.notify(&ev, memberID, n)
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return n
 }
 
@@ -454,8 +454,8 @@ func (s *Server) AddChatRoom(room memberv1.ChatRoom, members ...int64) memberv1.
 		viewer = members[0]
 	}
 	v := s.roomView(rec, viewer)
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return v
 }
 
@@ -511,8 +511,8 @@ func (s *Server) AddChatMessage(roomUUID string, m memberv1.ChatRoomMessage) mem
 	var ev events
 	rec := s.addMessage(&ev, room, int64(m.Sender.CommunityMemberID), m)
 	out := rec.ChatRoomMessage
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return out
 }
 
