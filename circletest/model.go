@@ -1533,7 +1533,7 @@ func getNewNotificationsCount(c *stateCall) reply {
 }
 
 func resetNewNotificationsCount(c *stateCall) reply {
-	c.c.newCount[c.me] = 0
+	c.c.resetNewCount(c.me)
 	v := c.s.newCountView(c.me)
 	c.ev.add(c.me, channelNotifications, eventUpdateNewNotificationCount, v)
 	return c.json(memberv1.ResetNewNotificationsCount{NewNotificationsCount: 0})
@@ -1577,7 +1577,7 @@ func markAllNotificationsRead(c *stateCall) reply {
 		}
 		n.ReadAt = c.now
 	}
-	c.c.newCount[c.me] = 0
+	c.c.resetNewCount(c.me)
 	c.ev.add(c.me, channelNotifications, eventResetNewNotificationCount, c.s.newCountView(c.me))
 	return c.json(map[string]any{})
 }

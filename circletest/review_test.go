@@ -116,3 +116,22 @@ func TestNotificationCountsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestNewCountFollowsNotifications deletes a new notification: the count
+// of new notifications drops with it.
+func TestNewCountFollowsNotifications(t *testing.T) {
+	f := newFixture(t)
+	run(t, func() {
+		n := f.s.AddNotification(f.bob.ID, memberv1.Notification{Action: "mention"})
+		if got := must(f.bs.GetNewNotificationsCountWithResponse(f.ctx)).JSON200.NewNotificationsCount; got != 1 {
+			t.Errorf("count after one notification: %d, want 1", got)
+		}
+		must(f.bs.DeleteNotificationWithResponse(f.ctx, n.ID))
+		if list := f.notifications(f.bs, memberv1.ListNotificationsParamsStatusAll); len(list) != 0 {
+			t.Errorf("notifications after deleting the one: %+v", list)
+		}
+		if got := must(f.bs.GetNewNotificationsCountWithResponse(f.ctx)).JSON200.NewNotificationsCount; got != 0 {
+			t.Errorf("count after deleting it: %d, want 0", got)
+		}
+	})
+}

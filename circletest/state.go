@@ -23,7 +23,6 @@ type community struct {
 	bookmarks     map[int]*bookmarkRec
 	bookmarkIDs   map[bookmarkKey]int // the bookmark of a record by a member
 	notifications map[int]*notificationRec
-	newCount      map[int64]int // new notifications per member since the last reset
 	rooms         map[string]*roomRec
 	messages      map[int]*messageRec
 	progress      map[progressKey]string
@@ -45,7 +44,6 @@ func newCommunity() *community {
 		bookmarks:     map[int]*bookmarkRec{},
 		bookmarkIDs:   map[bookmarkKey]int{},
 		notifications: map[int]*notificationRec{},
-		newCount:      map[int64]int{},
 		rooms:         map[string]*roomRec{},
 		messages:      map[int]*messageRec{},
 		progress:      map[progressKey]string{},
@@ -114,6 +112,7 @@ type notificationRec struct {
 	memberv1.Notification
 	owner    int64
 	archived bool
+	fresh    bool // new: made since the owner's count was last reset
 }
 
 type roomRec struct {
@@ -410,8 +409,7 @@ func (s *Server) notify(ev *events, member int64, n memberv1.Notification) membe
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.now
 	}
-	s.c.notifications[n.ID] = &notificationRec{Notification: n, owner: member}
-	s.c.newCount[member]++
+	s.c.notifications[n.ID] = &notificationRec{Notification: n, owner: member, fresh: true}
 	ev.add(member, channelNotifications, eventNewNotification, n)
 	ev.add(member, channelNotifications, eventUpdateNewNotificationCount, s.newCountView(member))
 	return n
@@ -737,9 +735,25 @@ func (s *Server) roomMessages(uuid string) []*messageRec {
 	return out
 }
 
-// newCountView is the new-notification count of member.
+// resetNewCount makes none of member's notifications new.
+func (cm *community) resetNewCount(member int64) {
+	for _, r := range cm.notifications {
+		if r.owner == member {
+			r.fresh = false
+		}
+	}
+}
+
+// newCountView is the new-notification count of member: how many of
+// their notifications are new.
 func (s *Server) newCountView(member int64) memberv1.NewNotificationsCount {
-	return memberv1.NewNotificationsCount{NewNotificationsCount: s.c.newCount[member]}
+	n := 0
+	for _, r := range s.c.notifications {
+		if r.owner == member && r.fresh {
+			n++
+		}
+	}
+	return memberv1.NewNotificationsCount{NewNotificationsCount: n}
 }
 
 // richText returns the text of a chat message's rich text body.
