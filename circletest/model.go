@@ -446,14 +446,14 @@ func (c *stateCall) postRecs(keep func(*postRec) bool) []*postRec {
 		}
 		recs = append(recs, p)
 	}
-	sortPosts(recs, c.query.Get("sort"))
+	c.c.sortPosts(recs, c.query.Get("sort"))
 	return recs
 }
 
 // sortPosts orders posts as sort says: newest first by default; by likes
 // (and comments, for popular) or name, newest first among equals.
-func sortPosts(posts []*postRec, sort string) {
-	score := func(p *postRec) int { return len(p.likers) + p.count*boolInt(sort == "popular") }
+func (cm *community) sortPosts(posts []*postRec, sort string) {
+	score := func(p *postRec) int { return len(p.likers) + cm.commentCount(p)*boolInt(sort == "popular") }
 	slices.SortFunc(posts, func(a, b *postRec) int {
 		switch sort {
 		case "oldest":
@@ -705,9 +705,6 @@ func (cm *community) deletePost(p *postRec) {
 }
 
 func (cm *community) deleteComment(cr *commentRec) {
-	if p := cm.posts[cr.PostID]; p != nil {
-		p.count -= 1 + len(cr.replies)
-	}
 	for _, id := range cr.replies {
 		cm.dropBookmarks("comment", id)
 		delete(cm.comments, id)

@@ -135,3 +135,28 @@ func TestNewCountFollowsNotifications(t *testing.T) {
 		}
 	})
 }
+
+// TestCommentCountWithReplies counts a post's comments and replies as
+// they are made and deleted.
+func TestCommentCountWithReplies(t *testing.T) {
+	f := newFixture(t)
+	run(t, func() {
+		want := func(step string, n int) {
+			t.Helper()
+			if got := f.getPost(f.as, f.post.ID).CommentCount; got != n {
+				t.Errorf("%s: comment_count %d, want %d", step, got, n)
+			}
+		}
+		want("one comment", 1)
+		reply := must(f.as.CreateReplyWithResponse(f.ctx, f.comment.ID, memberv1.CreateReplyJSONRequestBody{Comment: memberv1.CommentInput{Body: "re"}})).JSON201
+		must(f.as.CreateReplyWithResponse(f.ctx, f.comment.ID, memberv1.CreateReplyJSONRequestBody{Comment: memberv1.CommentInput{Body: "re re"}}))
+		other := f.comment1(f.as, f.post.ID, "another")
+		want("two comments, two replies", 4)
+		must(f.as.DeleteReplyWithResponse(f.ctx, f.comment.ID, reply.ID))
+		want("a reply deleted", 3)
+		must(f.bs.DeleteCommentWithResponse(f.ctx, f.post.ID, f.comment.ID))
+		want("the comment with the other reply deleted", 1)
+		must(f.as.DeleteCommentWithResponse(f.ctx, f.post.ID, other.ID))
+		want("none left", 0)
+	})
+}

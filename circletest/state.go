@@ -81,7 +81,6 @@ type postRec struct {
 	followers map[int64]int // member -> post follower id
 	attendees []attendeeRec
 	comments  []int // top-level comments, oldest first
-	count     int   // comments and replies
 }
 
 type attendeeRec struct {
@@ -305,7 +304,7 @@ func (s *Server) addPost(p memberv1.Post) (*postRec, error) {
 	author := int64(p.Author.ID)
 	rec := &postRec{Post: p, author: author, followers: map[int64]int{}}
 	if old := s.c.posts[p.ID]; old != nil {
-		rec.likers, rec.followers, rec.attendees, rec.comments, rec.count = old.likers, old.followers, old.attendees, old.comments, old.count
+		rec.likers, rec.followers, rec.attendees, rec.comments = old.likers, old.followers, old.attendees, old.comments
 	}
 	if author != 0 {
 		if _, ok := rec.followers[author]; !ok {
@@ -372,10 +371,8 @@ func (s *Server) addComment(c memberv1.Comment) (*commentRec, error) {
 		rec.likers, rec.replies = old.likers, old.replies
 	} else if parent != nil {
 		parent.replies = append(parent.replies, c.ID)
-		p.count++
 	} else {
 		p.comments = append(p.comments, c.ID)
-		p.count++
 	}
 	s.c.comments[c.ID] = rec
 	return rec, nil
@@ -626,6 +623,17 @@ func (sp *spaceRec) canSee(member int64) bool {
 	return !sp.IsPrivate || in
 }
 
+// commentCount is how many comments and replies p has.
+func (cm *community) commentCount(p *postRec) int {
+	n := len(p.comments)
+	for _, id := range p.comments {
+		if cr := cm.comments[id]; cr != nil {
+			n += len(cr.replies)
+		}
+	}
+	return n
+}
+
 // postView is p as member sees it.
 func (s *Server) postView(p *postRec, member int64) memberv1.Post {
 	v := p.Post
@@ -636,7 +644,7 @@ func (s *Server) postView(p *postRec, member int64) memberv1.Post {
 	for _, m := range p.likers[:min(3, len(p.likers))] {
 		v.FirstLikedBy = append(v.FirstLikedBy, s.shared(m))
 	}
-	v.CommentCount = p.count
+	v.CommentCount = s.c.commentCount(p)
 	v.BookmarkID = s.bookmarkOf(member, "post", p.ID)
 	v.PostFollowerID = p.followers[member]
 	v.RsvpedEvent = false
