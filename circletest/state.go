@@ -624,10 +624,10 @@ func (sp *spaceRec) canSee(member int64) bool {
 }
 
 // commentCount is how many comments and replies p has.
-func (cm *community) commentCount(p *postRec) int {
+func (c *community) commentCount(p *postRec) int {
 	n := len(p.comments)
 	for _, id := range p.comments {
-		if cr := cm.comments[id]; cr != nil {
+		if cr := c.comments[id]; cr != nil {
 			n += len(cr.replies)
 		}
 	}
@@ -744,8 +744,8 @@ func (s *Server) roomMessages(uuid string) []*messageRec {
 }
 
 // resetNewCount makes none of member's notifications new.
-func (cm *community) resetNewCount(member int64) {
-	for _, r := range cm.notifications {
+func (c *community) resetNewCount(member int64) {
+	for _, r := range c.notifications {
 		if r.owner == member {
 			r.fresh = false
 		}
