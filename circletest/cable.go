@@ -1,6 +1,7 @@
 package circletest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -314,20 +315,13 @@ func roomOf(name string, raw []byte) roomRef {
 			UUID string `json:"uuid"`
 		}
 		if json.Unmarshal(d.ChatRoom, &in) == nil {
-			r.id, r.uuid = cmpOr(r.id, cableScalar(in.ID)), cmpOr(r.uuid, in.UUID)
+			r.id, r.uuid = cmp.Or(r.id, cableScalar(in.ID)), cmp.Or(r.uuid, in.UUID)
 		}
 	}
 	if strings.HasPrefix(name, "chatRoom") {
-		r.id, r.uuid = cmpOr(r.id, cableScalar(d.ID)), cmpOr(r.uuid, d.UUID)
+		r.id, r.uuid = cmp.Or(r.id, cableScalar(d.ID)), cmp.Or(r.uuid, d.UUID)
 	}
 	return r
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // cableScalar renders a JSON number or string as a string ("" otherwise).

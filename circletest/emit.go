@@ -2,6 +2,7 @@ package circletest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/circlekit/headless-go/gen/memberv1"
@@ -27,51 +28,56 @@ const (
 	eventChatMessageDeleted = "deletedMessage"
 )
 
-// event is one real-time event for one member.
+// event is one real-time event for one member. data is the record it
+// carries, already encoded: it is encoded when the event is queued, with
+// the server's lock held, so that a later change to the record (a
+// reaction added to a message in place) neither races with the encoding
+// nor shows in an event raised before it.
 type event struct {
 	member        int64
 	channel, name string
-	data          any
+	data          json.RawMessage
 }
 
 // events collects the events a change raises while the server's lock is
-// held; they are sent after it is released, so that whatever receives
-// them may call the server.
+// held; they are sent before it is released, so that the events of two
+// changes arrive in the order of the changes (the count of new
+// notifications each carries ends on the last one). This is safe because
+// sending never waits and never takes s.mu: PublishEvent takes only the
+// cable hub's lock, the hub never takes s.mu while holding its own, and a
+// connection's queue drops a client too slow to keep up rather than
+// block.
 type events []event
 
+// add queues the event name on channel for member, with data (a memberv1
+// record, a roomMessage, or the new-notification count) encoded now.
+// s.mu is held.
 func (ev *events) add(member int64, channel, name string, data any) {
-	*ev = append(*ev, event{member: member, channel: channel, name: name, data: data})
+	raw, err := json.Marshal(data)
+	if err != nil {
+		panic(fmt.Sprintf("circletest: event %q: %v", name, err))
+	}
+	*ev = append(*ev, event{member: member, channel: channel, name: name, data: raw})
 }
 
-// send emits the events collected, in order. s.mu must not be held.
+// send announces the events collected, in order, to their members over
+// the cable, as Circle does over its WebSocket endpoint (see
+// [Server.PublishEvent]). s.mu is held; the package's tests' observe hook
+// is called with it held and must not call the server.
 func (ev events) send(s *Server) {
 	for _, e := range ev {
 		if observe := s.observe.Load(); observe != nil {
 			(*observe)(e) // the package's tests watch the events raised
 		}
-		s.emit(e.member, e.channel, e.name, e.data)
+		s.PublishEvent(e.member, e.channel, e.name, e.data)
 	}
-}
-
-// emit announces a change of state to the member memberID over the
-// cable, as Circle does over its WebSocket endpoint: name is the event on
-// channel (NotificationChannel or ChatRoomChannel) and data the record it
-// carries (a memberv1 record, or the new-notification count). It is called
-// for each member who should hear the event, without the server's lock
-// held.
-//
-// A chat message names its room by uuid only; the event gains the room's
-// id too (chat_room_id), so that a subscription to one room by its id
-// (realtime's Conn.ChatRoom) hears the messages of that room.
-func (s *Server) emit(memberID int64, channel, name string, data any) {
-	if m, ok := data.(memberv1.ChatRoomMessage); ok {
-		data = roomMessage{m, s.roomID(m.ChatRoomUUID)}
-	}
-	s.PublishEvent(memberID, channel, name, data)
 }
 
 // roomMessage is a chat message as a real-time event carries it: the
-// record and the id of its room.
+// record and the id of its room. Circle's message names its room by uuid
+// only; the event gains the room's id too (chat_room_id), so that a
+// subscription to one room by its id (realtime's Conn.ChatRoom) hears the
+// messages of that room.
 type roomMessage struct {
 	msg    memberv1.ChatRoomMessage
 	roomID int
@@ -91,17 +97,4 @@ func (m roomMessage) MarshalJSON() ([]byte, error) {
 		fields["chat_room_id"] = json.RawMessage(strconv.Itoa(m.roomID))
 	}
 	return json.Marshal(fields)
-}
-
-// roomID is the id of the chat room with the uuid given, or 0.
-func (s *Server) roomID(uuid string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return 0
-	}
-	if r := s.c.rooms[uuid]; r != nil {
-		return r.id
-	}
-	return 0
 }

@@ -406,9 +406,15 @@ func TestStateUnderParallelCalls(t *testing.T) {
 
 // TestThousandCalls makes 1,000 calls one after the other, as a user's
 // test does (create posts, comment, like, list, get), against a fake as
-// a user starts it, checks what they left, and logs how long they took.
+// a user starts it (by default, and with WithResponseValidation), checks
+// what they left, and logs how long they took.
 func TestThousandCalls(t *testing.T) {
-	c := newCommunityOn(t, circletest.Start(t))
+	t.Run("default", func(t *testing.T) { thousandCalls(t) })
+	t.Run("WithResponseValidation", func(t *testing.T) { thousandCalls(t, circletest.WithResponseValidation()) })
+}
+
+func thousandCalls(t *testing.T, opts ...circletest.Option) {
+	c := newCommunityOn(t, circletest.Start(t, opts...))
 	ctx := t.Context()
 	if _, err := c.as.GetCurrentMemberWithResponse(ctx); err != nil { // mint outside the timing
 		t.Fatal(err)

@@ -43,8 +43,8 @@ func (s *Server) answerFromState(r *http.Request, op *operation, params map[stri
 	s.mu.Lock()
 	c.c, c.now = s.c, s.now
 	rp := h(c)
+	c.ev.send(s) // under the lock, so that two calls' events arrive in the order of their changes
 	s.mu.Unlock()
-	c.ev.send(s)
 	if rp.mime == "" && len(rp.body) > 0 {
 		rp.mime = "application/json"
 	}
@@ -446,14 +446,14 @@ func (c *stateCall) postRecs(keep func(*postRec) bool) []*postRec {
 		}
 		recs = append(recs, p)
 	}
-	sortPosts(recs, c.query.Get("sort"))
+	c.c.sortPosts(recs, c.query.Get("sort"))
 	return recs
 }
 
 // sortPosts orders posts as sort says: newest first by default; by likes
 // (and comments, for popular) or name, newest first among equals.
-func sortPosts(posts []*postRec, sort string) {
-	score := func(p *postRec) int { return len(p.likers) + p.count*boolInt(sort == "popular") }
+func (cm *community) sortPosts(posts []*postRec, sort string) {
+	score := func(p *postRec) int { return len(p.likers) + cm.commentCount(p)*boolInt(sort == "popular") }
 	slices.SortFunc(posts, func(a, b *postRec) int {
 		switch sort {
 		case "oldest":
@@ -695,7 +695,7 @@ func deletePost(c *stateCall) reply {
 
 // deletePost removes p, its comments and every bookmark of them.
 func (cm *community) deletePost(p *postRec) {
-	for _, id := range p.comments {
+	for _, id := range slices.Clone(p.comments) { // deleteComment edits p.comments
 		if cr := cm.comments[id]; cr != nil {
 			cm.deleteComment(cr)
 		}
@@ -705,9 +705,6 @@ func (cm *community) deletePost(p *postRec) {
 }
 
 func (cm *community) deleteComment(cr *commentRec) {
-	if p := cm.posts[cr.PostID]; p != nil {
-		p.count -= 1 + len(cr.replies)
-	}
 	for _, id := range cr.replies {
 		cm.dropBookmarks("comment", id)
 		delete(cm.comments, id)
@@ -724,10 +721,9 @@ func (cm *community) deleteComment(cr *commentRec) {
 }
 
 func (cm *community) dropBookmarks(kind string, id int) {
-	for bid, b := range cm.bookmarks {
+	for _, b := range cm.bookmarks {
 		if b.BookmarkableType == kind && b.RecordID == id {
 			cm.deleteBookmark(b)
-			delete(cm.bookmarks, bid)
 		}
 	}
 }
@@ -1534,7 +1530,7 @@ func getNewNotificationsCount(c *stateCall) reply {
 }
 
 func resetNewNotificationsCount(c *stateCall) reply {
-	c.c.newCount[c.me] = 0
+	c.c.resetNewCount(c.me)
 	v := c.s.newCountView(c.me)
 	c.ev.add(c.me, channelNotifications, eventUpdateNewNotificationCount, v)
 	return c.json(memberv1.ResetNewNotificationsCount{NewNotificationsCount: 0})
@@ -1578,7 +1574,7 @@ func markAllNotificationsRead(c *stateCall) reply {
 		}
 		n.ReadAt = c.now
 	}
-	c.c.newCount[c.me] = 0
+	c.c.resetNewCount(c.me)
 	c.ev.add(c.me, channelNotifications, eventResetNewNotificationCount, c.s.newCountView(c.me))
 	return c.json(map[string]any{})
 }
@@ -1892,7 +1888,7 @@ func updateChatMessage(c *stateCall) reply {
 	m.Body = richText(in.RichTextBody)
 	m.EditedAt = c.now
 	for _, p := range r.parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(m.ChatRoomMessage)
 }
@@ -1908,7 +1904,7 @@ func deleteChatMessage(c *stateCall) reply {
 	delete(c.c.messages, m.ID)
 	r.msgs = slices.DeleteFunc(r.msgs, func(id int) bool { return id == m.ID })
 	for _, p := range r.parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageDeleted, m.ChatRoomMessage)
+		c.ev.add(p.member, channelChatRooms, eventChatMessageDeleted, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(ok("Message deleted."))
 }
@@ -1993,8 +1989,9 @@ func createReaction(c *stateCall) reply {
 		m.Reactions[i].CommunityMemberIds = append(m.Reactions[i].CommunityMemberIds, int(c.me))
 		m.Reactions[i].Count++
 	}
-	for _, p := range c.c.rooms[m.room].parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+	r := c.c.rooms[m.room]
+	for _, p := range r.parts {
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.json(memberv1.ReactionCreated{Success: true, Message: "Reaction added.", Reaction: memberv1.ReactionCreatedReaction{
 		CommunityMemberID: int(c.me), Emoji: emoji, ReactionableID: m.ID, ReactionableType: "ChatRoomMessage",
@@ -2014,8 +2011,9 @@ func deleteReaction(c *stateCall) reply {
 		}
 	}
 	m.Reactions = slices.DeleteFunc(m.Reactions, func(r memberv1.ChatMessageReaction) bool { return r.Count <= 0 })
-	for _, p := range c.c.rooms[m.room].parts {
-		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, m.ChatRoomMessage)
+	r := c.c.rooms[m.room]
+	for _, p := range r.parts {
+		c.ev.add(p.member, channelChatRooms, eventChatMessageUpdated, roomMessage{m.ChatRoomMessage, r.id})
 	}
 	return c.empty()
 }

@@ -23,7 +23,6 @@ type community struct {
 	bookmarks     map[int]*bookmarkRec
 	bookmarkIDs   map[bookmarkKey]int // the bookmark of a record by a member
 	notifications map[int]*notificationRec
-	newCount      map[int64]int // new notifications per member since the last reset
 	rooms         map[string]*roomRec
 	messages      map[int]*messageRec
 	progress      map[progressKey]string
@@ -45,7 +44,6 @@ func newCommunity() *community {
 		bookmarks:     map[int]*bookmarkRec{},
 		bookmarkIDs:   map[bookmarkKey]int{},
 		notifications: map[int]*notificationRec{},
-		newCount:      map[int64]int{},
 		rooms:         map[string]*roomRec{},
 		messages:      map[int]*messageRec{},
 		progress:      map[progressKey]string{},
@@ -83,7 +81,6 @@ type postRec struct {
 	followers map[int64]int // member -> post follower id
 	attendees []attendeeRec
 	comments  []int // top-level comments, oldest first
-	count     int   // comments and replies
 }
 
 type attendeeRec struct {
@@ -114,6 +111,7 @@ type notificationRec struct {
 	memberv1.Notification
 	owner    int64
 	archived bool
+	fresh    bool // new: made since the owner's count was last reset
 }
 
 type roomRec struct {
@@ -306,7 +304,7 @@ func (s *Server) addPost(p memberv1.Post) (*postRec, error) {
 	author := int64(p.Author.ID)
 	rec := &postRec{Post: p, author: author, followers: map[int64]int{}}
 	if old := s.c.posts[p.ID]; old != nil {
-		rec.likers, rec.followers, rec.attendees, rec.comments, rec.count = old.likers, old.followers, old.attendees, old.comments, old.count
+		rec.likers, rec.followers, rec.attendees, rec.comments = old.likers, old.followers, old.attendees, old.comments
 	}
 	if author != 0 {
 		if _, ok := rec.followers[author]; !ok {
@@ -373,10 +371,8 @@ func (s *Server) addComment(c memberv1.Comment) (*commentRec, error) {
 		rec.likers, rec.replies = old.likers, old.replies
 	} else if parent != nil {
 		parent.replies = append(parent.replies, c.ID)
-		p.count++
 	} else {
 		p.comments = append(p.comments, c.ID)
-		p.count++
 	}
 	s.c.comments[c.ID] = rec
 	return rec, nil
@@ -396,8 +392,8 @@ func (s *Server) AddNotification(memberID int64, n memberv1.Notification) member
 	}
 	var ev events
 	n = s.notify(&ev, memberID, n)
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return n
 }
 
@@ -410,8 +406,7 @@ func (s *Server) notify(ev *events, member int64, n memberv1.Notification) membe
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.now
 	}
-	s.c.notifications[n.ID] = &notificationRec{Notification: n, owner: member}
-	s.c.newCount[member]++
+	s.c.notifications[n.ID] = &notificationRec{Notification: n, owner: member, fresh: true}
 	ev.add(member, channelNotifications, eventNewNotification, n)
 	ev.add(member, channelNotifications, eventUpdateNewNotificationCount, s.newCountView(member))
 	return n
@@ -454,8 +449,8 @@ func (s *Server) AddChatRoom(room memberv1.ChatRoom, members ...int64) memberv1.
 		viewer = members[0]
 	}
 	v := s.roomView(rec, viewer)
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return v
 }
 
@@ -511,8 +506,8 @@ func (s *Server) AddChatMessage(roomUUID string, m memberv1.ChatRoomMessage) mem
 	var ev events
 	rec := s.addMessage(&ev, room, int64(m.Sender.CommunityMemberID), m)
 	out := rec.ChatRoomMessage
-	s.mu.Unlock()
 	ev.send(s)
+	s.mu.Unlock()
 	return out
 }
 
@@ -547,7 +542,7 @@ func (s *Server) addMessage(ev *events, room *roomRec, sender int64, m memberv1.
 		}
 	}
 	for _, q := range room.parts {
-		ev.add(q.member, channelChatRooms, eventChatMessageCreated, rec.ChatRoomMessage)
+		ev.add(q.member, channelChatRooms, eventChatMessageCreated, roomMessage{rec.ChatRoomMessage, room.id})
 	}
 	return rec
 }
@@ -628,6 +623,17 @@ func (sp *spaceRec) canSee(member int64) bool {
 	return !sp.IsPrivate || in
 }
 
+// commentCount is how many comments and replies p has.
+func (c *community) commentCount(p *postRec) int {
+	n := len(p.comments)
+	for _, id := range p.comments {
+		if cr := c.comments[id]; cr != nil {
+			n += len(cr.replies)
+		}
+	}
+	return n
+}
+
 // postView is p as member sees it.
 func (s *Server) postView(p *postRec, member int64) memberv1.Post {
 	v := p.Post
@@ -638,7 +644,7 @@ func (s *Server) postView(p *postRec, member int64) memberv1.Post {
 	for _, m := range p.likers[:min(3, len(p.likers))] {
 		v.FirstLikedBy = append(v.FirstLikedBy, s.shared(m))
 	}
-	v.CommentCount = p.count
+	v.CommentCount = s.c.commentCount(p)
 	v.BookmarkID = s.bookmarkOf(member, "post", p.ID)
 	v.PostFollowerID = p.followers[member]
 	v.RsvpedEvent = false
@@ -737,9 +743,25 @@ func (s *Server) roomMessages(uuid string) []*messageRec {
 	return out
 }
 
-// newCountView is the new-notification count of member.
+// resetNewCount makes none of member's notifications new.
+func (c *community) resetNewCount(member int64) {
+	for _, r := range c.notifications {
+		if r.owner == member {
+			r.fresh = false
+		}
+	}
+}
+
+// newCountView is the new-notification count of member: how many of
+// their notifications are new.
 func (s *Server) newCountView(member int64) memberv1.NewNotificationsCount {
-	return memberv1.NewNotificationsCount{NewNotificationsCount: s.c.newCount[member]}
+	n := 0
+	for _, r := range s.c.notifications {
+		if r.owner == member && r.fresh {
+			n++
+		}
+	}
+	return memberv1.NewNotificationsCount{NewNotificationsCount: n}
 }
 
 // richText returns the text of a chat message's rich text body.
